@@ -1,0 +1,5 @@
+"""Allow ``python -m posecoach``."""
+
+from posecoach.cli import main
+
+raise SystemExit(main())

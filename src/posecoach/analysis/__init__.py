@@ -1,0 +1,1 @@
+"""Pure analysis: geometry, rotation estimation, hold coaching (numpy and stdlib only)."""

@@ -1,0 +1,475 @@
+"""The hold/rep state machine: neutral -> rotating -> holding -> returning, per side.
+
+Pure and deterministic: it sees only RotationSamples (with their timestamps) and never
+reads a clock. One instance follows one session; ``reset()`` starts over.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from posecoach.analysis import events as ev
+from posecoach.analysis.protocol import Protocol
+from posecoach.analysis.sample import RotationSample
+
+CALIBRATING, NEUTRAL, ROTATING, HOLDING, RETURNING, REST, DONE = (
+    "calibrating", "neutral", "rotating", "holding", "returning", "rest", "done")
+
+PELVIS_FAULT, TOO_FAST, HOLD_BROKEN, WRONG_SIDE = "pelvis_rotation", "too_fast", "hold_broken", "wrong_side"
+
+_SPEED_WINDOW_S = 0.3   # angular speed = least-squares slope over this window
+_SETTLE_S = 0.3         # speed must stay below the settle threshold this long
+_FAULT_PERSIST_S = 0.25  # a pelvis or speed excess must last this long to count
+_LOST_ENDS_REP_S = 5.0  # tracking lost this long mid-rep ends the rep
+
+
+def side_of(angle: float) -> str:
+    return "right" if angle > 0 else "left"
+
+
+@dataclass
+class Rep:
+    """One excursion from neutral to end range and back (DESIGN.md section 4)."""
+
+    side: str
+    start_s: float
+    set_index: int
+    expected_side: str
+    hold_start_s: float | None = None
+    hold_end_s: float | None = None
+    end_s: float | None = None
+    hold_s: float = 0.0             # seconds of correct holding
+    end_range_s: float = 0.0        # seconds at end range, whatever the posture
+    completed: bool = False
+    peak_separation_deg: float = 0.0
+    max_pelvis_deg: float = 0.0
+    peak_speed_dps: float = 0.0
+    faults: list[str] = field(default_factory=list)
+    _hold_sum: float = 0.0
+    _hold_n: int = 0
+
+    @property
+    def mean_hold_separation_deg(self) -> float | None:
+        return self._hold_sum / self._hold_n if self._hold_n else None
+
+    def add_fault(self, fault: str) -> bool:
+        if fault in self.faults:
+            return False
+        self.faults.append(fault)
+        return True
+
+    def to_dict(self) -> dict:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 2)
+        return {
+            "side": self.side, "start_s": r(self.start_s), "hold_start_s": r(self.hold_start_s),
+            "hold_end_s": r(self.hold_end_s), "end_s": r(self.end_s), "hold_s": r(self.hold_s),
+            "end_range_s": r(self.end_range_s), "completed": self.completed,
+            "peak_separation_deg": r(self.peak_separation_deg),
+            "mean_hold_separation_deg": r(self.mean_hold_separation_deg),
+            "max_pelvis_deg": r(self.max_pelvis_deg), "peak_speed_dps": r(self.peak_speed_dps),
+            "faults": list(self.faults), "set": self.set_index, "expected_side": self.expected_side,
+        }
+
+
+@dataclass(frozen=True)
+class CoachState:
+    """What the UI needs to show after each sample."""
+
+    t: float
+    phase: str
+    side: str | None              # side of the rep in progress
+    expected_side: str | None     # side the protocol asks for next
+    hold_progress_s: float
+    hold_target_s: float
+    paused_reason: str | None     # "pelvis" or "tracking" while a hold is paused
+    completed: dict[str, int]     # completed holds per side in the current set
+    required_per_side: int
+    set_index: int                # 1-based
+    sets: int
+    instruction: str
+    rest_remaining_s: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+
+class Coach:
+    """Follow a protocol from a stream of RotationSamples; collect reps and events."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self.reset()
+
+    def reset(self) -> None:
+        self.reps: list[Rep] = []
+        self.events: list[ev.CoachEvent] = []
+        self._phase = CALIBRATING
+        self._rep: Rep | None = None
+        self._history: deque[tuple[float, float]] = deque()   # (t, separation) for speed
+        self._set_index = 1
+        self._set_counts = {"right": 0, "left": 0}
+        self._hold_ref = 0.0
+        self._settled_since: float | None = None
+        self._pelvis_over_since: float | None = None
+        self._fast_since: float | None = None
+        self._last_t: float | None = None
+        self._last_tracked_t: float | None = None
+        self._tracking = True
+        self._paused_reason: str | None = None
+        self._ticks = 0
+        self._rest_until = 0.0
+        self._speed = 0.0
+        self._last_hold_t = 0.0
+        self._recent: deque[tuple[float, float, bool]] = deque()  # (t, |sep|, ok) since rep start
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    def _emit(self, t: float, kind: str, message: str = "", side: str | None = None, **data) -> None:
+        self.events.append(ev.CoachEvent(t=t, kind=kind, message=message, side=side, data=data))
+
+    def expected_side(self) -> str:
+        need = self.protocol.holds_per_side
+        right_full = self._set_counts["right"] >= need
+        left_full = self._set_counts["left"] >= need
+        if right_full != left_full:
+            return "left" if right_full else "right"
+        order = self.protocol.side_order
+        if order == "right-then-left":
+            return "right"
+        if order == "left-then-right":
+            return "left"
+        set_reps = [r for r in self.reps if r.set_index == self._set_index]
+        if not set_reps:
+            return self.protocol.first_side
+        return "left" if set_reps[-1].side == "right" else "right"
+
+    def _announce_next(self, t: float) -> None:
+        side = self.expected_side()
+        self._emit(t, ev.ROTATE_NOW, self.protocol.cues.rotate.format(side=side), side=side, breath="exhale")
+
+    def _speed_at(self, t: float, separation: float) -> float:
+        history = self._history
+        history.append((t, separation))
+        while history and history[0][0] < t - _SPEED_WINDOW_S:
+            history.popleft()
+        if len(history) < 3:
+            return 0.0
+        ts = [h[0] for h in history]
+        xs = [h[1] for h in history]
+        mt, mx = sum(ts) / len(ts), sum(xs) / len(xs)
+        var = sum((a - mt) ** 2 for a in ts)
+        if var <= 0:
+            return 0.0
+        return sum((a - mt) * (b - mx) for a, b in zip(ts, xs)) / var
+
+    # ----------------------------------------------------------------- main step
+    def update(self, sample: RotationSample) -> CoachState:
+        """Advance with one sample (timestamps must not go backwards)."""
+        t = sample.t
+        if self._last_t is not None and t < self._last_t:
+            return self.state(t)
+        self._last_t = t
+        if self._phase == CALIBRATING:
+            if sample.calibrated:
+                self._phase = NEUTRAL
+                self._emit(t, ev.CALIBRATED, "Calibrated: neutral stance recorded")
+                self._announce_next(t)
+            return self.state(t)
+        if self._phase == DONE:
+            return self.state(t)
+        if self._phase == REST:
+            if t >= self._rest_until:
+                self._phase = NEUTRAL
+                self._emit(t, ev.REST_OVER, f"Set {self._set_index} of {self.protocol.sets}")
+                self._announce_next(t)
+            else:
+                return self.state(t)
+
+        if not sample.tracked or sample.separation_deg is None:
+            self._on_untracked(t, sample.reason or "tracking")
+            return self.state(t)
+        if not self._tracking:
+            self._tracking = True
+            self._history.clear()
+            self._emit(t, ev.TRACKING_REGAINED, "Tracking again")
+        self._last_tracked_t = t
+        separation = sample.separation_deg
+        pelvis = sample.pelvis_deg if sample.pelvis_deg is not None else 0.0
+        self._speed = self._speed_at(t, separation)
+        self._step(t, separation, pelvis)
+        return self.state(t)
+
+    def _on_untracked(self, t: float, reason: str) -> None:
+        if self._tracking:
+            self._tracking = False
+            self._emit(t, ev.TRACKING_LOST, _REASON_TEXT.get(reason, "Cannot see you clearly"), reason=reason)
+        if self._phase == HOLDING and self._paused_reason != "tracking":
+            self._paused_reason = "tracking"
+            self._emit(t, ev.HOLD_PAUSED, "Hold paused: cannot see you", side=self._rep.side, reason="tracking")
+        if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:
+            self._finish_rep(self._last_tracked_t)
+
+    def _step(self, t: float, separation: float, pelvis: float) -> None:
+        th = self.protocol.thresholds
+        magnitude = abs(separation)
+        if self._phase == NEUTRAL:
+            if magnitude > th.neutral_deg:
+                self._start_rep(t, separation)
+            else:
+                return
+        rep = self._rep
+        assert rep is not None
+        same_side = side_of(separation) == rep.side or magnitude <= th.neutral_deg
+        signed = magnitude if same_side else -magnitude
+        rep.peak_separation_deg = max(rep.peak_separation_deg, signed)
+        rep.max_pelvis_deg = max(rep.max_pelvis_deg, abs(pelvis))
+        rep.peak_speed_dps = max(rep.peak_speed_dps, abs(self._speed))
+        self._check_faults(t, rep, pelvis)
+        pelvis_ok = abs(pelvis) <= th.pelvis_limit_deg
+        self._recent.append((t, signed, pelvis_ok))
+
+        if self._phase == ROTATING:
+            if signed <= th.neutral_deg:
+                self._finish_rep(t)
+                return
+            settled = abs(self._speed) < th.settle_speed_dps and signed >= th.min_end_range_deg
+            if not settled:
+                self._settled_since = None
+                return
+            if self._settled_since is None:
+                self._settled_since = t
+            if t - self._settled_since >= _SETTLE_S:
+                self._start_hold(t, signed)
+        elif self._phase == HOLDING:
+            self._hold_step(t, signed, pelvis_ok)
+        elif self._phase == RETURNING and signed <= th.neutral_deg:
+            self._finish_rep(t)
+
+    def _check_faults(self, t: float, rep: Rep, pelvis: float) -> None:
+        th = self.protocol.thresholds
+        if abs(pelvis) > th.pelvis_limit_deg:
+            self._pelvis_over_since = self._pelvis_over_since if self._pelvis_over_since is not None else t
+            if t - self._pelvis_over_since >= _FAULT_PERSIST_S and rep.add_fault(PELVIS_FAULT):
+                self._emit(t, ev.FAULT, self.protocol.cues.pelvis, side=rep.side, fault=PELVIS_FAULT)
+        else:
+            self._pelvis_over_since = None
+        if abs(self._speed) > th.too_fast_dps:
+            self._fast_since = self._fast_since if self._fast_since is not None else t
+            if t - self._fast_since >= _FAULT_PERSIST_S / 2 and rep.add_fault(TOO_FAST):
+                self._emit(t, ev.FAULT, self.protocol.cues.too_fast, side=rep.side, fault=TOO_FAST)
+        else:
+            self._fast_since = None
+
+    def _start_rep(self, t: float, separation: float) -> None:
+        side = side_of(separation)
+        expected = self.expected_side()
+        self._rep = Rep(side=side, start_s=t, set_index=self._set_index, expected_side=expected)
+        self._phase = ROTATING
+        self._settled_since = None
+        self._recent.clear()
+        self._ticks = 0
+        if side != expected:
+            self._rep.add_fault(WRONG_SIDE)
+            self._emit(t, ev.WRONG_SIDE, f"The other side: this one should be to your {expected}",
+                       side=side, expected=expected)
+
+    def _arrival_time(self, level: float) -> float:
+        """When the angle first came within the arrival band of ``level`` (backdating the hold)."""
+        band = max(2.5, 0.06 * level)
+        arrival = self._recent[-1][0]
+        for t, angle, _ in reversed(self._recent):
+            if angle < level - band:
+                break
+            arrival = t
+        return arrival
+
+    def _start_hold(self, t: float, level: float) -> None:
+        rep = self._rep
+        assert rep is not None
+        start = self._arrival_time(level)
+        rep.hold_start_s = start
+        self._hold_ref = level
+        self._phase = HOLDING
+        self._paused_reason = None
+        self._ticks = 0
+        # Credit the time between arrival and detection.
+        previous = None
+        for sample_t, angle, ok in self._recent:
+            if sample_t < start:
+                continue
+            if previous is not None:
+                dt = sample_t - previous
+                rep.end_range_s += dt
+                if ok:
+                    rep.hold_s += dt
+            rep._hold_sum += angle
+            rep._hold_n += 1
+            previous = sample_t
+        self._last_hold_t = t
+        self._emit(start, ev.HOLD_STARTED, self.protocol.cues.hold, side=rep.side, angle=round(level, 1))
+        self._tick(t)
+
+    def _hold_step(self, t: float, angle: float, pelvis_ok: bool) -> None:
+        th = self.protocol.thresholds
+        rep = self._rep
+        assert rep is not None
+        if angle < max(self._hold_ref - th.end_range_tolerance_deg, th.min_end_range_deg * 0.75):
+            self._leave_hold(t)
+            return
+        dt = t - self._last_hold_t
+        self._last_hold_t = t
+        rep.end_range_s += dt
+        rep._hold_sum += angle
+        rep._hold_n += 1
+        # The reference follows a slow drift at end range, never a departure.
+        self._hold_ref += 0.05 * (angle - self._hold_ref)
+        if pelvis_ok and self._tracking:
+            if self._paused_reason is not None:
+                self._paused_reason = None
+                self._emit(t, ev.HOLD_RESUMED, self.protocol.cues.hold, side=rep.side)
+            rep.hold_s += dt
+        elif not pelvis_ok and self._paused_reason != "pelvis":
+            self._paused_reason = "pelvis"
+            self._emit(t, ev.HOLD_PAUSED, self.protocol.cues.pelvis, side=rep.side, reason="pelvis")
+        self._tick(t)
+
+    def _tick(self, t: float) -> None:
+        rep = self._rep
+        assert rep is not None
+        while not rep.completed and self._ticks + 1 <= min(rep.hold_s, self.protocol.hold_s):
+            self._ticks += 1
+            remaining = self.protocol.hold_s - self._ticks
+            self._emit(t, ev.HOLD_TICK, str(int(round(remaining))) if remaining > 0 else "",
+                       side=rep.side, second=self._ticks, remaining=round(remaining, 1))
+        if not rep.completed and rep.hold_s >= self.protocol.hold_s - 1e-6:
+            rep.completed = True
+            self._emit(t, ev.HOLD_COMPLETE, self.protocol.cues.hold_complete, side=rep.side, breath="inhale")
+
+    def _leave_hold(self, t: float) -> None:
+        rep = self._rep
+        assert rep is not None
+        # The hold ended when the angle last stood within the arrival band of the hold level.
+        band = max(2.5, 0.06 * self._hold_ref)
+        end = t
+        for sample_t, angle, ok in reversed(self._recent):
+            if angle >= self._hold_ref - band:
+                end = sample_t
+                break
+            # these samples were the departure, not the hold
+        departure = [(st, ok) for st, a, ok in self._recent if end < st <= t]
+        previous = end
+        for st, ok in departure:
+            dt = st - previous
+            rep.end_range_s -= dt
+            if ok and not rep.completed:
+                rep.hold_s -= dt
+            previous = st
+        rep.hold_s = max(rep.hold_s, 0.0)
+        rep.end_range_s = max(rep.end_range_s, 0.0)
+        rep.hold_end_s = end
+        self._paused_reason = None
+        self._phase = RETURNING
+        if rep.completed:
+            return
+        if rep.end_range_s < self.protocol.hold_s - 1e-6:
+            rep.add_fault(HOLD_BROKEN)
+            self._emit(t, ev.HOLD_BROKEN, f"Hold the end position for the full {self.protocol.hold_s:g} seconds",
+                       side=rep.side, held_s=round(rep.end_range_s, 1))
+
+    def _finish_rep(self, t: float) -> None:
+        rep = self._rep
+        assert rep is not None
+        self._rep = None
+        self._phase = NEUTRAL
+        self._paused_reason = None
+        self._recent.clear()
+        if rep.hold_start_s is None:
+            if rep.peak_separation_deg < self.protocol.thresholds.min_end_range_deg:
+                return  # a small excursion, not a rep
+            rep.add_fault(HOLD_BROKEN)  # reached end range but never held
+        elif rep.hold_end_s is None:
+            rep.hold_end_s = t
+        rep.end_s = t
+        if rep.completed and HOLD_BROKEN in rep.faults:
+            rep.faults.remove(HOLD_BROKEN)
+        self.reps.append(rep)
+        if rep.completed:
+            self._set_counts[rep.side] += 1
+        self._emit(t, ev.REP_DONE, "", side=rep.side, completed=rep.completed, faults=list(rep.faults))
+        need = self.protocol.holds_per_side
+        if self._set_counts["right"] >= need and self._set_counts["left"] >= need:
+            self._emit(t, ev.SET_COMPLETE, f"Set {self._set_index} complete", set=self._set_index)
+            if self._set_index >= self.protocol.sets:
+                self._phase = DONE
+                self._emit(t, ev.SESSION_COMPLETE, self.protocol.cues.done)
+                return
+            self._set_index += 1
+            self._set_counts = {"right": 0, "left": 0}
+            self._phase = REST
+            self._rest_until = t + self.protocol.rest_s
+            self._emit(t, ev.REST,
+                       self.protocol.cues.rest.format(seconds=int(self.protocol.rest_s)))
+            return
+        self._announce_next(t)
+
+    # ----------------------------------------------------------------- views
+    def state(self, t: float) -> CoachState:
+        rep = self._rep
+        cues = self.protocol.cues
+        expected = self.expected_side() if self._phase not in (DONE, CALIBRATING) else None
+        if self._phase == CALIBRATING:
+            instruction = "Stand facing the camera, arms at chest height, and keep still"
+        elif self._phase == DONE:
+            instruction = cues.done
+        elif self._phase == REST:
+            instruction = cues.rest.format(seconds=int(max(0.0, self._rest_until - t)))
+        elif self._phase == HOLDING and rep is not None:
+            if rep.completed:
+                instruction = cues.hold_complete
+            elif self._paused_reason == "pelvis":
+                instruction = cues.pelvis
+            elif self._paused_reason == "tracking":
+                instruction = "Hold paused: step into view"
+            else:
+                instruction = f"{cues.hold}: {max(0, self.protocol.hold_s - rep.hold_s):.0f} s"
+        elif self._phase == ROTATING and rep is not None:
+            instruction = cues.rotate.format(side=rep.side)
+        elif self._phase == RETURNING:
+            instruction = "Inhale and return to centre"
+        else:
+            instruction = cues.rotate.format(side=expected)
+        warnings = []
+        if rep is not None and self._pelvis_over_since is not None:
+            warnings.append("pelvis")
+        if rep is not None and self._fast_since is not None:
+            warnings.append("too_fast")
+        if not self._tracking:
+            warnings.append("tracking")
+        return CoachState(
+            t=t, phase=self._phase, side=rep.side if rep else None, expected_side=expected,
+            hold_progress_s=min(rep.hold_s, self.protocol.hold_s) if rep else 0.0,
+            hold_target_s=self.protocol.hold_s, paused_reason=self._paused_reason,
+            completed=dict(self._set_counts), required_per_side=self.protocol.holds_per_side,
+            set_index=self._set_index, sets=self.protocol.sets, instruction=instruction,
+            rest_remaining_s=max(0.0, self._rest_until - t) if self._phase == REST else 0.0,
+            warnings=tuple(warnings),
+        )
+
+    def finish(self, t: float) -> None:
+        """End of the source: close a rep in progress so it is recorded."""
+        if self._rep is not None:
+            if self._phase == HOLDING:
+                self._leave_hold(t)
+            self._finish_rep(t)
+
+
+_REASON_TEXT = {
+    "no_person": "Nobody in view: step in front of the camera",
+    "hips_not_visible": "Step back: your hips must be in view",
+    "back_to_camera": "Face the camera",
+    "person_switched": "Someone else is in view: only one person, please",
+    "not_facing": "Face the camera",
+}

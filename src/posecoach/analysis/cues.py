@@ -1,0 +1,80 @@
+"""Rotation cues: each turns one frame's measurements, against the neutral stance, into
+evidence about the trunk or pelvis yaw (degrees, positive = toward the person's right).
+
+The cues and their failure modes (DESIGN.md section 3):
+
+- ``world``: yaw of the shoulder line in MediaPipe's 3D world landmarks, relative to
+  neutral. Learned depth: smooth and signed, but compresses large angles.
+- ``foreshortening``: the shoulder width against its neutral width, corrected for the
+  neutral's own yaw to the camera. Blind near 0 degrees and unsigned by itself: the sign
+  comes from the hand travel.
+- ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
+  the feet; grows like sin(angle), with sign. Saturates past ~50 degrees.
+- ``nose``: the head turns with the trunk; the nose moves sideways from the shoulders.
+- ``depth``: the depth order of the shoulders (image z), signed.
+- pelvis: the hip line's world yaw and depth, and the narrowing of the hip and knee widths
+  beyond what the trunk's twist explains.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from posecoach.analysis.geometry import BodyMeasures
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Cue values of one frame, each relative to the neutral stance."""
+
+    world: float
+    foreshortening: float
+    hands: float
+    nose: float
+    depth: float
+    world_pelvis: float
+    hip_depth: float
+    hip_narrowing: float
+    knee_narrowing: float
+    hips_shift: float
+
+    def trunk_features(self) -> np.ndarray:
+        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3, self.nose, self.depth])
+
+    def pelvis_features(self) -> np.ndarray:
+        return np.array([self.world_pelvis, self.hip_depth, self.hip_narrowing, self.knee_narrowing,
+                         self.hips_shift, self.world, self.foreshortening])
+
+
+def _wrap(deg: float) -> float:
+    return (deg + 180.0) % 360.0 - 180.0
+
+
+def compute_cues(m: BodyMeasures, neutral: BodyMeasures) -> Cues:
+    """All cues of frame ``m`` against the calibrated ``neutral``."""
+    world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
+    hands = m.hands_x - neutral.hands_x
+    # A rotation to the right carries the hands toward the image left (negative x).
+    sign = -math.copysign(1.0, hands) if abs(hands) > 0.02 else math.copysign(1.0, world or 1.0)
+    yaw0 = math.radians(neutral.world_shoulder_yaw)
+    ratio = m.shoulder_width / neutral.shoulder_width if neutral.shoulder_width > 1e-6 else 1.0
+    phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
+    foreshortening = math.degrees(sign * phi - yaw0)
+    hip_ratio = m.hip_width / neutral.hip_width if abs(neutral.hip_width) > 1e-6 else 1.0
+    knee_ratio = m.knee_width / neutral.knee_width if abs(neutral.knee_width) > 1e-6 else 1.0
+    trunk_sign = math.copysign(1.0, world) if world else 0.0
+    return Cues(
+        world=world,
+        foreshortening=foreshortening,
+        hands=hands,
+        nose=m.nose_x - neutral.nose_x,
+        depth=m.shoulder_depth - neutral.shoulder_depth,
+        world_pelvis=_wrap(m.world_hip_yaw - neutral.world_hip_yaw),
+        hip_depth=m.hip_depth - neutral.hip_depth,
+        hip_narrowing=trunk_sign * (1.0 - hip_ratio),
+        knee_narrowing=trunk_sign * (1.0 - knee_ratio),
+        hips_shift=m.hips_x - neutral.hips_x,
+    )

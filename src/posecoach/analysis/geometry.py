@@ -1,0 +1,95 @@
+"""Per-frame body measurements from landmarks, made distance-independent.
+
+Every length is divided by the torso height (shoulder midpoint to hip midpoint in the
+image), which a rotation about the vertical axis does not change; so the measurements
+compare across distances and cameras.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 0, 11, 12, 15, 16
+L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
+
+
+@dataclass(frozen=True)
+class BodyMeasures:
+    """Raw measurements of one frame (image lengths in torso heights, angles in degrees).
+
+    Image x grows to the image right, i.e. toward the person's left for an unmirrored
+    camera facing them.
+    """
+
+    torso_px: float            # torso height in pixels (distance scale)
+    centre_x: float            # hip midpoint, normalised image x
+    shoulder_width: float      # left minus right shoulder x
+    hip_width: float
+    knee_width: float
+    hands_x: float             # wrist midpoint relative to the base (ankles, knees or hips)
+    nose_x: float              # nose relative to the shoulder midpoint
+    hips_x: float              # hip midpoint relative to the base
+    shoulder_depth: float      # left minus right shoulder image z, in torso heights
+    hip_depth: float
+    world_shoulder_yaw: float  # yaw of the shoulder line in world landmarks
+    world_hip_yaw: float
+    shoulder_visibility: float
+    hip_visibility: float
+    hands_visibility: float
+
+
+def _yaw_deg(left: np.ndarray, right: np.ndarray) -> float:
+    """Yaw of the line right->left about the vertical; positive when the left end is nearer."""
+    dx = left[0] - right[0]
+    dz = left[2] - right[2]
+    return math.degrees(math.atan2(-dz, dx))
+
+
+def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base: str = "ankles") -> BodyMeasures | None:
+    """Measurements of one frame; None when the torso is degenerate (no usable scale).
+
+    ``image`` is (33, >=4): x, y normalised, z, visibility; ``world`` is (33, 3).
+    ``base`` chooses the fixed reference for hand travel: ankles, knees or hips.
+    """
+    if not (np.all(np.isfinite(image[:29, :3])) and np.all(np.isfinite(world[:29]))):
+        return None
+    px = image[:, 0] * width
+    py = image[:, 1] * height
+    shoulder_mid = np.array([(px[L_SHOULDER] + px[R_SHOULDER]) / 2, (py[L_SHOULDER] + py[R_SHOULDER]) / 2])
+    hip_mid = np.array([(px[L_HIP] + px[R_HIP]) / 2, (py[L_HIP] + py[R_HIP]) / 2])
+    torso = float(np.hypot(*(shoulder_mid - hip_mid)))
+    if not torso > 1e-3 * max(width, height):
+        return None
+    if base == "ankles":
+        base_x = (px[L_ANKLE] + px[R_ANKLE]) / 2
+    elif base == "knees":
+        base_x = (px[L_KNEE] + px[R_KNEE]) / 2
+    else:
+        base_x = hip_mid[0]
+    vis = image[:, 3]
+    return BodyMeasures(
+        torso_px=torso,
+        centre_x=float(hip_mid[0] / width),
+        shoulder_width=float((px[L_SHOULDER] - px[R_SHOULDER]) / torso),
+        hip_width=float((px[L_HIP] - px[R_HIP]) / torso),
+        knee_width=float((px[L_KNEE] - px[R_KNEE]) / torso),
+        hands_x=float(((px[L_WRIST] + px[R_WRIST]) / 2 - base_x) / torso),
+        nose_x=float((px[NOSE] - shoulder_mid[0]) / torso),
+        hips_x=float((hip_mid[0] - base_x) / torso),
+        shoulder_depth=float((image[L_SHOULDER, 2] - image[R_SHOULDER, 2]) * width / torso),
+        hip_depth=float((image[L_HIP, 2] - image[R_HIP, 2]) * width / torso),
+        world_shoulder_yaw=_yaw_deg(world[L_SHOULDER], world[R_SHOULDER]),
+        world_hip_yaw=_yaw_deg(world[L_HIP], world[R_HIP]),
+        shoulder_visibility=float(min(vis[L_SHOULDER], vis[R_SHOULDER])),
+        hip_visibility=float(min(vis[L_HIP], vis[R_HIP])),
+        hands_visibility=float(min(vis[L_WRIST], vis[R_WRIST])),
+    )
+
+
+def median_measures(samples: list[BodyMeasures]) -> BodyMeasures:
+    """Field-wise median of several frames' measurements."""
+    names = BodyMeasures.__dataclass_fields__.keys()
+    return BodyMeasures(**{name: float(np.median([getattr(s, name) for s in samples])) for name in names})

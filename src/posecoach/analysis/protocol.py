@@ -1,0 +1,108 @@
+"""Exercise protocols: typed, frozen, loaded from TOML (shipped ones or a user's file)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from posecoach.errors import ProtocolError
+
+SIDE_ORDERS = ("alternate", "right-then-left", "left-then-right")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Angles in degrees, speeds in degrees per second."""
+
+    neutral_deg: float = 8.0
+    min_end_range_deg: float = 15.0
+    settle_speed_dps: float = 12.0
+    pelvis_limit_deg: float = 10.0
+    too_fast_dps: float = 100.0
+    end_range_tolerance_deg: float = 8.0
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Texts shown and spoken; ``{side}`` and ``{seconds}`` are filled in."""
+
+    rotate: str = "Exhale and turn slowly to your {side}"
+    hold: str = "Hold it"
+    hold_complete: str = "Good. Inhale and return to centre"
+    pelvis: str = "Keep your hips facing forward: turn less"
+    too_fast: str = "Slower: turn smoothly"
+    rest: str = "Rest. Next set in {seconds} seconds"
+    done: str = "Session complete. Well done"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    title: str = ""
+    description: str = ""
+    hold_s: float = 7.0
+    holds_per_side: int = 7
+    sets: int = 1
+    side_order: str = "alternate"
+    first_side: str = "right"
+    rest_s: float = 60.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    cues: Cues = field(default_factory=Cues)
+
+    def contract(self) -> dict:
+        """The protocol part of the analysis document."""
+        return {"name": self.name, "hold_s": self.hold_s, "holds_per_side": self.holds_per_side,
+                "sets": self.sets, "side_order": self.side_order}
+
+
+def _build(cls, data: dict, where: str):
+    known = {f.name for f in fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ProtocolError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return cls(**data)
+
+
+def parse_protocol(text: str, where: str = "protocol") -> Protocol:
+    """Parse and validate protocol TOML text; ProtocolError says what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{where}: not valid TOML ({exc})") from exc
+    try:
+        thresholds = _build(Thresholds, data.pop("thresholds", {}), where)
+        cues = _build(Cues, data.pop("cues", {}), where)
+        protocol = _build(Protocol, {**data, "thresholds": thresholds, "cues": cues}, where)
+    except TypeError as exc:
+        raise ProtocolError(f"{where}: {exc}") from exc
+    if "name" not in data:
+        raise ProtocolError(f"{where}: a protocol needs a name")
+    if protocol.side_order not in SIDE_ORDERS:
+        raise ProtocolError(f"{where}: side_order must be one of {', '.join(SIDE_ORDERS)}")
+    if protocol.first_side not in ("right", "left"):
+        raise ProtocolError(f"{where}: first_side must be right or left")
+    if protocol.hold_s <= 0 or protocol.holds_per_side < 1 or protocol.sets < 1:
+        raise ProtocolError(f"{where}: hold_s, holds_per_side and sets must be positive")
+    return protocol
+
+
+def builtin_protocol_names() -> list[str]:
+    folder = importlib.resources.files("posecoach") / "protocols"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """A shipped protocol by name (``standing-rotation``...) or a user's TOML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise ProtocolError(f"no protocol file at {candidate}")
+        return parse_protocol(candidate.read_text(encoding="utf-8"), str(candidate))
+    resource = importlib.resources.files("posecoach") / "protocols" / f"{name_or_path}.toml"
+    if not resource.is_file():
+        raise ProtocolError(
+            f"unknown protocol {name_or_path!r}; choose one of {', '.join(builtin_protocol_names())} "
+            "or give a .toml file")
+    return parse_protocol(resource.read_text(encoding="utf-8"), str(name_or_path))

@@ -1,0 +1,191 @@
+"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy, bench."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from posecoach import __version__
+from posecoach.errors import PosecoachError
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, choices=("lite", "full", "heavy"),
+                        help="pose model (default: full)")
+    parser.add_argument("--max-people", type=int, default=1, metavar="N",
+                        help="people MediaPipe may detect per frame; >1 keeps following the same "
+                             "person when several are in view (slower)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="posecoach",
+        description="A webcam coach for the standing trunk-rotation drill. Without a command, "
+                    "opens the live coach window.")
+    parser.add_argument("--version", action="version", version=f"posecoach {__version__}")
+    parser.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
+    parser.add_argument("--source", type=Path, default=None, metavar="VIDEO",
+                        help="replay a recorded video in the window instead of the camera")
+    parser.add_argument("--record", type=Path, default=None, metavar="FILE",
+                        help="save the camera stream to FILE (mp4) for later replay")
+    parser.add_argument("--protocol", default=None, help="protocol name or .toml file")
+    parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
+                        help="run --frames frames of the source, save the window as PNG, and quit")
+    parser.add_argument("--frames", type=int, default=120, help="frames to run before --screenshot")
+    parser.add_argument("--db", type=Path, default=None, help="session database (default: user data dir)")
+    _add_model_args(parser)
+    sub = parser.add_subparsers(dest="command")
+
+    analyze = sub.add_parser("analyze", help="analyse a recorded video without a window")
+    analyze.add_argument("video", type=Path)
+    analyze.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
+    analyze.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write per-frame angles")
+    analyze.add_argument("--protocol", default="standing-rotation", help="protocol name or .toml file")
+    analyze.add_argument("--no-save", action="store_true", help="do not store the session in the database")
+    analyze.add_argument("--db", type=Path, default=None, help="session database (default: user data dir)")
+    analyze.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    _add_model_args(analyze)
+
+    models = sub.add_parser("models", help="list or fetch pose models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    fetch = models_sub.add_parser("fetch", help="download and verify a pose model")
+    fetch.add_argument("--model", default=None, choices=("lite", "full", "heavy"))
+    fetch.add_argument("--force", action="store_true", help="fetch again even when cached")
+    models_sub.add_parser("list", help="show the models and whether they are cached")
+
+    history = sub.add_parser("history", help="table of past sessions")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    history.add_argument("--db", type=Path, default=None)
+
+    report = sub.add_parser("report", help="per-side range-of-motion report of a session")
+    report.add_argument("session", nargs="?", default="latest", help="session id or 'latest'")
+    report.add_argument("--html", type=Path, default=None)
+    report.add_argument("--pdf", type=Path, default=None)
+    report.add_argument("--csv", type=Path, default=None)
+    report.add_argument("--db", type=Path, default=None)
+
+    accuracy = sub.add_parser("accuracy", help="accuracy benchmark against ground-truth clips")
+    accuracy.add_argument("folder", type=Path, help="folder of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+    accuracy.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    accuracy.add_argument("--cache", type=Path, default=None,
+                          help="folder to cache pose landmarks in (re-runs skip inference)")
+    _add_model_args(accuracy)
+
+    bench = sub.add_parser("bench", help="speed and memory benchmark on a video")
+    bench.add_argument("video", type=Path)
+    bench.add_argument("--frames", type=int, default=None, help="limit the number of frames")
+    bench.add_argument("--no-live", action="store_true", help="skip the live-path measurement")
+    _add_model_args(bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return _cmd_analyze(args)
+        if args.command == "models":
+            return _cmd_models(args)
+        if args.command == "history":
+            from posecoach.report.commands import run_history
+            return run_history(args.db, args.json)
+        if args.command == "report":
+            from posecoach.report.commands import run_report
+            if not (args.html or args.pdf or args.csv):
+                _say("posecoach report: give at least one of --html, --pdf, --csv")
+                return 2
+            return run_report(args.db, args.session, args.html, args.pdf, args.csv)
+        if args.command == "accuracy":
+            from posecoach.accuracy import run_accuracy
+            return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
+        if args.command == "bench":
+            from posecoach.bench import run_bench
+            return run_bench(args.video, model=args.model, max_frames=args.frames, live=not args.no_live)
+        from posecoach.ui.app import run_app
+        return run_app(args)
+    except PosecoachError as exc:
+        _say(f"posecoach: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _say("posecoach: interrupted")
+        return 130
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from posecoach import models
+    if args.models_command == "fetch":
+        path = models.fetch_model(args.model, progress=_say, force=args.force)
+        print(path)
+        return 0
+    default, specs = models.load_manifest()
+    for name, spec in specs.items():
+        cached = models.cached_model_path(name)
+        mark = "*" if name == default else " "
+        print(f"{mark} {name:6s} {spec.file:30s} {spec.bytes / 1e6:5.1f} MB  "
+              f"{'cached at ' + str(cached) if cached else 'not cached'}")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from posecoach.analysis.protocol import load_protocol
+    from posecoach.capture.video_file import VideoFileSource
+    from posecoach.models import ensure_model, model_spec
+    from posecoach.session.analysis_doc import write_frames_csv, write_json
+    from posecoach.session.analyze import analyze_video
+
+    protocol = load_protocol(args.protocol)
+    VideoFileSource(args.video).close()  # fail fast, before fetching a model, on a bad path
+    model_name = model_spec(args.model).name
+    model_path = ensure_model(model_name, progress=_say)
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result = analyze_video(args.video, protocol, model_path, model_name, max_people=args.max_people,
+                           progress=False if args.quiet else None)
+    doc = result.document
+    if args.json:
+        write_json(doc, args.json)
+    if args.csv:
+        write_frames_csv(doc, args.csv)
+    if not args.no_save:
+        from posecoach.session.store import SessionStore, default_db_path
+        db = args.db or default_db_path()
+        try:
+            with SessionStore(db) as store:
+                session_id = store.save_analysis(doc, started_at=started_at, model=model_name, live=False)
+            doc["session_id"] = session_id
+        except PosecoachError as exc:
+            _say(f"posecoach: warning: the session was not stored ({exc})")
+    if not args.quiet:
+        _print_summary(doc, result.wall_seconds)
+    return 0
+
+
+def _print_summary(doc: dict, wall_s: float) -> None:
+    frames = doc["source"]["frames"]
+    tracking = doc["tracking"]
+    _say(f"{frames} frames in {wall_s:.1f} s ({frames / max(wall_s, 1e-9):.1f} fps); "
+         f"tracked {100 * tracking['rate']:.0f}%"
+         + (f" (not tracked: {', '.join(f'{k} {v}' for k, v in tracking['untracked_reasons'].items())})"
+            if tracking["untracked_reasons"] else ""))
+    holds = doc["protocol"]["holds_per_side"]
+    for side in ("right", "left"):
+        s = doc["summary"][side]
+        peak = s["max_separation_deg"]
+        _say(f"  {side:5s}: {s['holds_completed']}/{holds} holds, {s['reps']} reps"
+             + (f", max {peak:.0f} deg" if peak is not None else ""))
+    for i, rep in enumerate(doc["reps"], 1):
+        _say(f"  rep {i}: {rep['side']:5s} peak {rep['peak_separation_deg']:5.1f} deg, held {rep['hold_s']:.1f} s, "
+             f"{'completed' if rep['completed'] else 'not completed'}"
+             + (f", faults: {', '.join(rep['faults'])}" if rep["faults"] else ""))
+    if "session_id" in doc:
+        _say(f"  stored as session {doc['session_id']}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

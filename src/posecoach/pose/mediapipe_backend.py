@@ -1,0 +1,78 @@
+"""MediaPipe PoseLandmarker (Tasks API, VIDEO mode): the only module importing mediapipe."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from posecoach.errors import ModelError
+from posecoach.pose.types import PoseFrame
+
+
+class MediaPipePoseEstimator:
+    """Detect people in RGB frames; frames must come with increasing timestamps.
+
+    Parameters
+    ----------
+    model_path : a verified ``pose_landmarker_*.task`` file.
+    num_poses : how many people MediaPipe may return per frame. 1 is fastest; more
+        lets the caller keep following the same person when several are in view.
+    """
+
+    def __init__(self, model_path: str | Path, num_poses: int = 1,
+                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5) -> None:
+        # Keep MediaPipe's C++ logging (glog/absl) off the user's terminal.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp_image = __import__("mediapipe").Image
+        self._mp_format = __import__("mediapipe").ImageFormat.SRGB
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"MediaPipe cannot load the pose model {model_path}: {exc}") from exc
+        self._last_ms = -1
+
+    def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
+        """All people found in ``image`` (H x W x 3 uint8 RGB) at time ``t`` seconds."""
+        timestamp_ms = max(int(round(t * 1000.0)), self._last_ms + 1)
+        self._last_ms = timestamp_ms
+        data = np.ascontiguousarray(image)
+        result = self._landmarker.detect_for_video(
+            self._mp_image(image_format=self._mp_format, data=data), timestamp_ms)
+        height, width = data.shape[:2]
+        people = []
+        for landmarks, world in zip(result.pose_landmarks, result.pose_world_landmarks):
+            image_array = np.array(
+                [(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in landmarks], dtype=float)
+            world_array = np.array([(p.x, p.y, p.z) for p in world], dtype=float)
+            people.append(PoseFrame(t=t, image=image_array, world=world_array, width=width, height=height))
+        return people
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> MediaPipePoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # MediaPipe complains at interpreter exit if never closed
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter may be shutting down
+            pass

@@ -1,0 +1,1 @@
+"""Reports of stored sessions: per-side summaries, plots, HTML/PDF/CSV, history."""

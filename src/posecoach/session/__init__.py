@@ -1,0 +1,1 @@
+"""Sessions: the pipeline generator, the session record, and the SQLite session store."""

@@ -1,0 +1,103 @@
+"""Build the analysis document of DESIGN.md section 5 from pipeline steps."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from posecoach.analysis.coach import Coach
+from posecoach.analysis.rotation import RotationEstimator
+from posecoach.capture.frame_source import SourceInfo
+from posecoach.report.summary import summarize_reps
+from posecoach.session.pipeline import PipelineStep
+
+SCHEMA = "posecoach.analysis/1"
+FRAME_FIELDS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg", "confidence", "phase", "reason")
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def frame_record(step: PipelineStep) -> dict[str, Any]:
+    """One frame of the contract (angles null when not tracked, with the reason)."""
+    s = step.sample
+    record: dict[str, Any] = {
+        "i": step.frame.index, "t": round(step.frame.t, 4), "tracked": s.tracked,
+        "trunk_deg": _round(s.trunk_deg), "pelvis_deg": _round(s.pelvis_deg),
+        "separation_deg": _round(s.separation_deg), "confidence": _round(s.confidence, 3),
+        "phase": step.state.phase,
+    }
+    if not s.tracked:
+        record["reason"] = s.reason
+    return record
+
+
+class AnalysisRecorder:
+    """Collect frame records while the pipeline runs, then assemble the document."""
+
+    def __init__(self, info: SourceInfo, coach: Coach, estimator: RotationEstimator, model: str) -> None:
+        self.info = info
+        self.coach = coach
+        self.estimator = estimator
+        self.model = model
+        self.frames: list[dict[str, Any]] = []
+
+    def add(self, step: PipelineStep) -> dict[str, Any]:
+        record = frame_record(step)
+        self.frames.append(record)
+        return record
+
+    def document(self) -> dict[str, Any]:
+        reps = [rep.to_dict() for rep in self.coach.reps]
+        tracked = sum(1 for f in self.frames if f["tracked"])
+        reasons: dict[str, int] = {}
+        for f in self.frames:
+            if not f["tracked"]:
+                reasons[f["reason"]] = reasons.get(f["reason"], 0) + 1
+        calibration = self.estimator.calibration
+        return {
+            "schema": SCHEMA,
+            "source": {"path": self.info.path, "fps": round(self.info.fps, 3), "frames": len(self.frames),
+                       "width": self.info.width, "height": self.info.height},
+            "protocol": self.coach.protocol.contract(),
+            "model": self.model,
+            "calibration": calibration.to_dict() if calibration else None,
+            "tracking": {"tracked_frames": tracked, "frames": len(self.frames),
+                         "rate": round(tracked / len(self.frames), 4) if self.frames else 0.0,
+                         "untracked_reasons": reasons},
+            "frames": self.frames,
+            "reps": reps,
+            "events": [e.to_dict() for e in self.coach.events],
+            "summary": summarize_reps(reps).to_dict(),
+        }
+
+
+def write_json(doc: dict[str, Any], path: Path) -> None:
+    """Write atomically: a crash never leaves a half-written file in place."""
+    _atomic_write(path, lambda handle: json.dump(doc, handle, indent=1, allow_nan=False))
+
+
+def write_frames_csv(doc: dict[str, Any], path: Path) -> None:
+    def dump(handle) -> None:
+        writer = csv.DictWriter(handle, fieldnames=FRAME_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(doc["frames"])
+    _atomic_write(path, dump)
+
+
+def _atomic_write(path: Path, write) -> None:
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, scratch = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        os.replace(scratch, path)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
