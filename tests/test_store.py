@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 from contextlib import closing
 from pathlib import Path
@@ -28,7 +27,8 @@ PROTOCOL = {"name": "standing-rotation", "hold_s": 7.0, "holds_per_side": 7}
 def frame(i: int, sep: float | None = 10.0, pelvis: float | None = 1.0) -> dict:
     tracked = sep is not None
     return {"i": i, "t": i / 30.0, "tracked": tracked,
-            "trunk_deg": None if not tracked else sep + pelvis, "pelvis_deg": pelvis if tracked else None,
+            "trunk_deg": sep + pelvis if tracked else None,
+            "pelvis_deg": pelvis if tracked else None,
             "separation_deg": sep, "confidence": 0.9 if tracked else 0.0, "phase": "neutral"}
 
 
@@ -242,7 +242,7 @@ def test_newer_schema_is_refused_and_left_alone(tmp_path):
         conn.executescript(f"CREATE TABLE x (a); PRAGMA application_id = "
                            f"{store_mod.APPLICATION_ID}; PRAGMA user_version = 99;")
     before = path.read_bytes()
-    with pytest.raises(StoreError, match="newer posecoach.*upgrade posecoach") as info:
+    with pytest.raises(StoreError, match=r"newer posecoach.*upgrade posecoach") as info:
         SessionStore(path)
     assert "\n" not in str(info.value)
     assert path.read_bytes() == before
@@ -395,9 +395,8 @@ def test_read_only_database_file(tmp_path):
         p.chmod(0o444)
     tmp_path.chmod(0o555)
     try:
-        with pytest.raises(StoreError, match=r"cannot write .*--db"):
-            with SessionStore(path) as st:
-                st.add_rep(1, rep("right", 1.0, 1.0))
+        with pytest.raises(StoreError, match=r"cannot write .*--db"), SessionStore(path) as st:
+            st.add_rep(1, rep("right", 1.0, 1.0))
     finally:
         tmp_path.chmod(0o755)
         for p in tmp_path.iterdir():

@@ -1,4 +1,4 @@
-"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy, bench."""
+"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy."""
 
 from __future__ import annotations
 
@@ -78,11 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder to cache pose landmarks in (re-runs skip inference)")
     _add_model_args(accuracy)
 
-    bench = sub.add_parser("bench", help="speed and memory benchmark on a video")
-    bench.add_argument("video", type=Path)
-    bench.add_argument("--frames", type=int, default=None, help="limit the number of frames")
-    bench.add_argument("--no-live", action="store_true", help="skip the live-path measurement")
-    _add_model_args(bench)
     return parser
 
 
@@ -105,9 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "accuracy":
             from posecoach.accuracy import run_accuracy
             return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
-        if args.command == "bench":
-            from posecoach.bench import run_bench
-            return run_bench(args.video, model=args.model, max_frames=args.frames, live=not args.no_live)
         from posecoach.ui.app import run_app
         return run_app(args)
     except PosecoachError as exc:
@@ -157,7 +149,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         db = args.db or default_db_path()
         try:
             with SessionStore(db) as store:
-                session_id = store.save_analysis(doc, started_at=started_at, model=model_name, live=False)
+                session_id = store.save_analysis(
+                    doc, started_at=started_at, model=model_name, live=False,
+                    ended_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
             doc["session_id"] = session_id
         except PosecoachError as exc:
             _say(f"posecoach: warning: the session was not stored ({exc})")

@@ -194,6 +194,7 @@ class Coach:
         if not self._tracking:
             self._tracking = True
             self._history.clear()
+            self._last_hold_t = t  # the time without tracking neither counts nor breaks the hold
             self._emit(t, ev.TRACKING_REGAINED, "Tracking again")
         self._last_tracked_t = t
         separation = sample.separation_deg
@@ -339,7 +340,7 @@ class Coach:
     def _tick(self, t: float) -> None:
         rep = self._rep
         assert rep is not None
-        while not rep.completed and self._ticks + 1 <= min(rep.hold_s, self.protocol.hold_s):
+        while not rep.completed and self._ticks + 1 <= min(rep.hold_s, self.protocol.hold_s) + 1e-6:
             self._ticks += 1
             remaining = self.protocol.hold_s - self._ticks
             self._emit(t, ev.HOLD_TICK, str(int(round(remaining))) if remaining > 0 else "",

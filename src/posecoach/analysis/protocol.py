@@ -71,14 +71,14 @@ def parse_protocol(text: str, where: str = "protocol") -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(f"{where}: not valid TOML ({exc})") from exc
+    if "name" not in data:
+        raise ProtocolError(f"{where}: a protocol needs a name")
     try:
         thresholds = _build(Thresholds, data.pop("thresholds", {}), where)
         cues = _build(Cues, data.pop("cues", {}), where)
         protocol = _build(Protocol, {**data, "thresholds": thresholds, "cues": cues}, where)
     except TypeError as exc:
         raise ProtocolError(f"{where}: {exc}") from exc
-    if "name" not in data:
-        raise ProtocolError(f"{where}: a protocol needs a name")
     if protocol.side_order not in SIDE_ORDERS:
         raise ProtocolError(f"{where}: side_order must be one of {', '.join(SIDE_ORDERS)}")
     if protocol.first_side not in ("right", "left"):

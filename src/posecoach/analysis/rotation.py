@@ -131,6 +131,8 @@ class RotationEstimator:
             self._lose()
             return RotationSample.untracked(t, reasons.BACK_TO_CAMERA, True)
         self._check_scale(t, m)
+        if self.calibration is None:  # the person moved to another distance: calibrate again
+            return self._calibrate(t, m)
         return self._measured(t, m)
 
     # ------------------------------------------------------------------ internals

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
+# FFmpeg's own log lines ("moov atom not found") would clutter the one-line errors we give.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+import cv2  # noqa: E402
 import numpy as np
 
 from posecoach.capture.frame_source import Frame, SourceInfo

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from posecoach.errors import ModelError
 from posecoach.pose.types import PoseFrame
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Hide MediaPipe's C++ start-up chatter (it writes to fd 2 directly)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
 
 
 class MediaPipePoseEstimator:
@@ -23,9 +45,6 @@ class MediaPipePoseEstimator:
 
     def __init__(self, model_path: str | Path, num_poses: int = 1,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5) -> None:
-        # Keep MediaPipe's C++ logging (glog/absl) off the user's terminal.
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp_image = __import__("mediapipe").Image
@@ -39,18 +58,25 @@ class MediaPipePoseEstimator:
             min_tracking_confidence=min_tracking_confidence,
         )
         try:
-            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+            with _native_stderr_silenced():
+                self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"MediaPipe cannot load the pose model {model_path}: {exc}") from exc
         self._last_ms = -1
+        self._warmup = 3
 
     def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
         """All people found in ``image`` (H x W x 3 uint8 RGB) at time ``t`` seconds."""
         timestamp_ms = max(int(round(t * 1000.0)), self._last_ms + 1)
         self._last_ms = timestamp_ms
         data = np.ascontiguousarray(image)
-        result = self._landmarker.detect_for_video(
-            self._mp_image(image_format=self._mp_format, data=data), timestamp_ms)
+        frame = self._mp_image(image_format=self._mp_format, data=data)
+        if self._warmup > 0:  # the first inferences log their graph set-up
+            self._warmup -= 1
+            with _native_stderr_silenced():
+                result = self._landmarker.detect_for_video(frame, timestamp_ms)
+        else:
+            result = self._landmarker.detect_for_video(frame, timestamp_ms)
         height, width = data.shape[:2]
         people = []
         for landmarks, world in zip(result.pose_landmarks, result.pose_world_landmarks):

@@ -40,8 +40,8 @@ def _history_row(s: SessionSummary) -> list[str]:
         cells += [f"{side_sum.holds_completed}/{side_sum.reps}",
                   fmt(side_sum.max_separation_deg, missing="-"),
                   fmt(side_sum.mean_hold_separation_deg, missing="-")]
-    return cells + [fmt(s.summary.asymmetry_pct, missing="-"),
-                    format_faults(s.summary.faults) or "-"]
+    return [*cells, fmt(s.summary.asymmetry_pct, missing="-"),
+            format_faults(s.summary.faults) or "-"]
 
 
 def format_history(sessions: Sequence[SessionSummary]) -> str:
@@ -62,16 +62,16 @@ def format_history(sessions: Sequence[SessionSummary]) -> str:
         offset = sum(widths[:start]) + 2 * start
         span = sum(widths[start:stop]) + 2 * (stop - start - 1)
         group = group.ljust(offset) + f" {name} ".center(span, "-")
-    out = [group, line([h for h, _, _ in _COLUMNS])]
-    out += [line(r) for r in rows]
+    out = [group, line([h for h, _, _ in _COLUMNS]), *(line(r) for r in rows)]
     notes = ["holds = completed/reps; max° = best separation; hold° = mean separation in holds"]
     if any(not s.finished for s in sessions):
         notes.append("* = unfinished session (crashed or still running); totals from saved reps")
-    return "\n".join(out + [""] + notes) + "\n"
+    return "\n".join([*out, "", *notes]) + "\n"
 
 
-def run_history(db_path: Path | None, as_json: bool, out: TextIO = sys.stdout) -> int:
-    """Print past sessions as a table (or JSON); return the exit status."""
+def run_history(db_path: Path | None, as_json: bool, out: TextIO | None = None) -> int:
+    """Print past sessions as a table (or JSON) to ``out`` (stdout); return the exit status."""
+    out = out if out is not None else sys.stdout
     path = db_path or default_db_path()
     if not path.exists():
         if as_json:
@@ -124,7 +124,8 @@ def run_report(db_path: Path | None, ref: str, html: Path | None, pdf: Path | No
     from posecoach.report import render  # matplotlib is imported only when needed
 
     if html is None and pdf is None and csv is None:
-        raise PosecoachError("nothing to write: give --html OUT.html, --pdf OUT.pdf or --csv OUT.csv")
+        raise PosecoachError(
+            "nothing to write: give --html OUT.html, --pdf OUT.pdf or --csv OUT.csv")
     path = db_path or default_db_path()
     with SessionStore(path, create=False) as store:
         sid = store.resolve(ref)

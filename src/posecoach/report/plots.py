@@ -11,18 +11,18 @@ import base64
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgba
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from posecoach.report.summary import ProgressPoint, Summary
+from posecoach.report.summary import ProgressPoint, Summary, local_time
 
 SIDE_COLOURS = {"right": "#1f5fa8", "left": "#d9730d"}  # blue / orange: colour-blind safe
 SEPARATION_COLOUR = "#1a1a1a"
@@ -66,6 +66,7 @@ def draw_timeline(ax: Axes, series: Series, reps: Sequence[Mapping[str, Any]],
     for lim in (pelvis_limit_deg, -pelvis_limit_deg):
         ax.axhline(lim, color=PELVIS_COLOUR, lw=0.8, ls=":", alpha=0.8)
     counts = {"right": 0, "left": 0}
+    span = max(float(s.t[-1] - s.t[0]), 1.0) if len(s.t) else 1.0
     for rep in reps:
         start, end = rep.get("hold_start_s"), rep.get("hold_end_s")
         side = rep.get("side", "right")
@@ -78,10 +79,13 @@ def draw_timeline(ax: Axes, series: Series, reps: Sequence[Mapping[str, Any]],
             # A separate hatch-only patch: the PDF backend loses the hatch of a filled
             # patch drawn after an unhatched one of the same colour (matplotlib 3.11).
             ax.axvspan(start / scale, end / scale, facecolor="none",
-                       edgecolor=to_rgba(colour, 0.45), lw=0, hatch="///")
-        ax.text((start + end) / 2 / scale, 0.98, f"{side[0].upper()}{counts[side]}",
-                transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=8,
-                color=colour, fontweight="bold")
+                       edgecolor=to_rgba(colour, 0.3), lw=0, hatch="///")
+        share = (end - start) / span  # label fits the band: "R3", just "3", or nothing
+        if share >= 0.012:
+            label = f"{side[0].upper()}{counts[side]}" if share >= 0.035 else str(counts[side])
+            ax.text((start + end) / 2 / scale, 0.98, label, transform=ax.get_xaxis_transform(),
+                    ha="center", va="top", fontsize=8 if share >= 0.035 else 6.5,
+                    color=colour, fontweight="bold")
     ax.plot(s.t / scale, s.separation, color=SEPARATION_COLOUR, lw=1.3,
             label="separation (trunk − pelvis)")
     ax.plot(s.t / scale, s.pelvis, color=PELVIS_COLOUR, lw=1.0, label="pelvis")
@@ -114,7 +118,7 @@ def draw_side_bars(ax: Axes, summary: Summary) -> None:
     width = 0.36
     measures = (("max_separation_deg", "best (peak)", 1.0),
                 ("mean_hold_separation_deg", "mean during holds", 0.55))
-    for k, (attr, label, alpha) in enumerate(measures):
+    for k, (attr, _, alpha) in enumerate(measures):
         values = [getattr(summary.side(s), attr) for s in sides]
         offset = (k - 0.5) * width
         for xi, side, value in zip(x, sides, values, strict=True):
@@ -134,7 +138,7 @@ def draw_side_bars(ax: Axes, summary: Summary) -> None:
               loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8,
               frameon=False)
     maxima = [v for s in sides if (v := summary.side(s).max_separation_deg) is not None]
-    ax.set_ylim(0, max(maxima + [10.0]) * 1.18)
+    ax.set_ylim(0, max([*maxima, 10.0]) * 1.18)
     ax.grid(True, axis="y", color="#e5e5e5", lw=0.6)
     ax.set_axisbelow(True)
     if summary.asymmetry_pct is not None:
@@ -144,16 +148,9 @@ def draw_side_bars(ax: Axes, summary: Summary) -> None:
         ax.set_title(note, fontsize=9, color="#444444")
 
 
-def _when(point: ProgressPoint) -> datetime | None:
-    try:
-        return datetime.fromisoformat(point.started_at).replace(tzinfo=None)
-    except ValueError:
-        return None
-
-
 def draw_progress(ax: Axes, points: Sequence[ProgressPoint], current_id: int | None) -> None:
     """Per-side best and mean-hold separation over past sessions."""
-    dated = sorted(((w, p) for p in points if (w := _when(p)) is not None),
+    dated = sorted(((w, p) for p in points if (w := local_time(p.started_at)) is not None),
                    key=lambda wp: (wp[0], wp[1].session_id))
     for side in ("right", "left"):
         colour = SIDE_COLOURS[side]
@@ -179,14 +176,16 @@ def draw_progress(ax: Axes, points: Sequence[ProgressPoint], current_id: int | N
         zero_formats=["", "%Y", "%d %b", "%d %b", "%H:%M", "%H:%M"],
         offset_formats=["", "%Y", "%Y", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"]))
     ax.margins(x=0.06)
+    if dated and dated[0][0] == dated[-1][0]:  # one point in time: show the week around it
+        ax.set_xlim(dated[0][0] - timedelta(days=3), dated[0][0] + timedelta(days=3))
     ax.set_ylabel("separation (degrees)")
-    ax.set_ylim(0, max(values + [10.0]) * 1.15)
+    ax.set_ylim(0, max([*values, 10.0]) * 1.15)
     ax.grid(True, color="#e5e5e5", lw=0.6)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8,
               frameon=False)
     if len(dated) < 2:
-        ax.text(0.5, 0.5, "progress appears after a few sessions", transform=ax.transAxes,
-                ha="center", va="center", fontsize=9, color="#777777")
+        ax.text(0.02, 0.04, "progress appears after a few sessions", transform=ax.transAxes,
+                ha="left", va="bottom", fontsize=9, color="#777777")
 
 
 def figure_png_base64(draw: Callable[[Axes], None], size: tuple[float, float],

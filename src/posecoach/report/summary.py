@@ -125,7 +125,7 @@ def asymmetry_pct(right_deg: float | None, left_deg: float | None) -> float | No
     top = max(abs(right_deg), abs(left_deg))
     if top == 0.0:
         return 0.0
-    return 100.0 * abs(abs(right_deg) - abs(left_deg)) / top
+    return 100.0 * (abs(abs(right_deg) - abs(left_deg)) / top)  # ratio first: never > 100
 
 
 def summarize_reps(reps: Iterable[Mapping[str, Any]]) -> Summary:
@@ -158,14 +158,21 @@ def source_label(source: Mapping[str, Any], width: int | None = None) -> str:
     return label
 
 
-def format_started(started_at: str | None) -> str:
-    """Format an ISO 8601 time as ``YYYY-MM-DD HH:MM`` (as recorded, no conversion)."""
-    if not started_at:
-        return "-"
+def local_time(iso: str) -> datetime | None:
+    """Parse an ISO 8601 time as a naive local time (times with an offset are converted)."""
     try:
-        return datetime.fromisoformat(started_at).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return started_at
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+
+
+def format_started(started_at: str | None) -> str:
+    """Format an ISO 8601 time as local ``YYYY-MM-DD HH:MM``."""
+    when = local_time(started_at) if started_at else None
+    if when is None:
+        return started_at or "-"
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def format_faults(faults: Mapping[str, int]) -> str:

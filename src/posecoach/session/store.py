@@ -3,7 +3,7 @@
 Every public write is its own transaction and is committed before the method returns,
 so a crash or ``kill -9`` loses at most what had not been handed to the store yet (the
 rep in progress and the frames of the current batch). The schema version lives in
-``PRAGMA user_version`` and is brought up to date by the ``MIGRATIONS`` list, each step
+``PRAGMA user_version`` and is brought up to date by ``store_schema.MIGRATIONS``, each step
 in one transaction. Every SQLite failure a user can meet (locked, read-only, disk full,
 damaged file, newer schema) becomes a one-line :class:`~posecoach.errors.StoreError`.
 """
@@ -24,57 +24,10 @@ import platformdirs
 
 from posecoach.errors import StoreError
 from posecoach.report.summary import Summary, source_label, summarize_reps
+from posecoach.session.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 DB_ENV = "POSECOACH_DB"
 ANALYSIS_SCHEMA = "posecoach.analysis/1"
-APPLICATION_ID = 0x50434F41  # "PCOA": marks the file as a posecoach database
-
-#: ``MIGRATIONS[n]`` brings a database from schema version n to n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: sessions, reps, per-frame series
-        """CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
-            started_at TEXT NOT NULL,
-            ended_at TEXT,
-            source_json TEXT NOT NULL,
-            protocol_json TEXT NOT NULL,
-            model TEXT NOT NULL,
-            calibration_json TEXT,
-            summary_json TEXT)""",
-        """CREATE TABLE reps (
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            idx INTEGER NOT NULL,
-            side TEXT NOT NULL,
-            start_s REAL, hold_start_s REAL, hold_end_s REAL, hold_s REAL,
-            completed INTEGER NOT NULL,
-            peak_separation_deg REAL, mean_hold_separation_deg REAL, max_pelvis_deg REAL,
-            faults_json TEXT NOT NULL,
-            PRIMARY KEY (session_id, idx)) WITHOUT ROWID""",
-        """CREATE TABLE frames (
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            i INTEGER NOT NULL,
-            t REAL NOT NULL,
-            tracked INTEGER NOT NULL,
-            trunk_deg REAL, pelvis_deg REAL, separation_deg REAL, confidence REAL,
-            phase TEXT,
-            PRIMARY KEY (session_id, i)) WITHOUT ROWID""",
-    ),
-    (  # 2: live flag, coach events, extra fields of documents/reps/frames kept as JSON
-        "ALTER TABLE sessions ADD COLUMN live INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE sessions ADD COLUMN extra_json TEXT",
-        "ALTER TABLE reps ADD COLUMN extra_json TEXT",
-        "ALTER TABLE frames ADD COLUMN extra_json TEXT",
-        """CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            t REAL NOT NULL,
-            kind TEXT NOT NULL,
-            data_json TEXT)""",
-        "CREATE INDEX events_by_session ON events(session_id, t)",
-        "CREATE INDEX sessions_by_start ON sessions(started_at)",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _FRAME_COLS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg",
                "confidence", "phase")

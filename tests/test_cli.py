@@ -1,0 +1,45 @@
+"""User errors on the command line end with one clear line and a non-zero status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "posecoach", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d / "missing.mp4", "no such file"),
+    (lambda d: d, "is a folder"),
+    (lambda d: (d / "notes.mp4").write_text("hello") and d / "notes.mp4", "cannot open"),
+    (lambda d: (d / "empty.mp4").write_bytes(b"") or d / "empty.mp4", "cannot open"),
+])
+def test_analyze_bad_input(tmp_path, make, expected):
+    target = make(tmp_path)
+    result = run_cli("analyze", str(target), "--json", str(tmp_path / "out.json"), "--no-save")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("posecoach: ") and expected in lines[0]
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_unknown_protocol_is_one_line(tmp_path):
+    result = run_cli("analyze", str(tmp_path), "--protocol", "nope")
+    assert result.returncode == 2 and "unknown protocol" in result.stderr
+
+
+def test_help_lists_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("analyze", "models", "history", "report", "accuracy"):
+        assert command in result.stdout
+
+
+def test_models_list_runs():
+    result = run_cli("models", "list")
+    assert result.returncode == 0 and "pose_landmarker_full.task" in result.stdout

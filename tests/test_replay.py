@@ -1,0 +1,113 @@
+"""End-to-end replays of the clips in ../shared through the real pipeline (MediaPipe)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import SHARED, shared_path
+
+from posecoach.accuracy import expected_holds, load_truth
+from posecoach.analysis.protocol import load_protocol
+from posecoach.session.analyze import analyze_video
+
+pytestmark = pytest.mark.replay
+
+SYNTH = sorted(p.stem for p in (SHARED / "synth").glob("*.mp4")) if (SHARED / "synth").is_dir() else []
+# Pelvis faults of 12-15 degrees are below what MediaPipe's hip landmarks resolve on these
+# renders (see README "Known limits"); these clips' completed-hold counts still differ.
+PELVIS_LIMITED = {"c04_fault_pelvis", "c05_fault_pelvis_right_only", "c11_mixed_long"}
+_cache: dict[str, dict] = {}
+
+
+def analysed(name: str, model_path) -> dict:
+    if name not in _cache:
+        video = shared_path("synth", f"{name}.mp4")
+        _cache[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False).document
+    return _cache[name]
+
+
+def meta(name: str) -> dict:
+    return json.loads(shared_path("synth", f"{name}_meta.json").read_text())
+
+
+def test_synth_clips_present():
+    shared_path("synth")
+    assert SYNTH, "../shared/synth has no clips"
+
+
+@pytest.mark.parametrize("name", SYNTH)
+def test_synth_contract_and_measurement(name, model_path):
+    doc = analysed(name, model_path)
+    m = meta(name)
+    assert doc["schema"] == "posecoach.analysis/1"
+    assert doc["source"]["frames"] == m["frames"] == len(doc["frames"])
+    assert doc["source"]["fps"] == pytest.approx(30.0)
+    assert set(doc["summary"]) >= {"right", "left", "asymmetry_pct"}
+    for frame in doc["frames"]:
+        assert (frame["separation_deg"] is None) == (not frame["tracked"])
+    if "hips_out_of_frame" in m["tags"]:
+        # the right answer is to refuse, and say why
+        assert not any(f["tracked"] for f in doc["frames"])
+        assert doc["tracking"]["untracked_reasons"].get("hips_not_visible", 0) > 0.9 * m["frames"]
+        assert doc["reps"] == []
+        return
+    assert doc["tracking"]["rate"] > 0.9
+    truth = load_truth(shared_path("synth", f"{name}.csv"), m)
+    sep = np.array([np.nan if f["separation_deg"] is None else f["separation_deg"] for f in doc["frames"]])
+    true_sep = truth["separation"][: len(sep)]
+    holding_right = true_sep > 15
+    holding_left = true_sep < -15
+    assert np.nanmin(sep[holding_right]) > 0, "right-side rotations must come out positive"
+    assert np.nanmax(sep[holding_left]) < 0, "left-side rotations must come out negative"
+    mae = np.nanmean(np.abs(sep - true_sep))
+    assert mae < 7.0, f"separation MAE {mae:.1f} deg"
+
+
+@pytest.mark.parametrize("name", SYNTH)
+def test_synth_hold_counts_match_ground_truth(name, model_path, request):
+    if name in PELVIS_LIMITED:
+        request.applymarker(pytest.mark.xfail(reason="pelvis fault below MediaPipe's resolution", strict=False))
+    doc = analysed(name, model_path)
+    m = meta(name)
+    expected = {"right": 0, "left": 0} if "hips_out_of_frame" in m["tags"] else expected_holds(m)
+    got = {side: doc["summary"][side]["holds_completed"] for side in ("right", "left")}
+    assert got == expected
+
+
+@pytest.mark.parametrize("name", SYNTH)
+def test_synth_rep_faults(name, model_path):
+    """Broken holds and too-fast reps are found rep by rep (pelvis: see the hold-count test)."""
+    doc = analysed(name, model_path)
+    m = meta(name)
+    if "hips_out_of_frame" in m["tags"]:
+        return
+    assert [r["side"] for r in doc["reps"]] == [r["side"] for r in m["reps"]]
+    for got, want in zip(doc["reps"], m["reps"]):
+        assert ("hold_broken" in got["faults"]) == (want["hold_s"] < 7.0)
+        assert ("too_fast" in got["faults"]) == bool(want["jerky"])
+
+
+def test_cli_analyze_on_a_crowded_real_clip_coaches_nobody(tmp_path, model_path):
+    video = shared_path("samples", "sports2d_walk", "demo.mp4")
+    out = tmp_path / "walk.json"
+    result = subprocess.run([sys.executable, "-m", "posecoach", "analyze", str(video), "--json", str(out),
+                             "--csv", str(tmp_path / "walk.csv"), "--no-save"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["reps"] == [] and doc["summary"]["right"]["holds_completed"] == 0
+    assert len(doc["frames"]) == doc["source"]["frames"] > 200
+    assert (tmp_path / "walk.csv").read_text().startswith("i,t,tracked,")
+
+
+def test_real_twist_clip_detects_the_person(model_path):
+    video = shared_path("samples", "pose2sim_twist", "cam02.mp4")
+    doc = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False).document
+    assert doc["source"]["width"] == 1080 and doc["source"]["height"] == 1920
+    assert len(doc["frames"]) == 100
+    # he balances on one leg and swings his arms from the first frame: never a still neutral
+    assert doc["tracking"]["untracked_reasons"].keys() <= {"calibrating", "not_facing", "hips_not_visible", "no_person"}

@@ -1,0 +1,147 @@
+"""Geometry, cues and the rotation estimator on generated landmark sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import synthetic_pose
+
+from posecoach.analysis import sample as reasons
+from posecoach.analysis.cues import compute_cues
+from posecoach.analysis.geometry import measure
+from posecoach.analysis.rotation import RotationEstimator
+
+FPS = 30.0
+
+
+def feed(estimator, angles, pelvis=None, t0=0.0, **kwargs):
+    out = []
+    for i, trunk in enumerate(angles):
+        p = 0.0 if pelvis is None else pelvis[i]
+        image, world = synthetic_pose(trunk, p, **kwargs)
+        out.append(estimator.update(t0 + i / FPS, image, world, kwargs.get("width", 640), kwargs.get("height", 480)))
+    return out
+
+
+def test_measures_are_distance_independent():
+    near = measure(*synthetic_pose(0.0, distance=2.0), 640, 480)
+    far = measure(*synthetic_pose(0.0, distance=3.5), 640, 480)
+    assert near.torso_px > far.torso_px * 1.6
+    assert near.shoulder_width == pytest.approx(far.shoulder_width, rel=0.03)
+    assert near.hands_x == pytest.approx(far.hands_x, abs=0.02)
+
+
+@pytest.mark.parametrize("angle", [-50, -30, -15, 15, 30, 50])
+def test_each_trunk_cue_has_the_right_sign(angle):
+    neutral = measure(*synthetic_pose(0.0), 640, 480)
+    cues = compute_cues(measure(*synthetic_pose(angle), 640, 480), neutral)
+    sign = np.sign(angle)
+    assert np.sign(cues.world) == sign
+    assert np.sign(cues.foreshortening) == sign
+    assert np.sign(cues.hands) == -sign       # the hands move to the image left for a right turn
+    assert np.sign(cues.nose) == -sign
+    assert cues.world == pytest.approx(angle, abs=1.0)   # exact world landmarks give the exact yaw
+
+
+def test_foreshortening_follows_the_cosine():
+    neutral = measure(*synthetic_pose(0.0), 640, 480)
+    for angle in (20, 40, 60):
+        cues = compute_cues(measure(*synthetic_pose(angle), 640, 480), neutral)
+        assert cues.foreshortening == pytest.approx(angle, abs=4.0)
+
+
+def test_pelvis_cue_sees_hip_narrowing():
+    neutral = measure(*synthetic_pose(0.0), 640, 480)
+    still = compute_cues(measure(*synthetic_pose(40, 0), 640, 480), neutral)
+    turned = compute_cues(measure(*synthetic_pose(40, 25), 640, 480), neutral)
+    assert turned.hip_narrowing > still.hip_narrowing + 0.05
+    assert turned.world_pelvis == pytest.approx(25, abs=1.0)
+
+
+def calibrated_estimator(**kwargs):
+    estimator = RotationEstimator()
+    out = feed(estimator, [0.0] * 60, **kwargs)
+    assert not out[0].tracked and out[0].reason == reasons.CALIBRATING
+    assert estimator.calibrated and out[-1].tracked
+    return estimator
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_estimator_tracks_a_rotation_with_sign_and_settles(side):
+    estimator = calibrated_estimator()
+    ramp = list(side * 45 * (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, 45))))
+    out = feed(estimator, ramp + [side * 45.0] * 60, t0=2.0)
+    trunk = np.array([s.trunk_deg for s in out])
+    assert np.all(np.sign(trunk[20:]) == side)
+    assert 30 < abs(trunk[-1]) < 75                  # weights are fitted to MediaPipe, not to this toy body
+    assert abs(trunk[-1] - trunk[-15]) < 0.5          # settled, no drift
+    seps = [s.separation_deg for s in out[-10:]]
+    assert all(np.sign(x) == side for x in seps)
+    assert all(0.0 <= s.confidence <= 1.0 for s in out)
+
+
+def test_estimator_output_grows_with_the_angle():
+    estimator = calibrated_estimator()
+    finals = []
+    for angle in (10, 25, 40, 55):
+        finals.append(feed(estimator, [float(angle)] * 40, t0=2.0 + angle)[-1].trunk_deg)
+    assert finals == sorted(finals)
+
+
+def test_noise_does_not_flip_the_sign_and_is_filtered():
+    rng = np.random.default_rng(1)
+    estimator = calibrated_estimator()
+    out = feed(estimator, [35.0] * 90, t0=2.0, noise=0.002, rng=rng)
+    trunk = np.array([s.trunk_deg for s in out[30:]])
+    assert np.all(trunk > 0)
+    assert trunk.std() < 3.0
+
+
+def test_missing_frames_and_invisible_hips_are_not_measured():
+    estimator = calibrated_estimator()
+    nobody = estimator.update(5.0, None, None, 640, 480)
+    assert not nobody.tracked and nobody.reason == reasons.NO_PERSON and nobody.trunk_deg is None
+    image, world = synthetic_pose(0.0, hips_visible=False)
+    cut = estimator.update(5.1, image, world, 640, 480)
+    assert not cut.tracked and cut.reason == reasons.HIPS_NOT_VISIBLE and cut.pelvis_deg is None
+    back = feed(estimator, [0.0] * 5, t0=6.0)
+    assert back[-1].tracked
+
+
+def test_hips_out_of_frame_never_calibrates():
+    estimator = RotationEstimator()
+    out = feed(estimator, [0.0] * 90, hips_visible=False)
+    assert not estimator.calibrated
+    assert {s.reason for s in out} == {reasons.HIPS_NOT_VISIBLE}
+
+
+def test_back_to_camera_is_refused():
+    estimator = calibrated_estimator()
+    image, world = synthetic_pose(180.0)
+    out = estimator.update(5.0, image, world, 640, 480)
+    assert not out.tracked and out.reason == reasons.BACK_TO_CAMERA
+
+
+def test_another_person_jumping_in_is_reported():
+    estimator = calibrated_estimator()
+    image, world = synthetic_pose(0.0, distance=1.2)   # someone much nearer
+    out = estimator.update(5.0, image, world, 640, 480)
+    assert not out.tracked and out.reason == reasons.PERSON_SWITCHED
+
+
+def test_a_rotated_still_start_does_not_become_neutral():
+    estimator = RotationEstimator()
+    feed(estimator, [45.0] * 90)
+    assert not estimator.calibrated
+
+
+def test_moving_to_another_distance_asks_for_recalibration():
+    estimator = calibrated_estimator()
+    # walk back gradually (no jump), then stand still at the new distance
+    distances = np.linspace(2.5, 3.6, 60)
+    for i, d in enumerate(distances):
+        image, world = synthetic_pose(0.0, distance=float(d))
+        estimator.update(2.0 + i / FPS, image, world, 640, 480)
+    out = feed(estimator, [0.0] * 120, t0=4.0, distance=3.6)
+    assert estimator.calibrated and out[-1].tracked
+    assert estimator.calibration.neutral.torso_px < 80  # re-measured at the new distance (100 px before)
