@@ -1,0 +1,137 @@
+"""``posecoach`` without a sub-command: open the coach window (or take a screenshot)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from posecoach.errors import PosecoachError, SourceError
+
+DEFAULT_PROTOCOL = "standing-rotation"
+SCREENSHOT_SIZE = (1280, 860)
+_SCREENSHOT_TIMEOUT_MS = 15 * 60 * 1000
+
+
+def _ensure_platform(screenshot: bool) -> None:
+    """Screenshots need no display: fall back to Qt's offscreen platform on a headless Linux."""
+    if screenshot and sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _check_record_path(path: Path) -> None:
+    from posecoach.capture.recorder import _FOURCC
+    if path.suffix.lower() not in _FOURCC:
+        raise SourceError(f"cannot record to {path}: use a .mp4, .avi, .mkv or .mov file name")
+    if not path.parent.is_dir():
+        raise SourceError(f"cannot record to {path}: the folder {path.parent} does not exist")
+
+
+def build_options(args: argparse.Namespace, settings) -> "AppOptions":  # noqa: F821 - Qt imported lazily
+    """Turn the command line (and remembered settings) into window options."""
+    from posecoach.analysis.protocol import load_protocol
+    from posecoach.models import model_spec
+    from posecoach.ui.main_window import AppOptions
+    from posecoach.ui.worker import SourceRequest, mediapipe_factory
+
+    screenshot = getattr(args, "screenshot", None) is not None
+    protocol_name = args.protocol or str(settings.value("session/protocol", DEFAULT_PROTOCOL))
+    try:
+        protocol = load_protocol(protocol_name)
+    except PosecoachError:
+        if args.protocol:
+            raise
+        protocol_name, protocol = DEFAULT_PROTOCOL, load_protocol(DEFAULT_PROTOCOL)
+    if args.source is not None:
+        from posecoach.capture.video_file import VideoFileSource
+        VideoFileSource(args.source).close()  # a bad path fails here, with a clear message
+        request = SourceRequest(path=args.source)
+    else:
+        camera = args.camera if args.camera is not None else int(settings.value("camera/index", 0, type=int))
+        if args.record is not None:
+            _check_record_path(args.record)
+        request = SourceRequest(camera=camera, record=args.record)
+    model_name = model_spec(args.model).name
+    db_path = None
+    if not screenshot:
+        from posecoach.session.store import default_db_path
+        db_path = args.db or default_db_path()
+    return AppOptions(
+        request=request, protocol_name=protocol_name, protocol=protocol,
+        detector_factory=mediapipe_factory(model_name, max(1, args.max_people)), model_name=model_name,
+        db_path=db_path, realtime=not screenshot, audio=not screenshot, probe_cameras=not screenshot,
+        max_frames=args.frames if screenshot else None, persist=not screenshot)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the coach window; with ``--screenshot PATH`` save it after ``--frames`` frames and quit."""
+    _ensure_platform(args.screenshot is not None)
+    from PyQt6.QtCore import QSettings
+    from PyQt6.QtWidgets import QApplication
+
+    from posecoach.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("posecoach")
+    app.setApplicationName("posecoach")
+    settings = QSettings()
+    options = build_options(args, settings)
+    if args.screenshot is not None:
+        if args.frames < 1:
+            raise PosecoachError("--frames must be at least 1")
+        return take_screenshot(app, MainWindow(options, settings), args.screenshot, args.frames)
+    window = MainWindow(options, settings)
+    window.show()
+    heartbeat = None
+    if os.environ.get("POSECOACH_HEARTBEAT"):
+        from posecoach.ui.perf import GuiHeartbeat
+        heartbeat = GuiHeartbeat(parent=window)
+        heartbeat.start()
+    status = app.exec()
+    if heartbeat is not None:
+        print(f"posecoach: GUI thread max block {heartbeat.max_block_ms:.1f} ms "
+              f"({heartbeat.gaps_over_50ms} blocks over 50 ms)", file=sys.stderr)
+    return status
+
+
+def take_screenshot(app, window, path: Path, frames: int) -> int:
+    """Run ``frames`` frames in ``window``, save it as PNG at ``path``; 0 on success."""
+    from PyQt6.QtCore import QEventLoop, QTimer
+
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    loop = QEventLoop()
+    outcome = {"status": 0, "message": ""}
+
+    def done(status: int = 0, message: str = "") -> None:
+        outcome.update(status=status, message=message)
+        QTimer.singleShot(150, loop.quit)  # let the last signals and paints through
+
+    def on_paused(paused: bool) -> None:
+        worker = window.worker
+        if paused and worker is not None and worker.frames_processed >= frames:
+            done()
+
+    window.paused_changed.connect(on_paused)
+    window.problem.connect(lambda message: done(1, message))
+    window.session_ended.connect(lambda end: done())
+    QTimer.singleShot(_SCREENSHOT_TIMEOUT_MS, lambda: done(1, "timed out"))
+    loop.exec()
+    window.pull()
+    app.processEvents()
+    image = window.grab()
+    path = Path(path)
+    if path.parent and not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    saved = image.save(str(path), "PNG")
+    window.shutdown()
+    window.close()
+    if not saved:
+        raise PosecoachError(f"cannot write the screenshot {path}")
+    if outcome["status"]:
+        print(f"posecoach: {outcome['message']} (screenshot saved anyway: {path})", file=sys.stderr)
+        return outcome["status"]
+    print(path)
+    return 0

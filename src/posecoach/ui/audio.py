@@ -1,0 +1,207 @@
+"""Audio cues: generated beeps (QSoundEffect) and spoken prompts (QTextToSpeech).
+
+Both Qt modules are optional at run time: QtMultimedia needs the platform's audio
+libraries, QtTextToSpeech a speech engine. Whatever is missing (a library, an engine,
+an audio device) is skipped silently and the coach carries on without sound.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QObject, QUrl
+
+from posecoach.analysis import events as ev
+from posecoach.analysis.events import CoachEvent
+from posecoach.ui.guide import GuideCue
+
+_RATE = 22050
+
+# name -> list of (frequency Hz, seconds); 0 Hz is a silence
+TONES: dict[str, list[tuple[float, float]]] = {
+    "start": [(880.0, 0.16)],
+    "complete": [(660.0, 0.12), (0.0, 0.04), (990.0, 0.22)],
+    "tick": [(1200.0, 0.05)],
+    "countdown": [(740.0, 0.12)],
+    "warn": [(330.0, 0.14), (0.0, 0.05), (330.0, 0.14)],
+}
+
+_BEEP = {
+    ev.HOLD_STARTED: "start", ev.HOLD_RESUMED: "start", ev.HOLD_TICK: "tick", ev.HOLD_COMPLETE: "complete",
+    ev.CALIBRATED: "complete", ev.SET_COMPLETE: "complete", ev.SESSION_COMPLETE: "complete",
+    ev.HOLD_PAUSED: "warn", ev.HOLD_BROKEN: "warn", ev.FAULT: "warn", ev.WRONG_SIDE: "warn",
+}
+_SPEAK = {ev.CALIBRATED, ev.ROTATE_NOW, ev.HOLD_STARTED, ev.HOLD_PAUSED, ev.HOLD_COMPLETE, ev.HOLD_BROKEN,
+          ev.FAULT, ev.WRONG_SIDE, ev.SET_COMPLETE, ev.REST, ev.REST_OVER, ev.SESSION_COMPLETE, ev.TRACKING_LOST}
+_REPEAT_S = 4.0  # the same sentence is not repeated within this time
+
+
+def write_tone(path: Path, parts: list[tuple[float, float]], volume: float = 0.5) -> None:
+    """Write a mono 16-bit WAV of sine tones with short fades (no clicks)."""
+    chunks = []
+    for freq, seconds in parts:
+        n = int(_RATE * seconds)
+        t = np.arange(n) / _RATE
+        tone = np.sin(2 * math.pi * freq * t) if freq > 0 else np.zeros(n)
+        fade = min(n // 2, int(0.01 * _RATE))
+        if fade:
+            ramp = np.linspace(0.0, 1.0, fade)
+            tone[:fade] *= ramp
+            tone[-fade:] *= ramp[::-1]
+        chunks.append(tone)
+    samples = (np.concatenate(chunks) * volume * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(_RATE)
+        out.writeframes(samples.tobytes())
+
+
+class AudioCues(QObject):
+    """Beeps and speech for coach events; ``muted`` silences both.
+
+    Parameters
+    ----------
+    enabled : False creates nothing at all (tests, screenshots).
+    """
+
+    def __init__(self, parent: QObject | None = None, enabled: bool = True) -> None:
+        super().__init__(parent)
+        self.muted = False
+        self._effects: dict = {}
+        self._speech = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._last_said: dict[str, float] = {}
+        self.problems: list[str] = []
+        if enabled:
+            self._init_beeps()
+            self._init_speech()
+
+    # ------------------------------------------------------------------ setup
+    def _init_beeps(self) -> None:
+        try:
+            from PyQt6.QtMultimedia import QMediaDevices, QSoundEffect
+        except (ImportError, OSError) as exc:
+            self.problems.append(f"no sound effects ({exc})")
+            return
+        try:
+            if not QMediaDevices.audioOutputs():
+                self.problems.append("no audio output device")
+                return
+            self._tmp = tempfile.TemporaryDirectory(prefix="posecoach-audio-")
+            for name, parts in TONES.items():
+                path = Path(self._tmp.name) / f"{name}.wav"
+                write_tone(path, parts, volume=0.25 if name == "tick" else 0.5)
+                effect = QSoundEffect(self)
+                effect.setSource(QUrl.fromLocalFile(str(path)))
+                effect.setVolume(0.8)
+                self._effects[name] = effect
+        except Exception as exc:  # noqa: BLE001 - audio is optional: never take the coach down
+            self.problems.append(f"sound effects unavailable ({exc})")
+            self._effects = {}
+
+    def _init_speech(self) -> None:
+        try:
+            from PyQt6.QtTextToSpeech import QTextToSpeech
+        except (ImportError, OSError) as exc:
+            self.problems.append(f"no speech ({exc})")
+            return
+        try:
+            engines = QTextToSpeech.availableEngines()
+            engines = [e for e in engines if e != "mock"]
+            if not engines:
+                self.problems.append("no speech engine")
+                return
+            speech = QTextToSpeech(engines[0], self)
+            if speech.state() == QTextToSpeech.State.Error:
+                self.problems.append(f"speech engine error: {speech.errorString()}")
+                speech.deleteLater()
+                return
+            self._speech = speech
+        except Exception as exc:  # noqa: BLE001
+            self.problems.append(f"speech unavailable ({exc})")
+            self._speech = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def has_beeps(self) -> bool:
+        return bool(self._effects)
+
+    @property
+    def has_speech(self) -> bool:
+        return self._speech is not None
+
+    @property
+    def available(self) -> bool:
+        return self.has_beeps or self.has_speech
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        if muted and self._speech is not None:
+            try:
+                self._speech.stop()
+            except Exception:  # noqa: BLE001
+                pass
+
+    # ------------------------------------------------------------------ playing
+    def beep(self, name: str) -> bool:
+        effect = self._effects.get(name)
+        if self.muted or effect is None:
+            return False
+        try:
+            effect.play()
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def say(self, text: str) -> bool:
+        text = text.strip()
+        if self.muted or self._speech is None or not text:
+            return False
+        now = time.monotonic()
+        if now - self._last_said.get(text, -1e9) < _REPEAT_S:
+            return False
+        self._last_said[text] = now
+        try:
+            self._speech.stop()
+            self._speech.say(text)
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def on_event(self, event: CoachEvent) -> None:
+        """Sound one coach event."""
+        beep = _BEEP.get(event.kind)
+        if beep:
+            self.beep(beep)
+        if event.kind in _SPEAK and event.message:
+            self.say(event.message)
+
+    def on_cue(self, cue: GuideCue) -> None:
+        """Sound one guide cue (framing advice, countdown seconds)."""
+        if cue.kind == "countdown":
+            self.beep("countdown")
+        elif cue.message:
+            self.say(cue.message)
+
+    def close(self) -> None:
+        for effect in self._effects.values():
+            try:
+                effect.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        self._effects = {}
+        if self._speech is not None:
+            try:
+                self._speech.stop()
+            except Exception:  # noqa: BLE001
+                pass
+            self._speech = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None

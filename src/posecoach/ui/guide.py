@@ -1,0 +1,183 @@
+"""The guided start: framing check, countdown, neutral calibration, then the protocol.
+
+Plain Python (no Qt): the worker thread runs it after every pipeline step, the overlay
+shows its :class:`GuideState`. With ``gate=True`` (live cameras) it holds the rotation
+estimator back from calibrating until the person is framed and the countdown has run;
+with ``gate=False`` (replays of recordings) it only describes what it sees, so a replay
+calibrates exactly as ``posecoach analyze`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posecoach.analysis import coach as coach_mod
+from posecoach.analysis import sample as reasons
+from posecoach.analysis.coach import CoachState
+from posecoach.analysis.rotation import hips_in_view
+from posecoach.analysis.sample import RotationSample
+from posecoach.pose import skeleton as sk
+from posecoach.pose.types import PoseFrame
+
+# Stages, in the order a session goes through them.
+FRAMING, COUNTDOWN, CALIBRATING, COACHING, DONE = "framing", "countdown", "calibrating", "coaching", "done"
+
+# Framing issues, most important first.
+NO_PERSON, HEAD, HIPS, KNEES, TOO_FAR, OFF_CENTRE, NOT_FACING = (
+    "no_person", "head", "hips", "knees", "too_far", "off_centre", "not_facing")
+
+FRAMING_TEXT = {
+    NO_PERSON: "Nobody in view: step in front of the camera",
+    HEAD: "Your head must be in view: step back or tilt the camera",
+    HIPS: "Step back: your hips must be in view",
+    KNEES: "Step back until your knees are in view",
+    TOO_FAR: "Come a little closer to the camera",
+    OFF_CENTRE: "Move to the middle of the picture",
+    NOT_FACING: "Face the camera",
+}
+
+# Why a frame is not measured, once coaching has started.
+UNTRACKED_TEXT = {
+    reasons.NO_PERSON: FRAMING_TEXT[NO_PERSON],
+    reasons.HIPS_NOT_VISIBLE: FRAMING_TEXT[HIPS],
+    reasons.BACK_TO_CAMERA: FRAMING_TEXT[NOT_FACING],
+    reasons.NOT_FACING: FRAMING_TEXT[NOT_FACING],
+    reasons.PERSON_SWITCHED: "Someone else is in view: only one person, please",
+    reasons.CALIBRATING: "Stand still facing the camera: calibrating again",
+}
+
+_MIN_VISIBILITY = 0.5
+_MIN_BODY_HEIGHT = 0.35   # nose to knees, as a fraction of the picture height
+_CENTRE_MARGIN = 0.18     # hip centre must stay this far from the left/right edges
+
+
+def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) -> str | None:
+    """Return the most important framing issue of one frame, or None when framed well.
+
+    Well framed: one person, head to knees inside the picture, big enough to measure,
+    roughly centred and facing the camera.
+    """
+    if pose is None:
+        return NO_PERSON
+    img = pose.image
+
+    def seen(index: int, margin: float = 0.0) -> bool:
+        x, y, vis = img[index, 0], img[index, 1], img[index, 3]
+        return bool(vis >= _MIN_VISIBILITY and margin <= x <= 1.0 - margin and margin <= y <= 1.0 - margin)
+
+    if not seen(sk.NOSE, 0.01):
+        return HEAD
+    if not hips_in_view(img, _MIN_VISIBILITY):
+        return HIPS
+    if not (seen(sk.LEFT_KNEE, 0.01) and seen(sk.RIGHT_KNEE, 0.01)):
+        return KNEES
+    knees_y = (img[sk.LEFT_KNEE, 1] + img[sk.RIGHT_KNEE, 1]) / 2
+    if knees_y - img[sk.NOSE, 1] < _MIN_BODY_HEIGHT:
+        return TOO_FAR
+    centre_x = float(np.mean(img[[sk.LEFT_HIP, sk.RIGHT_HIP], 0]))
+    if not _CENTRE_MARGIN <= centre_x <= 1.0 - _CENTRE_MARGIN:
+        return OFF_CENTRE
+    if sample is not None and sample.reason in (reasons.NOT_FACING, reasons.BACK_TO_CAMERA):
+        return NOT_FACING
+    return None
+
+
+@dataclass(frozen=True)
+class GuideState:
+    """What the guide says after one frame.
+
+    ``message`` replaces the coach's instruction when set. ``countdown`` is the whole
+    seconds left before calibration starts; ``calibration_progress`` in [0, 1] while
+    calibrating (an estimate: the estimator decides when it is still enough).
+    """
+
+    stage: str
+    message: str | None = None
+    issue: str | None = None
+    countdown: int | None = None
+    calibration_progress: float | None = None
+
+    @property
+    def blocks_calibration(self) -> bool:
+        return self.stage in (FRAMING, COUNTDOWN)
+
+
+@dataclass(frozen=True)
+class GuideCue:
+    """Something the guide wants said or beeped (a stage change or a countdown second)."""
+
+    kind: str       # "framing", "countdown", "calibrating"
+    message: str = ""
+    value: int | None = None
+
+
+class Guide:
+    """Follow the start of a session; one instance per session, ``reset()`` to start over.
+
+    Parameters
+    ----------
+    gate : hold calibration back until framed and counted down (live cameras).
+    countdown_s : seconds of good framing before calibrating.
+    calibration_s : the estimator's stillness time, for the progress estimate.
+    """
+
+    def __init__(self, gate: bool = True, countdown_s: float = 3.0, calibration_s: float = 1.5) -> None:
+        self.gate = gate
+        self.countdown_s = countdown_s
+        self.calibration_s = calibration_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._framed_since: float | None = None
+        self._calibrating_since: float | None = None
+        self._last_count: int | None = None
+        self._last_stage: str | None = None
+        self._last_issue: str | None = None
+        self.cues: list[GuideCue] = []
+
+    def update(self, t: float, pose: PoseFrame | None, sample: RotationSample, state: CoachState) -> GuideState:
+        """Advance with one frame; new cues are appended to ``self.cues``."""
+        if state.phase == coach_mod.DONE:
+            guide = GuideState(DONE)
+        elif state.phase != coach_mod.CALIBRATING:
+            message = None if sample.tracked else UNTRACKED_TEXT.get(sample.reason or "", None)
+            if message is None and not sample.tracked:
+                message = "Cannot see you clearly"
+            if state.phase == coach_mod.HOLDING and state.paused_reason:
+                message = None  # the coach's own "hold paused" instruction says it better
+            guide = GuideState(COACHING, message=message)
+        else:
+            guide = self._starting(t, pose, sample)
+        self._cue(guide)
+        return guide
+
+    def _starting(self, t: float, pose: PoseFrame | None, sample: RotationSample) -> GuideState:
+        issue = check_framing(pose, sample)
+        if issue is not None:
+            self._framed_since = None
+            self._calibrating_since = None
+            return GuideState(FRAMING, message=FRAMING_TEXT[issue], issue=issue)
+        if self._framed_since is None:
+            self._framed_since = t
+        remaining = self.countdown_s - (t - self._framed_since) if self.gate else 0.0
+        if remaining > 0:
+            return GuideState(COUNTDOWN, message="Good. Stand facing the camera, arms at chest height",
+                              countdown=int(np.ceil(remaining - 1e-9)))
+        if self._calibrating_since is None:
+            self._calibrating_since = t
+        progress = min(0.95, (t - self._calibrating_since) / max(self.calibration_s, 1e-6))
+        return GuideState(CALIBRATING, message="Hold still: calibrating your neutral stance",
+                          calibration_progress=progress)
+
+    def _cue(self, guide: GuideState) -> None:
+        if guide.stage == FRAMING and (guide.issue != self._last_issue or self._last_stage != FRAMING):
+            self.cues.append(GuideCue("framing", guide.message or ""))
+        if guide.stage == COUNTDOWN and guide.countdown != self._last_count:
+            self.cues.append(GuideCue("countdown", str(guide.countdown), guide.countdown))
+        if guide.stage == CALIBRATING and self._last_stage != CALIBRATING:
+            self.cues.append(GuideCue("calibrating", guide.message or ""))
+        self._last_stage = guide.stage
+        self._last_issue = guide.issue
+        self._last_count = guide.countdown
