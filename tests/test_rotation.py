@@ -145,3 +145,18 @@ def test_moving_to_another_distance_asks_for_recalibration():
     out = feed(estimator, [0.0] * 120, t0=4.0, distance=3.6)
     assert estimator.calibrated and out[-1].tracked
     assert estimator.calibration.neutral.torso_px < 80  # re-measured at the new distance (100 px before)
+
+
+def test_calibrates_with_jittered_camera_timestamps():
+    """A live camera's timestamps are not on an exact 1/30 s grid."""
+    rng = np.random.default_rng(7)
+    estimator = RotationEstimator()
+    t = 0.0
+    for i in range(120):
+        t += 1 / FPS + rng.uniform(-0.002, 0.002)
+        image, world = synthetic_pose(0.0)
+        estimator.update(t, image, world, 640, 480)
+        if estimator.calibrated:
+            break
+    assert estimator.calibrated and t < 1.7
+    assert estimator.calibration_progress == 1.0

@@ -95,6 +95,16 @@ class RotationEstimator:
     def calibrated(self) -> bool:
         return self.calibration is not None
 
+    @property
+    def calibration_progress(self) -> float:
+        """Fraction [0, 1] of the stillness needed for calibration gathered so far."""
+        if self.calibration is not None:
+            return 1.0
+        if len(self._still) < 2:
+            return 0.0
+        span = self._still[-1][0] - self._still[0][0]
+        return max(0.0, min(1.0, span / self.settings.calibration_s))
+
     def request_calibration(self) -> None:
         """Forget the neutral stance; the next stillness facing the camera sets a new one."""
         self.calibration = None
@@ -160,7 +170,9 @@ class RotationEstimator:
             self._still.clear()
             return RotationSample.untracked(t, reasons.NOT_FACING, False)
         self._still.append((t, m))
-        while self._still and self._still[0][0] < t - s.calibration_s:
+        # Keep the window just long enough: drop the oldest only while the next one already
+        # spans the calibration time (camera timestamps are not on an exact frame grid).
+        while len(self._still) > 1 and self._still[1][0] <= t - s.calibration_s:
             self._still.popleft()
         window = [x for _, x in self._still]
         if not _still(window, s.still_tolerance):

@@ -23,6 +23,16 @@ _FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv
 _STOP = object()
 
 
+def check_record_path(path: str | Path) -> Path:
+    """Return ``path`` if a recording can go there; SourceError says why not."""
+    path = Path(path)
+    if path.suffix.lower() not in _FOURCC:
+        raise SourceError(f"cannot record to {path}: use a .mp4, .avi, .mkv or .mov file name")
+    if not path.parent.is_dir():
+        raise SourceError(f"cannot record to {path}: the folder {path.parent} does not exist")
+    return path
+
+
 class VideoRecorder:
     """Write RGB frames with timestamps to ``path`` at ``fps`` frames per second.
 
@@ -34,12 +44,8 @@ class VideoRecorder:
     """
 
     def __init__(self, path: str | Path, fps: float, width: int, height: int, max_queue: int = 60) -> None:
-        self.path = Path(path)
+        self.path = check_record_path(path)
         suffix = self.path.suffix.lower()
-        if suffix not in _FOURCC:
-            raise SourceError(f"cannot record to {self.path}: use a .mp4, .avi, .mkv or .mov file name")
-        if self.path.parent and not self.path.parent.is_dir():
-            raise SourceError(f"cannot record to {self.path}: the folder {self.path.parent} does not exist")
         self.fps = float(fps) if fps and fps > 1.0 else 30.0
         self.size = (int(width), int(height))
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*_FOURCC[suffix]), self.fps, self.size)

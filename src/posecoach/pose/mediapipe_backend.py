@@ -13,6 +13,11 @@ from posecoach.errors import ModelError
 from posecoach.pose.types import PoseFrame
 
 
+def preload() -> None:
+    """Import MediaPipe now (slow, holds the GIL) so later frames do not wait for it."""
+    from mediapipe.tasks.python import vision  # noqa: F401
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced():
     """Hide MediaPipe's C++ start-up chatter (it writes to fd 2 directly)."""

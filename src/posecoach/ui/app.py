@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
 
-from posecoach.errors import PosecoachError, SourceError
+from posecoach.errors import PosecoachError
 
 DEFAULT_PROTOCOL = "standing-rotation"
-SCREENSHOT_SIZE = (1280, 860)
+SCREENSHOT_SIZE = (1200, 900)
 _SCREENSHOT_TIMEOUT_MS = 15 * 60 * 1000
 
 
 def _ensure_platform(screenshot: bool) -> None:
-    """Screenshots need no display: fall back to Qt's offscreen platform on a headless Linux."""
-    if screenshot and sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-def _check_record_path(path: Path) -> None:
-    from posecoach.capture.recorder import _FOURCC
-    if path.suffix.lower() not in _FOURCC:
-        raise SourceError(f"cannot record to {path}: use a .mp4, .avi, .mkv or .mov file name")
-    if not path.parent.is_dir():
-        raise SourceError(f"cannot record to {path}: the folder {path.parent} does not exist")
+    """Screenshots need no display (Qt's offscreen platform); the window needs one."""
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+    if headless and screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif headless:
+        raise PosecoachError("no display to open the window on (DISPLAY is not set); run it on a desktop, "
+                             "or use 'posecoach analyze VIDEO' or '--screenshot PATH' without one")
 
 
 def build_options(args: argparse.Namespace, settings) -> "AppOptions":  # noqa: F821 - Qt imported lazily
@@ -46,12 +43,15 @@ def build_options(args: argparse.Namespace, settings) -> "AppOptions":  # noqa: 
         protocol_name, protocol = DEFAULT_PROTOCOL, load_protocol(DEFAULT_PROTOCOL)
     if args.source is not None:
         from posecoach.capture.video_file import VideoFileSource
+        if args.record is not None:
+            print("posecoach: --record saves a camera's stream; it is ignored with --source", file=sys.stderr)
         VideoFileSource(args.source).close()  # a bad path fails here, with a clear message
         request = SourceRequest(path=args.source)
     else:
         camera = args.camera if args.camera is not None else int(settings.value("camera/index", 0, type=int))
         if args.record is not None:
-            _check_record_path(args.record)
+            from posecoach.capture.recorder import check_record_path
+            check_record_path(args.record)
         request = SourceRequest(camera=camera, record=args.record)
     model_name = model_spec(args.model).name
     db_path = None
@@ -63,6 +63,21 @@ def build_options(args: argparse.Namespace, settings) -> "AppOptions":  # noqa: 
         detector_factory=mediapipe_factory(model_name, max(1, args.max_people)), model_name=model_name,
         db_path=db_path, realtime=not screenshot, audio=not screenshot, probe_cameras=not screenshot,
         max_frames=args.frames if screenshot else None, persist=not screenshot)
+
+
+def _preload_pose_backend() -> None:
+    """Import the pose backend before the window shows.
+
+    Importing MediaPipe holds Python's GIL for long stretches; done by the worker thread
+    while the window is up, it would stall the GUI thread for a moment.
+    """
+    try:
+        backend = importlib.import_module("posecoach.pose.mediapipe_backend")
+        preload = getattr(backend, "preload", None)
+        if preload is not None:
+            preload()
+    except ImportError:
+        pass  # the worker reports it
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -82,6 +97,7 @@ def run_app(args: argparse.Namespace) -> int:
         if args.frames < 1:
             raise PosecoachError("--frames must be at least 1")
         return take_screenshot(app, MainWindow(options, settings), args.screenshot, args.frames)
+    _preload_pose_backend()
     window = MainWindow(options, settings)
     window.show()
     heartbeat = None
@@ -94,6 +110,17 @@ def run_app(args: argparse.Namespace) -> int:
         print(f"posecoach: GUI thread max block {heartbeat.max_block_ms:.1f} ms "
               f"({heartbeat.gaps_over_50ms} blocks over 50 ms)", file=sys.stderr)
     return status
+
+
+def _fit_window_to_video(app, window) -> None:
+    """Resize the window so the video fills its view (no black bars in the picture)."""
+    info = window.info
+    if info is None or not window.view.isVisible():
+        return
+    chrome = window.height() - window.view.height()
+    width = SCREENSHOT_SIZE[0]
+    window.resize(width, chrome + round(window.view.width() * info.height / info.width))
+    app.processEvents()
 
 
 def take_screenshot(app, window, path: Path, frames: int) -> int:
@@ -119,7 +146,9 @@ def take_screenshot(app, window, path: Path, frames: int) -> int:
     window.session_ended.connect(lambda end: done())
     QTimer.singleShot(_SCREENSHOT_TIMEOUT_MS, lambda: done(1, "timed out"))
     loop.exec()
+    _fit_window_to_video(app, window)
     window.pull()
+    window.render_now()
     app.processEvents()
     image = window.grab()
     path = Path(path)

@@ -7,7 +7,6 @@ worker's event signal feeds audio, toasts and the summary.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QSlider, QStackedWidget,
-    QToolBar, QVBoxLayout, QWidget,
+    QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSlider, QStackedWidget, QVBoxLayout,
+    QWidget,
 )
 
 from posecoach.analysis import events as ev
@@ -27,12 +26,13 @@ from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_p
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
 from posecoach.ui.audio import AudioCues
-from posecoach.ui.overlay import OverlayModel
+from posecoach.ui.controls import CameraProbe, build_menus, build_toolbar, fill_camera_menu, make_action
 from posecoach.ui.panels import NoSourcePanel, SummaryPanel
+from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
-from posecoach.ui.worker import (
-    DetectorFactory, EventBatch, PipelineWorker, Published, SessionEnd, SourceRequest, WorkerConfig,
-)
+from posecoach.ui.messages import EventBatch, Published, SessionEnd
+from posecoach.ui.sources import DetectorFactory, SourceRequest
+from posecoach.ui.worker import PipelineWorker, WorkerConfig
 
 PULL_INTERVAL_MS = 33
 TOAST_S = 3.0
@@ -68,7 +68,6 @@ def _clock(seconds: float) -> str:
 class MainWindow(QMainWindow):
     """The live coach window. ``session_end`` is set when a replayed file ends."""
 
-    cameras_found = pyqtSignal(object)   # from the probing thread
     session_ended = pyqtSignal(object)   # SessionEnd, after the window updated
     problem = pyqtSignal(str)            # the source or the worker failed
     paused_changed = pyqtSignal(bool)
@@ -85,6 +84,7 @@ class MainWindow(QMainWindow):
         self.published: Published | None = None
         self.reps: list[dict[str, Any]] = []
         self.session_end: SessionEnd | None = None
+        self.session_complete = False  # the protocol is done (all holds of all sets)
         self.info: SourceInfo | None = None
         self.dropped_frames = 0
         self.warnings: list[str] = []
@@ -92,15 +92,18 @@ class MainWindow(QMainWindow):
         self._toast_until = 0.0
         self._dragging = False
         self._last_status = 0.0
-        self._probe: threading.Thread | None = None
         self._cameras: list[int] = []
+        self.camera_probe = CameraProbe(self)
         self.audio = AudioCues(self, enabled=options.audio)
         self.audio.set_muted(self.settings.value("audio/muted", False, type=bool))
         self._mirror_live = self.settings.value("view/mirror_live", True, type=bool)
         self.mirrored = False
+        self._rendered_seq = 0
+        self.renderer = OverlayRenderer()
         self.setWindowTitle("posecoach")
         self._build()
-        self.cameras_found.connect(self._on_cameras)
+        self.view.resized.connect(self.renderer.set_size)
+        self.camera_probe.found.connect(self._on_cameras)
         self._pull_timer = QTimer(self)
         self._pull_timer.setInterval(PULL_INTERVAL_MS)
         self._pull_timer.timeout.connect(self.pull)
@@ -114,18 +117,6 @@ class MainWindow(QMainWindow):
             self.refresh_cameras()
 
     # ------------------------------------------------------------------ building
-    def _action(self, text: str, slot: Callable, shortcuts: tuple[str, ...] = (), checkable: bool = False,
-                tip: str = "") -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setCheckable(checkable)
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip or shortcuts:
-            action.setToolTip(f"{tip or text} ({', '.join(shortcuts)})" if shortcuts else tip)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)  # shortcuts keep working with the bars hidden (full screen)
-        return action
-
     def _build(self) -> None:
         self.view = VideoView()
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -163,20 +154,20 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.summary_dock)
         self.summary_dock.hide()
 
-        self.act_play = self._action("Pause", self.toggle_play, ("Space",), tip="Start / pause")
-        self.act_step = self._action("Step", self.step_frame, (".",), tip="One frame forward (while paused)")
-        self.act_reset = self._action("Reset", self.reset_session, ("R",), tip="Start the session over")
-        self.act_back = self._action("Back 5 s", partial(self.seek_relative, -SEEK_STEP_S), ("Left",))
-        self.act_forward = self._action("Forward 5 s", partial(self.seek_relative, SEEK_STEP_S), ("Right",))
-        self.act_mute = self._action("Mute", self.set_muted, ("M",), checkable=True)
-        self.act_mirror = self._action("Mirror", self.set_mirrored, ("V",), checkable=True,
+        self.act_play = make_action(self, "Pause", self.toggle_play, ("Space",), tip="Start / pause")
+        self.act_step = make_action(self, "Step", self.step_frame, (".",), tip="One frame forward (while paused)")
+        self.act_reset = make_action(self, "Reset", self.reset_session, ("R",), tip="Start the session over")
+        self.act_back = make_action(self, "Back 5 s", partial(self.seek_relative, -SEEK_STEP_S), ("Left",))
+        self.act_forward = make_action(self, "Forward 5 s", partial(self.seek_relative, SEEK_STEP_S), ("Right",))
+        self.act_mute = make_action(self, "Mute", self.set_muted, ("M",), checkable=True)
+        self.act_mirror = make_action(self, "Mirror", self.set_mirrored, ("V",), checkable=True,
                                        tip="Show the picture mirrored (the numbers never are)")
-        self.act_fullscreen = self._action("Full screen", self.toggle_fullscreen, ("F", "F11"))
-        self.act_leave_fullscreen = self._action("Leave full screen", self.leave_fullscreen, ("Esc",))
-        self.act_summary = self._action("Summary", self.set_summary_visible, ("S",), checkable=True)
-        self.act_open = self._action("Open video…", self.open_video_dialog, ("Ctrl+O",))
-        self.act_refresh_cameras = self._action("Look for cameras again", self.refresh_cameras)
-        self.act_quit = self._action("Quit", self.close, ("Ctrl+Q",))
+        self.act_fullscreen = make_action(self, "Full screen", self.toggle_fullscreen, ("F", "F11"))
+        self.act_leave_fullscreen = make_action(self, "Leave full screen", self.leave_fullscreen, ("Esc",))
+        self.act_summary = make_action(self, "Summary", self.set_summary_visible, ("S",), checkable=True)
+        self.act_open = make_action(self, "Open video…", self.open_video_dialog, ("Ctrl+O",))
+        self.act_refresh_cameras = make_action(self, "Look for cameras again", self.refresh_cameras)
+        self.act_quit = make_action(self, "Quit", self.close, ("Ctrl+Q",))
         self.summary_dock.visibilityChanged.connect(self._on_dock_visibility)
         self.act_mute.blockSignals(True)
         self.act_mute.setChecked(self.audio.muted)
@@ -195,49 +186,8 @@ class MainWindow(QMainWindow):
         self.protocol_box.setCurrentText(self.options.protocol_name)
         self.protocol_box.currentTextChanged.connect(self.choose_protocol)
 
-        toolbar = QToolBar("Controls")
-        toolbar.setObjectName("controls")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.act_play, self.act_step, self.act_reset):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addWidget(QLabel(" Protocol "))
-        toolbar.addWidget(self.protocol_box)
-        toolbar.addSeparator()
-        for action in (self.act_mute, self.act_mirror, self.act_fullscreen, self.act_summary):
-            toolbar.addAction(action)
-        for button in toolbar.findChildren(QWidget):
-            if button is not self.protocol_box:
-                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.addToolBar(toolbar)
-        self.toolbar = toolbar
-
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.camera_menu = QMenu("&Camera", self)
-        file_menu.addMenu(self.camera_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        session_menu = menu.addMenu("&Session")
-        for action in (self.act_play, self.act_step, self.act_reset, self.act_back, self.act_forward):
-            session_menu.addAction(action)
-        self.protocol_menu = session_menu.addMenu("&Protocol")
-        group = QActionGroup(self)
-        for name in names:
-            action = self.protocol_menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name == self.options.protocol_name)
-            action.triggered.connect(partial(self.protocol_box.setCurrentText, name))
-            group.addAction(action)
-        session_menu.addSeparator()
-        session_menu.addAction(self.act_summary)
-        view_menu = menu.addMenu("&View")
-        for action in (self.act_mirror, self.act_fullscreen):
-            view_menu.addAction(action)
-        audio_menu = menu.addMenu("&Audio")
-        audio_menu.addAction(self.act_mute)
+        self.toolbar = build_toolbar(self)
+        self.camera_menu, self.protocol_menu = build_menus(self, names, self.options.protocol_name)
         self._fill_camera_menu()
 
         self.status_label = QLabel()
@@ -258,6 +208,7 @@ class MainWindow(QMainWindow):
         self.info = None
         self.published = None
         self.session_end = None
+        self.session_complete = False
         self.reps = []
         self._seq = 0
         self.summary.set_reps([], self.protocol.holds_per_side)
@@ -269,6 +220,8 @@ class MainWindow(QMainWindow):
         self.seek_row.setVisible(not request.live)
         for action in (self.act_step, self.act_back, self.act_forward):
             action.setEnabled(not request.live)
+        self.renderer.set_source(None)
+        self._rendered_seq = 0
         self.view.clear(f"Opening {request.label}…")
         self.stack.setCurrentIndex(0)
         self.setWindowTitle(f"posecoach: {request.label}")
@@ -294,7 +247,9 @@ class MainWindow(QMainWindow):
         worker.finished.connect(partial(self._on_worker_finished, worker))
         self.worker = worker
         self._update_play_action()
-        worker.start()
+        self._push_view()
+        self.renderer.set_source(worker.latest)
+        worker.start(PipelineWorker.Priority.LowPriority)
         self._pull_timer.start()
 
     def _if_current(self, worker: PipelineWorker, slot: Callable, *args: Any) -> None:
@@ -329,24 +284,9 @@ class MainWindow(QMainWindow):
         self.select_camera(camera)
 
     def refresh_cameras(self) -> None:
-        """Probe the cameras on a background thread (opening cameras can be slow)."""
-        if self._probe is not None and self._probe.is_alive():
-            return
-
-        def probe() -> None:
-            from posecoach.capture.camera import list_cameras
-            try:
-                found = list_cameras()
-            except Exception:  # noqa: BLE001 - a failed probe lists nothing
-                found = []
-            try:
-                self.cameras_found.emit(found)
-            except RuntimeError:  # the window is gone
-                pass
-
-        self.act_refresh_cameras.setEnabled(False)
-        self._probe = threading.Thread(target=probe, name="posecoach-camera-probe", daemon=True)
-        self._probe.start()
+        """Probe the cameras on a background thread; the Camera menu fills when done."""
+        if self.camera_probe.start():
+            self.act_refresh_cameras.setEnabled(False)
 
     def _on_cameras(self, found: list[int]) -> None:
         current = {self.request.camera} if self.request.live and self.info is not None else set()
@@ -355,19 +295,9 @@ class MainWindow(QMainWindow):
         self._fill_camera_menu()
 
     def _fill_camera_menu(self) -> None:
-        self.camera_menu.clear()
-        group = QActionGroup(self.camera_menu)
-        for index in self._cameras:
-            action = self.camera_menu.addAction(f"Camera {index}")
-            action.setCheckable(True)
-            action.setChecked(self.request.live and self.request.factory is None and index == self.request.camera)
-            action.triggered.connect(partial(self.select_camera, index))
-            group.addAction(action)
-        if not self._cameras:
-            none = self.camera_menu.addAction("No camera found" if self._probe else "Looking for cameras…")
-            none.setEnabled(False)
-        self.camera_menu.addSeparator()
-        self.camera_menu.addAction(self.act_refresh_cameras)
+        live = self.request.live and self.request.factory is None
+        fill_camera_menu(self.camera_menu, self._cameras, self.request.camera if live else None, self.select_camera,
+                         self.act_refresh_cameras, self.camera_probe.probed)
 
     # ------------------------------------------------------------------ worker signals
     def _on_opened(self, info: SourceInfo) -> None:
@@ -391,7 +321,11 @@ class MainWindow(QMainWindow):
         self.problem.emit(message)
 
     def _on_status(self, message: str) -> None:
-        self.status_label.setText(message)
+        self.status_label.setText(message or self.shortcut_hint())
+
+    def shortcut_hint(self) -> str:
+        keys = "Space pause · R reset · M mute · V mirror · F full screen · S summary"
+        return keys if self.request.live else keys + " · ←/→ 5 s · . one frame"
 
     def _on_warning(self, message: str) -> None:
         self.warnings.append(message)
@@ -410,16 +344,20 @@ class MainWindow(QMainWindow):
             if event.kind in _TOAST_KINDS and event.message:
                 self.show_toast(event.message)
             if event.kind == ev.SESSION_COMPLETE:
+                self.session_complete = True
                 self.summary.set_reps(self.reps, self.protocol.holds_per_side, finished=True)
                 self.set_summary_visible(True)
+                self._update_play_action()
         for cue in batch.cues:
             self.audio.on_cue(cue)
 
     def _on_session_reset(self) -> None:
         self.reps = []
         self.session_end = None
+        self.session_complete = False
         self._toast = None
         self.summary.set_reps([], self.protocol.holds_per_side)
+        self._push_view()
         self._update_play_action()
 
     def _on_ended(self, end: SessionEnd) -> None:
@@ -427,7 +365,14 @@ class MainWindow(QMainWindow):
         self.reps = list(end.reps)
         self.summary.set_reps(self.reps, self.protocol.holds_per_side, finished=True)
         self.set_summary_visible(True)
-        self.status_label.setText("Replay finished: press Space to watch it again")
+        if self.request.live:
+            message = "The camera stopped sending pictures (unplugged, or taken by another program)."
+            self.no_source.show_problem("The camera stopped", message, True)
+            self.stack.setCurrentIndex(1)
+            self.status_label.setText(message)
+        else:
+            self.status_label.setText("Replay finished: press Space to watch it again")
+        self._push_view()
         self._update_play_action()
         self.pull()
         self.session_ended.emit(end)
@@ -440,38 +385,51 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ showing frames
     def pull(self) -> None:
-        """Show the newest step if there is one (timer slot; stale steps are never shown)."""
+        """Show the newest rendered frame (timer slot: stale frames are never shown)."""
         worker = self.worker
         if worker is None:
             return
-        seq, item = worker.latest.get()
         now = time.monotonic()
         if self._toast is not None and now > self._toast_until:
             self._toast = None
-            self._refresh_overlay()
-        if item is None or seq == self._seq:
-            return
-        if self._seq and seq > self._seq + 1:
-            self.dropped_frames += seq - self._seq - 1
-        self._seq = seq
-        self.published = item
-        self.view.set_frame(item.step.frame.image, self._model(item))
-        self._show_position(item)
-        if now - self._last_status > 0.5:
-            self._last_status = now
-            inference = item.step.timings.get("inference", 0.0) * 1000
-            self.rate_label.setText(f"{item.fps:4.1f} fps · pose {inference:3.0f} ms")
+            self._push_view()
+        seq, item = worker.latest.get()
+        if item is not None and seq != self._seq:
+            if self._seq and seq > self._seq + 1:
+                self.dropped_frames += seq - self._seq - 1
+            self._seq = seq
+            self.published = item
+            self._show_position(item)
+            if now - self._last_status > 0.5:
+                self._last_status = now
+                inference = item.step.timings.get("inference", 0.0) * 1000
+                self.rate_label.setText(f"{item.fps:4.1f} fps · pose {inference:3.0f} ms")
+        rendered_seq, rendered = self.renderer.output.get()
+        if rendered is not None and rendered_seq != self._rendered_seq:
+            self._rendered_seq = rendered_seq
+            self.view.set_image(rendered.image)
 
-    def _model(self, item: Published) -> OverlayModel:
+    def view_options(self) -> ViewOptions:
         worker = self.worker
         # a pause after --frames (screenshots) is not the user's: show the session as running
         paused = bool(worker and worker.paused) and self.options.max_frames is None
-        return OverlayModel(step=item.step, mirrored=self.mirrored, guide=item.guide,
-                            toast=self._toast, paused=paused)
+        notice = None
+        if self.session_end is not None and not self.request.live:
+            notice = "End of the recording: Space plays it again"
+        return ViewOptions(mirrored=self.mirrored, toast=self._toast, paused=paused, notice=notice)
+
+    def _push_view(self) -> None:
+        self.renderer.set_view(self.view_options())
 
     def _refresh_overlay(self) -> None:
-        if self.published is not None:
-            self.view.set_model(self._model(self.published))
+        self._push_view()
+
+    def render_now(self) -> None:
+        """Render the newest step on this thread and show it (screenshots, tests)."""
+        seq, item = self.worker.latest.get() if self.worker is not None else (0, None)
+        if item is not None:
+            self.published = item
+            self.view.set_image(render_published(item, self.view_options(), (self.view.width(), self.view.height())))
 
     def _show_position(self, item: Published) -> None:
         if self.request.live or self.info is None:
@@ -498,6 +456,8 @@ class MainWindow(QMainWindow):
         worker = self.worker
         if self.session_end is not None:
             text = "Replay"
+        elif self.session_complete:
+            text = "New session"
         elif worker is not None and worker.paused and self.options.max_frames is None:
             text = "Resume"
         else:
@@ -508,8 +468,9 @@ class MainWindow(QMainWindow):
         worker = self.worker
         if worker is None:
             return
-        if self.session_end is not None:
+        if self.session_end is not None or self.session_complete:
             self.session_end = None
+            self.session_complete = False
             worker.restart()
             worker.set_paused(False)
         else:
@@ -610,9 +571,9 @@ class MainWindow(QMainWindow):
             worker.stop()
         for worker in workers:
             worker.wait(timeout_ms)
+        self.renderer.stop()
         self.audio.close()
-        if self._probe is not None:
-            self._probe.join(timeout=5.0)
+        self.camera_probe.join(timeout=5.0)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if self.isFullScreen():

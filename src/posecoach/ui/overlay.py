@@ -22,10 +22,11 @@ Layout (``u`` = 1 % of the picture height)::
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt
+from PyQt6.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
 from posecoach.analysis import coach as coach_mod
@@ -43,9 +44,10 @@ PANEL_COLOR = QColor(10, 14, 20, 170)
 TEXT_COLOR = QColor(255, 255, 255)
 DIM_COLOR = QColor(190, 196, 204)
 _MIN_VISIBILITY = 0.3
+_FACE = {sk.NOSE, sk.LEFT_EYE, sk.RIGHT_EYE, sk.LEFT_EAR, sk.RIGHT_EAR}
+_BODY_EDGES = tuple(e for e in sk.EDGES if not (set(e) & _FACE))
 
-PELVIS_BANNER = "Pelvis turning: keep your hips facing forward"
-TOO_FAST_BANNER = "Too fast: turn slowly and smoothly"
+PELVIS, TOO_FAST = "pelvis", "too_fast"  # banner kinds
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class OverlayModel:
     guide: GuideState | None = None
     toast: str | None = None
     paused: bool = False
+    notice: str | None = None   # replaces the instruction (e.g. the end of a recording)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class OverlayText:
     hold_value: str
     hold_label: str
     instruction: str
-    banners: tuple[str, ...]
+    banners: tuple[tuple[str, str], ...]  # (kind, text)
 
 
 # ---------------------------------------------------------------------- model -> text
@@ -101,6 +104,14 @@ def _hold(model: OverlayModel) -> tuple[float | None, str, str, QColor]:
     return 0.0, f"{target:g} s", "hold", DIM_COLOR
 
 
+def _signed(angle: float | None) -> str:
+    """``+12°``, ``-3°``, ``0°`` (never ``-0°``); positive = toward the person's right."""
+    if angle is None:
+        return "–"
+    value = int(round(angle))
+    return f"{value:+d}°" if value else "0°"
+
+
 def overlay_text(model: OverlayModel) -> OverlayText:
     """The texts the overlay draws for ``model``."""
     step = model.step
@@ -110,26 +121,31 @@ def overlay_text(model: OverlayModel) -> OverlayText:
         sep = sample.separation_deg
         separation = f"{abs(sep):.0f}°"
         side = "centre" if abs(sep) < 3.0 else ("right" if sep > 0 else "left")
-        angles = f"trunk {sample.trunk_deg:+.0f}°   pelvis {sample.pelvis_deg:+.0f}°"
+        angles = f"trunk {_signed(sample.trunk_deg)}   pelvis {_signed(sample.pelvis_deg)}"
         tracking = f"tracking {100 * sample.confidence:.0f}%"
     else:
-        separation, side, angles = "--°", "", "not measured"
-        tracking = "tracking: none"
+        separation, side, angles = "–", "", "not measured"
+        tracking = "tracking –"
     counts = {"right": "Right 0/0", "left": "Left 0/0"}
     set_label = ""
     instruction = ""
-    banners: list[str] = []
+    banners: list[tuple[str, str]] = []
     if state is not None:
         need = state.required_per_side
         counts = {s: f"{s.capitalize()} {state.completed.get(s, 0)}/{need}" for s in ("right", "left")}
         set_label = f"Set {state.set_index}/{state.sets}"
         instruction = state.instruction
         if "pelvis" in state.warnings or state.paused_reason == "pelvis":
-            banners.append(PELVIS_BANNER)
+            turned = f"Pelvis turned {abs(sample.pelvis_deg):.0f}°" if sample and sample.pelvis_deg is not None \
+                else "Pelvis turning"
+            banners.append((PELVIS, f"{turned}: " + (
+                "hold paused" if state.paused_reason == "pelvis" else "keep your hips facing forward")))
         if "too_fast" in state.warnings:
-            banners.append(TOO_FAST_BANNER)
+            banners.append((TOO_FAST, "Too fast: turn slowly and smoothly"))
     if model.guide is not None and model.guide.message:
         instruction = model.guide.message
+    if model.notice:
+        instruction = model.notice
     _, hold_value, hold_label, _ = _hold(model)
     return OverlayText(separation, side, angles, tracking, counts, set_label, hold_value, hold_label,
                        instruction, tuple(banners))
@@ -158,11 +174,20 @@ def landmark_points(step: PipelineStep, rect: QRectF, mirrored: bool) -> tuple[n
 
 
 # ---------------------------------------------------------------------- drawing
+_LOCAL = threading.local()  # fonts are cached per thread (the overlay is drawn off the GUI thread too)
+
+
 def _font(px: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setStyleHint(QFont.StyleHint.SansSerif)
-    font.setPixelSize(max(6, int(round(px))))
-    font.setBold(bold)
+    fonts = getattr(_LOCAL, "fonts", None)
+    if fonts is None or len(fonts) > 256:
+        fonts = _LOCAL.fonts = {}
+    key = (max(6, int(round(px))), bold)
+    font = fonts.get(key)
+    if font is None:
+        font = fonts[key] = QFont()
+        font.setStyleHint(QFont.StyleHint.SansSerif)
+        font.setPixelSize(key[0])
+        font.setBold(bold)
     return font
 
 
@@ -213,32 +238,37 @@ def draw_frame(painter: QPainter, rect: QRectF, image: QImage, mirrored: bool) -
 
 
 def draw_skeleton(painter: QPainter, rect: QRectF, step: PipelineStep, mirrored: bool, u: float) -> None:
+    """Bones in white, the shoulder line in cyan and the hip line in orange, outlined in black."""
     if step.pose is None:
         return
     pts, vis = landmark_points(step, rect, mirrored)
     ok = vis >= _MIN_VISIBILITY
-    highlighted = {(sk.LEFT_SHOULDER, sk.RIGHT_SHOULDER): SHOULDER_COLOR, (sk.LEFT_HIP, sk.RIGHT_HIP): HIP_COLOR}
-    outline = QPen(QColor(0, 0, 0, 200), 0.9 * u + 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-    bone = QPen(QColor(255, 255, 255, 230), 0.5 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-    edges = [e for e in sk.EDGES if ok[e[0]] and ok[e[1]] and e not in highlighted]
-    for pen in (outline, bone):
-        painter.setPen(pen)
-        for a, b in edges:
-            painter.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
-    for (a, b), color in highlighted.items():
-        painter.setPen(QPen(QColor(0, 0, 0, 220), 1.3 * u + 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-        painter.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
-        painter.setPen(QPen(color, 1.1 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-        painter.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
+    points = [QPointF(float(x), float(y)) for x, y in pts]
+    highlighted = ((sk.LEFT_SHOULDER, sk.RIGHT_SHOULDER, SHOULDER_COLOR), (sk.LEFT_HIP, sk.RIGHT_HIP, HIP_COLOR))
+    special = {(a, b) for a, b, _ in highlighted}
+    bones = [QLineF(points[a], points[b]) for a, b in _BODY_EDGES if ok[a] and ok[b] and (a, b) not in special]
+    cap = Qt.PenCapStyle.RoundCap
+    painter.setPen(QPen(QColor(0, 0, 0, 200), 0.9 * u + 2, Qt.PenStyle.SolidLine, cap))
+    painter.drawLines(bones)
+    painter.setPen(QPen(QColor(255, 255, 255, 235), 0.5 * u, Qt.PenStyle.SolidLine, cap))
+    painter.drawLines(bones)
+    for a, b, color in highlighted:
+        if ok[a] and ok[b]:
+            line = QLineF(points[a], points[b])
+            painter.setPen(QPen(QColor(0, 0, 0, 220), 1.3 * u + 3, Qt.PenStyle.SolidLine, cap))
+            painter.drawLine(line)
+            painter.setPen(QPen(color, 1.1 * u, Qt.PenStyle.SolidLine, cap))
+            painter.drawLine(line)
     painter.setPen(QPen(QColor(0, 0, 0, 200), max(1.0, 0.25 * u)))
-    joints = {i for e in edges for i in e} | {sk.LEFT_SHOULDER, sk.RIGHT_SHOULDER, sk.LEFT_HIP, sk.RIGHT_HIP}
-    for i in sorted(joints):
-        if not ok[i]:
-            continue
+    joints = sorted({i for e in _BODY_EDGES for i in e if ok[i]})
+    for i in joints:
         color = SHOULDER_COLOR if i in (sk.LEFT_SHOULDER, sk.RIGHT_SHOULDER) else (
             HIP_COLOR if i in (sk.LEFT_HIP, sk.RIGHT_HIP) else QColor(255, 255, 255))
         painter.setBrush(color)
-        painter.drawEllipse(QPointF(*pts[i]), 0.7 * u, 0.7 * u)
+        painter.drawEllipse(points[i], 0.7 * u, 0.7 * u)
+    if ok[sk.NOSE]:  # the head, as one dot: the face edges clutter a coaching view
+        painter.setBrush(QColor(255, 255, 255))
+        painter.drawEllipse(points[sk.NOSE], 0.9 * u, 0.9 * u)
 
 
 def _draw_readout(painter: QPainter, box: QRectF, text: OverlayText, sample, u: float) -> None:
@@ -253,7 +283,7 @@ def _draw_readout(painter: QPainter, box: QRectF, text: OverlayText, sample, u: 
     tracked = bool(sample is not None and sample.tracked and sample.trunk_deg is not None)
     row = QRectF(x, box.top() + 15.6 * u, w, 3.6 * u)
     if tracked:
-        trunk, pelvis = f"trunk {sample.trunk_deg:+.0f}°", f"pelvis {sample.pelvis_deg:+.0f}°"
+        trunk, pelvis = f"trunk {_signed(sample.trunk_deg)}", f"pelvis {_signed(sample.pelvis_deg)}"
         px = min(_fit_px(trunk, 2.8 * u, 0.48 * w), _fit_px(pelvis, 2.8 * u, 0.48 * w))
         _text(painter, row, trunk, px, SHOULDER_COLOR, True)
         _text(painter, row, pelvis, px, HIP_COLOR, True, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -349,8 +379,8 @@ def _draw_ring(painter: QPainter, centre: QPointF, radius: float, model: Overlay
         painter.drawArc(ring, 90 * 16, -int(round(360 * 16 * min(1.0, progress))))
     _text(painter, QRectF(ring.left(), centre.y() - 4.6 * u, ring.width(), 7 * u), value,
           _fit_px(value, 6.0 * u, ring.width() * 0.8), TEXT_COLOR, True, Qt.AlignmentFlag.AlignCenter)
-    _text(painter, QRectF(ring.left(), centre.y() + 2.0 * u, ring.width(), 3.4 * u), label, 2.6 * u,
-          color if color != DIM_COLOR else DIM_COLOR, True, Qt.AlignmentFlag.AlignCenter)
+    _text(painter, QRectF(ring.left(), centre.y() + 2.0 * u, ring.width(), 3.4 * u), label,
+          _fit_px(label, 2.6 * u, ring.width() * 0.78), color, True, Qt.AlignmentFlag.AlignCenter)
 
 
 def _draw_bottom(painter: QPainter, rect: QRectF, text: OverlayText, toast: str | None, u: float) -> None:
@@ -365,15 +395,16 @@ def _draw_bottom(painter: QPainter, rect: QRectF, text: OverlayText, toast: str 
         painter.setPen(TEXT_COLOR)
         painter.drawText(inner, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), text.instruction)
     y = band.top() - margin
-    for banner in reversed(text.banners):
+    for kind, banner in reversed(text.banners):
         h = 7 * u
         y -= h
         box = QRectF(rect.left() + margin, y, rect.width() - 2 * margin, h)
-        color = BAD_COLOR if banner == PELVIS_BANNER else WARN_COLOR
+        color = BAD_COLOR if kind == PELVIS else WARN_COLOR
         _panel(painter, box, QColor(color.red(), color.green(), color.blue(), 225), 1.5 * u)
+        banner = "⚠  " + banner
         px = _fit_px(banner, 4.2 * u, box.width() - 4 * u)
-        _text(painter, box, "⚠  " + banner if px > 0 else banner, px,
-              QColor(0, 0, 0) if color == WARN_COLOR else TEXT_COLOR, True, Qt.AlignmentFlag.AlignCenter)
+        _text(painter, box, banner, px, QColor(0, 0, 0) if color == WARN_COLOR else TEXT_COLOR, True,
+              Qt.AlignmentFlag.AlignCenter)
         y -= 1.0 * u
     if toast:
         px = _fit_px(toast, 3.6 * u, rect.width() * 0.8, True)

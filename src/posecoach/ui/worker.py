@@ -18,108 +18,32 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
 from posecoach.analysis.coach import Coach
-from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.rotation import RotationEstimator
-from posecoach.capture.frame_source import Frame, FrameSource, SourceInfo
+from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.pose.types import PoseFrame
 from posecoach.report.summary import summarize_reps
 from posecoach.session.pipeline import PersonSelector, PipelineStep, PoseDetector, run_pipeline
-from posecoach.ui.guide import Guide, GuideCue, GuideState
+from posecoach.ui.guide import Guide, GuideState
+from posecoach.ui.messages import EventBatch, LatestSlot, Published, SessionEnd
 from posecoach.ui.session_log import SessionLog
+from posecoach.ui.sources import (
+    DetectorFactory, LiveClock, PoseCache, SourceRequest, lower_thread_priority, mediapipe_factory, open_source,
+)
 
-DetectorFactory = Callable[[Callable[[str], None]], PoseDetector]
+__all__ = ["EventBatch", "LatestSlot", "PipelineWorker", "Published", "SessionEnd", "SourceRequest", "WorkerConfig",
+           "mediapipe_factory", "open_source"]
+
 _LATE_RESYNC_S = 0.25     # a replay this late gives up catching up and re-anchors its clock
 _SEEK_PUBLISH_EVERY = 15  # frames between previews while fast-forwarding to a seek target
-_POSE_CACHE_FRAMES = 60 * 60 * 30  # landmarks kept for seeking (~2 kB a frame)
-
-
-@dataclass(frozen=True)
-class SourceRequest:
-    """What to open: a video file, or a camera (whose stream may be recorded)."""
-
-    camera: int = 0
-    path: Path | None = None
-    record: Path | None = None
-    factory: Callable[[], FrameSource] | None = None  # tests: any FrameSource
-    live_factory: bool = False                        # whether ``factory`` gives a live source
-
-    @property
-    def live(self) -> bool:
-        return self.live_factory if self.factory is not None else self.path is None
-
-    @property
-    def label(self) -> str:
-        if self.path is not None:
-            return Path(self.path).name
-        return "test source" if self.factory is not None else f"camera {self.camera}"
-
-
-@dataclass(frozen=True)
-class Published:
-    """One step as the GUI sees it."""
-
-    step: PipelineStep
-    guide: GuideState
-    paused: bool
-    fps: float                     # frames processed per second (recent)
-    seeking_to: int | None = None  # frame index a seek is fast-forwarding to
-
-
-@dataclass(frozen=True)
-class EventBatch:
-    """Coach events and guide cues raised since the last batch.
-
-    ``reps`` holds every rep record so far when one has just finished; ``replayed`` is
-    True while fast-forwarding to a seek target (update counts, do not speak).
-    """
-
-    events: tuple[CoachEvent, ...] = ()
-    cues: tuple[GuideCue, ...] = ()
-    reps: tuple[dict[str, Any], ...] | None = None
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class SessionEnd:
-    """The source ended: the session's reps and per-side summary."""
-
-    reps: tuple[dict[str, Any], ...]
-    summary: dict[str, Any]
-    frames: int
-    session_ids: tuple[int, ...] = ()
-
-
-class LatestSlot:
-    """Holds only the newest item; ``get()`` returns it with a sequence number."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seq = 0
-        self._item: Any = None
-
-    def put(self, item: Any) -> None:
-        with self._lock:
-            self._seq += 1
-            self._item = item
-
-    def get(self) -> tuple[int, Any]:
-        with self._lock:
-            return self._seq, self._item
-
-    def clear(self) -> None:
-        with self._lock:
-            self._item = None
 
 
 @dataclass
@@ -138,55 +62,6 @@ class WorkerConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class _PoseCache:
-    """Remembers the detections of a file's frames so a seek need not run inference again."""
-
-    def __init__(self, detector: PoseDetector, limit: int = _POSE_CACHE_FRAMES) -> None:
-        self.detector = detector
-        self.limit = limit
-        self._cache: dict[int, list[PoseFrame]] = {}
-
-    def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
-        key = int(round(t * 1e6))
-        people = self._cache.get(key)
-        if people is None:
-            people = self.detector.detect(image, t)
-            if len(self._cache) < self.limit:
-                self._cache[key] = people
-        return people
-
-
-class _LiveClock:
-    """Wrap a live source: time spent paused is taken out of the timestamps.
-
-    The coach then sees a continuous session (a pause in the middle of a hold does not
-    count as holding), and a recording of the stream has no frozen stretch.
-    """
-
-    def __init__(self, source: FrameSource) -> None:
-        self.source = source
-        self.info = source.info
-        self._offset = 0.0
-        self._pending = 0.0
-        self._last_t: float | None = None
-
-    def add_pause(self, seconds: float) -> None:
-        self._pending += max(0.0, seconds)
-
-    def frames(self) -> Iterator[Frame]:
-        for frame in self.source.frames():
-            self._offset += self._pending
-            self._pending = 0.0
-            t = frame.t - self._offset
-            if self._last_t is not None and t <= self._last_t:
-                t = self._last_t + 1e-3
-            self._last_t = t
-            yield Frame(image=frame.image, t=t, index=frame.index)
-
-    def close(self) -> None:
-        self.source.close()
-
-
 @dataclass(frozen=True)
 class _Command:
     kind: str   # "seek", "restart", "protocol", "stop"
@@ -195,28 +70,6 @@ class _Command:
 
 _STOP = _Command("stop")
 _END = _Command("end")
-
-
-def open_source(request: SourceRequest) -> FrameSource:
-    """Open the requested source (raises SourceError with a message for the user)."""
-    if request.factory is not None:
-        return request.factory()
-    if request.path is not None:
-        from posecoach.capture.video_file import VideoFileSource
-        return VideoFileSource(request.path)
-    from posecoach.capture.camera import CameraSource
-    return CameraSource(request.camera)
-
-
-def mediapipe_factory(model_name: str | None = None, max_people: int = 1) -> DetectorFactory:
-    """A detector factory for the real MediaPipe pose landmarker (fetched once if needed)."""
-
-    def make(progress: Callable[[str], None]) -> PoseDetector:
-        from posecoach.models import ensure_model
-        from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
-        return MediaPipePoseEstimator(ensure_model(model_name, progress=progress), num_poses=max_people)
-
-    return make
 
 
 class PipelineWorker(QThread):
@@ -261,8 +114,10 @@ class PipelineWorker(QThread):
         self._anchor: float | None = None
         self._rate: float = 0.0
         self._last_step_wall: float | None = None
-        self._clock: _LiveClock | None = None
+        self._clock: LiveClock | None = None
         self._source: FrameSource | None = None
+        self._seen = 0
+        self._last_t: float | None = None
 
     # ------------------------------------------------------------------ control (any thread)
     @property
@@ -318,6 +173,7 @@ class PipelineWorker(QThread):
     # ------------------------------------------------------------------ thread
     def run(self) -> None:  # noqa: D401 - QThread entry point
         detector: PoseDetector | None = None
+        lower_thread_priority()
         try:
             self.status.emit(f"Opening {self.config.request.label}…")
             try:
@@ -352,7 +208,7 @@ class PipelineWorker(QThread):
         request = self.config.request
         source = open_source(request)
         if request.live:
-            source = self._clock = _LiveClock(source)
+            source = self._clock = LiveClock(source)
             if request.record is not None:
                 from posecoach.capture.recorder import RecordingSource
                 try:
@@ -372,7 +228,7 @@ class PipelineWorker(QThread):
         selector = PersonSelector()
         guide = Guide(gate=self._gate, calibration_s=estimator.settings.calibration_s)
         log = SessionLog(config.db_path, source.info, config.model_name, live=live, on_warning=self.warning.emit)
-        poses: PoseDetector = detector if live else _PoseCache(detector)
+        poses: PoseDetector = detector if live else PoseCache(detector)
         target = 0
         try:
             while True:
@@ -389,6 +245,11 @@ class PipelineWorker(QThread):
                     log.finish(coach)
                     self._emit_end(coach, log)
                     outcome = self._idle()
+                elif outcome is _STOP and self._last_t is not None:
+                    # closing mid-session: keep the rep in progress, as the end of a file does
+                    coach.finish(self._last_t)
+                    log.add_events(list(coach.events[self._seen:]), coach, estimator)
+                    log.finish(coach)
                 else:
                     log.finish(coach)
                 if outcome is _STOP:
@@ -409,16 +270,17 @@ class PipelineWorker(QThread):
 
     def _consume(self, steps: Iterator[PipelineStep], estimator: RotationEstimator, coach: Coach,
                  guide: Guide, log: SessionLog, target: int) -> _Command:
-        seen = len(coach.events)
+        self._seen = seen = len(coach.events)
         for step in steps:
             self.frames_processed += 1
+            self._last_t = step.frame.t
             self._measure_rate()
             guide_state = guide.update(step.frame.t, step.pose, step.sample, step.state)
             if self._gate and guide_state.blocks_calibration and not estimator.calibrated:
                 estimator.request_calibration()
             log.add_step(step, coach, estimator)
             replaying = step.frame.index < target
-            seen = self._emit_events(coach, guide, seen, replaying)
+            self._seen = seen = self._emit_events(coach, guide, seen, replaying)
             if replaying:
                 if step.frame.index % _SEEK_PUBLISH_EVERY == 0:
                     self._publish(step, guide_state, seeking_to=target)

@@ -1,0 +1,137 @@
+"""The window's controls: actions with shortcuts, toolbar, menus, and the camera probe."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
+from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
+
+if TYPE_CHECKING:
+    from posecoach.ui.main_window import MainWindow
+
+
+def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str, ...] = (), checkable: bool = False,
+                tip: str = "") -> QAction:
+    """An action on ``window`` (so its shortcuts work even with the bars hidden in full screen)."""
+    action = QAction(text, window)
+    action.setShortcuts([QKeySequence(s) for s in shortcuts])
+    action.setCheckable(checkable)
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    if tip or shortcuts:
+        action.setToolTip(f"{tip or text} ({', '.join(shortcuts)})" if shortcuts else tip)
+    (action.toggled if checkable else action.triggered).connect(slot)
+    window.addAction(action)
+    return action
+
+
+def build_toolbar(window: MainWindow) -> QToolBar:
+    """Start/pause, step, reset | protocol | mute, mirror, full screen, summary."""
+    toolbar = QToolBar("Controls", window)
+    toolbar.setObjectName("controls")
+    toolbar.setMovable(False)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    for action in (window.act_play, window.act_step, window.act_reset):
+        toolbar.addAction(action)
+    toolbar.addSeparator()
+    toolbar.addWidget(QLabel(" Protocol "))
+    toolbar.addWidget(window.protocol_box)
+    toolbar.addSeparator()
+    for action in (window.act_mute, window.act_mirror, window.act_fullscreen, window.act_summary):
+        toolbar.addAction(action)
+    for button in toolbar.findChildren(QWidget):
+        if button is not window.protocol_box:
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and arrows stay the window's shortcuts
+    window.addToolBar(toolbar)
+    return toolbar
+
+
+def build_menus(window: MainWindow, protocols: Sequence[str], current_protocol: str) -> tuple[QMenu, QMenu]:
+    """File (open, cameras, quit), Session (controls, protocols, summary), View, Audio.
+
+    Returns the camera menu and the protocol menu, which change while the window runs.
+    """
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(window.act_open)
+    camera_menu = QMenu("&Camera", window)
+    file_menu.addMenu(camera_menu)
+    file_menu.addSeparator()
+    file_menu.addAction(window.act_quit)
+    session_menu = bar.addMenu("&Session")
+    for action in (window.act_play, window.act_step, window.act_reset, window.act_back, window.act_forward):
+        session_menu.addAction(action)
+    protocol_menu = session_menu.addMenu("&Protocol")
+    group = QActionGroup(protocol_menu)
+    for name in protocols:
+        action = protocol_menu.addAction(name)
+        action.setCheckable(True)
+        action.setChecked(name == current_protocol)
+        action.triggered.connect(partial(window.protocol_box.setCurrentText, name))
+        group.addAction(action)
+    session_menu.addSeparator()
+    session_menu.addAction(window.act_summary)
+    view_menu = bar.addMenu("&View")
+    for action in (window.act_mirror, window.act_fullscreen):
+        view_menu.addAction(action)
+    bar.addMenu("&Audio").addAction(window.act_mute)
+    return camera_menu, protocol_menu
+
+
+def fill_camera_menu(menu: QMenu, cameras: Sequence[int], current: int | None, select: Callable[[int], None],
+                     refresh: QAction, probed: bool) -> None:
+    """One checkable entry per camera found, then "look again"."""
+    menu.clear()
+    group = QActionGroup(menu)
+    for index in cameras:
+        action = menu.addAction(f"Camera {index}")
+        action.setCheckable(True)
+        action.setChecked(index == current)
+        action.triggered.connect(partial(select, index))
+        group.addAction(action)
+    if not cameras:
+        menu.addAction("No camera found" if probed else "Looking for cameras…").setEnabled(False)
+    menu.addSeparator()
+    menu.addAction(refresh)
+
+
+class CameraProbe(QObject):
+    """Lists the cameras on a background thread (opening cameras can take seconds)."""
+
+    found = pyqtSignal(object)  # list[int]
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+        self.probed = False
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        if self.running:
+            return False
+        self._thread = threading.Thread(target=self._probe, name="posecoach-camera-probe", daemon=True)
+        self._thread.start()
+        return True
+
+    def join(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _probe(self) -> None:
+        from posecoach.capture.camera import list_cameras
+        try:
+            cameras = list_cameras()
+        except Exception:  # noqa: BLE001 - a failed probe lists nothing
+            cameras = []
+        self.probed = True
+        try:
+            self.found.emit(cameras)
+        except RuntimeError:  # the window is gone
+            pass
