@@ -17,9 +17,6 @@ from posecoach.session.analyze import analyze_video
 pytestmark = pytest.mark.replay
 
 SYNTH = sorted(p.stem for p in (SHARED / "synth").glob("*.mp4")) if (SHARED / "synth").is_dir() else []
-# Pelvis faults of 12-15 degrees are below what MediaPipe's hip landmarks resolve on these
-# renders (see README "Known limits"); these clips' completed-hold counts still differ.
-PELVIS_LIMITED = {"c04_fault_pelvis", "c05_fault_pelvis_right_only", "c11_mixed_long"}
 _cache: dict[str, dict] = {}
 
 
@@ -68,9 +65,7 @@ def test_synth_contract_and_measurement(name, model_path):
 
 
 @pytest.mark.parametrize("name", SYNTH)
-def test_synth_hold_counts_match_ground_truth(name, model_path, request):
-    if name in PELVIS_LIMITED:
-        request.applymarker(pytest.mark.xfail(reason="pelvis fault below MediaPipe's resolution", strict=False))
+def test_synth_hold_counts_match_ground_truth(name, model_path):
     doc = analysed(name, model_path)
     m = meta(name)
     expected = {"right": 0, "left": 0} if "hips_out_of_frame" in m["tags"] else expected_holds(m)
@@ -80,7 +75,7 @@ def test_synth_hold_counts_match_ground_truth(name, model_path, request):
 
 @pytest.mark.parametrize("name", SYNTH)
 def test_synth_rep_faults(name, model_path):
-    """Broken holds and too-fast reps are found rep by rep (pelvis: see the hold-count test)."""
+    """Every rep's side, completion and faults match the script of the clip."""
     doc = analysed(name, model_path)
     m = meta(name)
     if "hips_out_of_frame" in m["tags"]:
@@ -89,6 +84,8 @@ def test_synth_rep_faults(name, model_path):
     for got, want in zip(doc["reps"], m["reps"]):
         assert ("hold_broken" in got["faults"]) == (want["hold_s"] < 7.0)
         assert ("too_fast" in got["faults"]) == bool(want["jerky"])
+        assert ("pelvis_rotation" in got["faults"]) == (want["pelvis"] >= 10)
+        assert got["completed"] == (want["hold_s"] >= 7.0 and want["pelvis"] < 10)
 
 
 def test_cli_analyze_on_a_crowded_real_clip_coaches_nobody(tmp_path, model_path):

@@ -6,6 +6,7 @@ reads a clock. One instance follows one session; ``reset()`` starts over.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -22,6 +23,16 @@ _SPEED_WINDOW_S = 0.3   # angular speed = least-squares slope over this window
 _SETTLE_S = 0.3         # speed must stay below the settle threshold this long
 _FAULT_PERSIST_S = 0.25  # a pelvis or speed excess must last this long to count
 _LOST_ENDS_REP_S = 5.0  # tracking lost this long mid-rep ends the rep
+_LEAVE_PERSIST_S = 0.2  # below the end range this long = the hold has ended
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _plausible(angle: float | None) -> bool:
+    """A finite angle within one turn (anything else is a broken measurement)."""
+    return _finite(angle) and abs(angle) <= 360.0
 
 
 def side_of(angle: float) -> str:
@@ -120,7 +131,8 @@ class Coach:
         self._rest_until = 0.0
         self._speed = 0.0
         self._last_hold_t = 0.0
-        self._recent: deque[tuple[float, float, bool]] = deque()  # (t, |sep|, ok) since rep start
+        self._below_since: float | None = None
+        self._recent: deque[tuple[float, float, bool, float]] = deque()  # (t, motion, ok, separation), signed to the rep side
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -167,10 +179,17 @@ class Coach:
 
     # ----------------------------------------------------------------- main step
     def update(self, sample: RotationSample) -> CoachState:
-        """Advance with one sample (timestamps must not go backwards)."""
+        """Advance with one sample.
+
+        Time never goes backwards: a sample older than the previous one, or without a
+        finite time, changes nothing and the state keeps the previous time. A separation
+        that is not a finite angle within one turn counts as not tracked.
+        """
         t = sample.t
-        if self._last_t is not None and t < self._last_t:
-            return self.state(t)
+        if not _finite(t) or (self._last_t is not None and t < self._last_t):
+            if self._last_t is None:
+                self._last_t = 0.0  # a session's time starts at 0
+            return self.state(self._last_t)
         self._last_t = t
         if self._phase == CALIBRATING:
             if sample.calibrated:
@@ -188,7 +207,7 @@ class Coach:
             else:
                 return self.state(t)
 
-        if not sample.tracked or sample.separation_deg is None:
+        if not sample.tracked or not _plausible(sample.separation_deg):
             self._on_untracked(t, sample.reason or "tracking")
             return self.state(t)
         if not self._tracking:
@@ -198,9 +217,12 @@ class Coach:
             self._emit(t, ev.TRACKING_REGAINED, "Tracking again")
         self._last_tracked_t = t
         separation = sample.separation_deg
-        pelvis = sample.pelvis_deg if sample.pelvis_deg is not None else 0.0
-        self._speed = self._speed_at(t, separation)
-        self._step(t, separation, pelvis)
+        pelvis = sample.pelvis_deg if _plausible(sample.pelvis_deg) else 0.0
+        # The movement is followed on the trunk (what the person turns); a pelvis turning
+        # with it shrinks the separation but is still a rotation, to be coached as a fault.
+        motion = sample.trunk_deg if _plausible(sample.trunk_deg) else separation
+        self._speed = self._speed_at(t, motion)
+        self._step(t, motion, separation, pelvis)
         return self.state(t)
 
     def _on_untracked(self, t: float, reason: str) -> None:
@@ -213,24 +235,25 @@ class Coach:
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:
             self._finish_rep(self._last_tracked_t)
 
-    def _step(self, t: float, separation: float, pelvis: float) -> None:
+    def _step(self, t: float, motion: float, separation: float, pelvis: float) -> None:
         th = self.protocol.thresholds
-        magnitude = abs(separation)
+        magnitude = abs(motion)
         if self._phase == NEUTRAL:
             if magnitude > th.neutral_deg:
-                self._start_rep(t, separation)
+                self._start_rep(t, motion)
             else:
                 return
         rep = self._rep
         assert rep is not None
-        same_side = side_of(separation) == rep.side or magnitude <= th.neutral_deg
+        same_side = side_of(motion) == rep.side or magnitude <= th.neutral_deg
         signed = magnitude if same_side else -magnitude
-        rep.peak_separation_deg = max(rep.peak_separation_deg, signed)
+        rep_separation = separation if rep.side == "right" else -separation
+        rep.peak_separation_deg = max(rep.peak_separation_deg, rep_separation)
         rep.max_pelvis_deg = max(rep.max_pelvis_deg, abs(pelvis))
         rep.peak_speed_dps = max(rep.peak_speed_dps, abs(self._speed))
         self._check_faults(t, rep, pelvis)
         pelvis_ok = abs(pelvis) <= th.pelvis_limit_deg
-        self._recent.append((t, signed, pelvis_ok))
+        self._recent.append((t, signed, pelvis_ok, rep_separation))
 
         if self._phase == ROTATING:
             if signed <= th.neutral_deg:
@@ -245,7 +268,7 @@ class Coach:
             if t - self._settled_since >= _SETTLE_S:
                 self._start_hold(t, signed)
         elif self._phase == HOLDING:
-            self._hold_step(t, signed, pelvis_ok)
+            self._hold_step(t, signed, pelvis_ok, rep_separation)
         elif self._phase == RETURNING and signed <= th.neutral_deg:
             self._finish_rep(t)
 
@@ -281,7 +304,7 @@ class Coach:
         """When the angle first came within the arrival band of ``level`` (backdating the hold)."""
         band = max(2.5, 0.06 * level)
         arrival = self._recent[-1][0]
-        for t, angle, _ in reversed(self._recent):
+        for t, angle, _, _ in reversed(self._recent):
             if angle < level - band:
                 break
             arrival = t
@@ -293,12 +316,13 @@ class Coach:
         start = self._arrival_time(level)
         rep.hold_start_s = start
         self._hold_ref = level
+        self._below_since = None
         self._phase = HOLDING
         self._paused_reason = None
         self._ticks = 0
         # Credit the time between arrival and detection.
         previous = None
-        for sample_t, angle, ok in self._recent:
+        for sample_t, _, ok, separation in self._recent:
             if sample_t < start:
                 continue
             if previous is not None:
@@ -306,24 +330,30 @@ class Coach:
                 rep.end_range_s += dt
                 if ok:
                     rep.hold_s += dt
-            rep._hold_sum += angle
+            rep._hold_sum += separation
             rep._hold_n += 1
             previous = sample_t
         self._last_hold_t = t
         self._emit(start, ev.HOLD_STARTED, self.protocol.cues.hold, side=rep.side, angle=round(level, 1))
         self._tick(t)
 
-    def _hold_step(self, t: float, angle: float, pelvis_ok: bool) -> None:
+    def _hold_step(self, t: float, angle: float, pelvis_ok: bool, separation: float) -> None:
         th = self.protocol.thresholds
         rep = self._rep
         assert rep is not None
         if angle < max(self._hold_ref - th.end_range_tolerance_deg, th.min_end_range_deg * 0.75):
-            self._leave_hold(t)
-            return
+            # A departure must last: a one-frame dip (a shake, a glitch) is not leaving.
+            if self._below_since is None:
+                self._below_since = t
+            if t - self._below_since >= _LEAVE_PERSIST_S or angle <= th.neutral_deg:
+                self._leave_hold(t)
+                return
+        else:
+            self._below_since = None
         dt = t - self._last_hold_t
         self._last_hold_t = t
         rep.end_range_s += dt
-        rep._hold_sum += angle
+        rep._hold_sum += separation
         rep._hold_n += 1
         # The reference follows a slow drift at end range, never a departure.
         self._hold_ref += 0.05 * (angle - self._hold_ref)
@@ -355,12 +385,12 @@ class Coach:
         # The hold ended when the angle last stood within the arrival band of the hold level.
         band = max(2.5, 0.06 * self._hold_ref)
         end = t
-        for sample_t, angle, ok in reversed(self._recent):
+        for sample_t, angle, _, _ in reversed(self._recent):
             if angle >= self._hold_ref - band:
                 end = sample_t
                 break
             # these samples were the departure, not the hold
-        departure = [(st, ok) for st, a, ok in self._recent if end < st <= t]
+        departure = [(st, ok) for st, _, ok, _ in self._recent if end < st <= t]
         previous = end
         for st, ok in departure:
             dt = st - previous
@@ -371,6 +401,9 @@ class Coach:
         rep.hold_s = max(rep.hold_s, 0.0)
         rep.end_range_s = max(rep.end_range_s, 0.0)
         rep.hold_end_s = end
+        held = [sep for st, _, _, sep in self._recent if rep.hold_start_s is not None and rep.hold_start_s <= st <= end]
+        if held:
+            rep._hold_sum, rep._hold_n = float(sum(held)), len(held)
         self._paused_reason = None
         self._phase = RETURNING
         if rep.completed:

@@ -21,6 +21,7 @@ import numpy as np
 from posecoach.analysis import sample as reasons
 from posecoach.analysis.cues import Cues, compute_cues
 from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, median_measures
+from posecoach.analysis.pelvis_appearance import PelvisTemplate, make_template, pelvis_change
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.smoothing import OneEuroFilter
 
@@ -28,6 +29,13 @@ from posecoach.analysis.smoothing import OneEuroFilter
 TRUNK_WEIGHTS = np.array([0.2336, 0.6615, -52.50, 4.870, 84.34])
 # Pelvis = PELVIS_WEIGHTS . (hip narrowing, world*|world|/100): hip narrowing beyond the trunk twist's.
 PELVIS_WEIGHTS = np.array([152.1, -0.1928])
+# Pelvis from its changed appearance: |pelvis| = GAIN * sqrt(max(0, change - FLOOR)), blended
+# with the landmark estimate by APPEARANCE_SHARE (pelvis_appearance.py).
+APPEARANCE_GAIN = 95.0
+APPEARANCE_FLOOR = 0.03
+APPEARANCE_SHARE = 0.8
+APPEARANCE_WINDOW_S = 0.4  # the cue is the minimum over this window: brief picture glitches
+                           # (a shake, motion blur) vanish, a turned pelvis stays
 
 
 @dataclass(frozen=True)
@@ -49,12 +57,14 @@ class Calibration:
     t: float
     neutral: BodyMeasures
     base: str
+    pelvis_template: PelvisTemplate | None = None
 
     def to_dict(self) -> dict:
         return {"t": round(self.t, 3), "base": self.base, "torso_px": round(self.neutral.torso_px, 1),
                 "shoulder_width": round(self.neutral.shoulder_width, 4),
                 "hip_width": round(self.neutral.hip_width, 4),
-                "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2)}
+                "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
+                "pelvis_appearance": self.pelvis_template is not None}
 
 
 def fuse_trunk(cues: Cues) -> float:
@@ -90,6 +100,10 @@ class RotationEstimator:
         self._last: BodyMeasures | None = None
         self._off_scale_since: float | None = None
         self._base = "ankles"
+        self._frame: np.ndarray | None = None
+        self._pixels: np.ndarray | None = None
+        self._appearance: deque[tuple[float, float]] = deque()
+        self._t = 0.0
 
     @property
     def calibrated(self) -> bool:
@@ -113,8 +127,14 @@ class RotationEstimator:
         self._pelvis_filter.reset()
 
     def update(self, t: float, image: np.ndarray | None, world: np.ndarray | None,
-               width: int, height: int) -> RotationSample:
-        """One frame's landmarks (or None when nobody was detected) -> RotationSample."""
+               width: int, height: int, frame: np.ndarray | None = None) -> RotationSample:
+        """One frame's landmarks (or None when nobody was detected) -> RotationSample.
+
+        ``frame`` (the RGB picture, optional) enables the pelvis appearance cue.
+        """
+        self._frame = frame
+        self._t = t
+        self._pixels = None if image is None else image[:, :2] * np.array([width, height], dtype=float)
         calibrated = self.calibrated
         if image is None or world is None:
             self._lose()
@@ -151,6 +171,7 @@ class RotationEstimator:
         self._trunk_filter.reset()
         self._pelvis_filter.reset()
         self._still.clear()
+        self._appearance.clear()
 
     def _switched(self, m: BodyMeasures) -> bool:
         """A jump in body scale or position between consecutive frames: another person."""
@@ -181,7 +202,11 @@ class RotationEstimator:
             self._still.append((t, m))
             return RotationSample.untracked(t, reasons.CALIBRATING, False)
         if t - self._still[0][0] >= s.calibration_s - 1e-6 and len(window) >= 5:
-            self.calibration = Calibration(t=t, neutral=median_measures(window), base=self._base)
+            template = None
+            if self._frame is not None and self._pixels is not None:
+                template = make_template(self._frame, self._pixels, m.torso_px)
+            self.calibration = Calibration(t=t, neutral=median_measures(window), base=self._base,
+                                           pelvis_template=template)
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)
@@ -190,10 +215,28 @@ class RotationEstimator:
         assert self.calibration is not None
         cues = compute_cues(m, self.calibration.neutral)
         trunk = self._trunk_filter(fuse_trunk(cues), t)
-        pelvis = self._pelvis_filter(fuse_pelvis(cues), t)
+        pelvis = self._pelvis_filter(self._fused_pelvis(cues, trunk), t)
         return RotationSample(t=t, tracked=True, trunk_deg=trunk, pelvis_deg=pelvis,
                               separation_deg=trunk - pelvis, confidence=_confidence(m, cues, trunk),
                               calibrated=True)
+
+    def _fused_pelvis(self, cues: Cues, trunk: float) -> float:
+        landmark_estimate = fuse_pelvis(cues)
+        template = self.calibration.pelvis_template if self.calibration else None
+        if template is None or self._frame is None or self._pixels is None:
+            return landmark_estimate
+        change = pelvis_change(template, self._frame, self._pixels)
+        if change is None:
+            self._appearance.clear()
+            return landmark_estimate
+        t = self._t
+        self._appearance.append((t, change))
+        while self._appearance and self._appearance[0][0] < t - APPEARANCE_WINDOW_S:
+            self._appearance.popleft()
+        change = min(value for _, value in self._appearance)
+        magnitude = APPEARANCE_GAIN * math.sqrt(max(0.0, change - APPEARANCE_FLOOR))
+        appearance = math.copysign(magnitude, trunk) if trunk else 0.0
+        return APPEARANCE_SHARE * appearance + (1.0 - APPEARANCE_SHARE) * landmark_estimate
 
     def _check_scale(self, t: float, m: BodyMeasures) -> None:
         """Ask for a new calibration when the person has moved to another distance."""

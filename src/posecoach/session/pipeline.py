@@ -84,7 +84,7 @@ def run_pipeline(source: FrameSource, detector: PoseDetector, estimator: Rotatio
         t2 = clock()
         height, width = frame.image.shape[:2]
         sample = estimator.update(frame.t, pose.image if pose else None, pose.world if pose else None,
-                                  width, height)
+                                  width, height, frame.image)
         t3 = clock()
         first_event = len(coach.events)
         state = coach.update(sample)
