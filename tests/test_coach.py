@@ -178,3 +178,23 @@ def test_reset_starts_over():
     coach, _ = run([dict(side=1, amplitude=45, hold_s=7.0)])
     coach.reset()
     assert coach.reps == [] and coach.events == [] and coach.phase == "calibrating"
+
+
+def test_full_standing_session_7_by_7_twice_is_coached_to_the_end():
+    reps = []
+    for _ in range(2):
+        for _ in range(7):
+            reps += [dict(side=1, amplitude=42, hold_s=7.3), dict(side=-1, amplitude=40, hold_s=7.3)]
+    proto = load_protocol("standing-rotation")
+    coach, states = run(reps[:14], rest_s=2.0)
+    # first set done, resting, the instruction says what comes next
+    assert states[-1].phase == "rest" and "Next set" in states[-1].instruction
+    coach, states = run(reps, rest_s=0.5)
+    assert len(coach.reps) == 28 and all(r.completed for r in coach.reps)
+    assert all(r.faults == [] for r in coach.reps)
+    assert [e.kind for e in coach.events].count(ev.SET_COMPLETE) == proto.sets == 2
+    assert coach.events[-1].kind == ev.SESSION_COMPLETE and states[-1].phase == "done"
+    # every waiting moment names the side to turn to next
+    for state in states:
+        if state.phase == "neutral":
+            assert state.expected_side in state.instruction

@@ -34,12 +34,29 @@ class AngleScore:
     sign_error_rate: float | None
 
 
+def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 15) -> int | None:
+    """The delay (frames) of the estimate behind the truth that best aligns them."""
+    best, best_error = None, np.inf
+    for lag in range(0, max_lag + 1):
+        a = estimate[lag:]
+        b = truth[: len(truth) - lag] if lag else truth
+        n = min(len(a), len(b))
+        mask = np.isfinite(a[:n]) & np.isfinite(b[:n])
+        if mask.sum() < 30:
+            continue
+        error = float(np.mean(np.abs(a[:n][mask] - b[:n][mask])))
+        if error < best_error:
+            best, best_error = lag, error
+    return best
+
+
 @dataclass(frozen=True)
 class ClipScore:
     name: str
     frames: int
     tracked_rate: float
     scores: dict[str, AngleScore]
+    lag_s: float | None
     holds: dict[str, int]
     expected_holds: dict[str, int] | None
     refused_expected: bool
@@ -145,7 +162,10 @@ def run_accuracy(folder: Path, model: str | None = None, json_out: Path | None =
         expected = expected_holds(meta) if meta else None
         if refused and expected is not None:
             expected = {"right": 0, "left": 0}  # the right answer is to refuse to measure
-        results.append(ClipScore(video.stem, n, float(got["tracked"][:n].mean()), scores, holds, expected, refused))
+        lag = lag_frames(got["separation"][:n], truth["separation"][:n])
+        fps = 30.0 if not meta else float(meta.get("fps", 30.0))
+        results.append(ClipScore(video.stem, n, float(got["tracked"][:n].mean()), scores,
+                                 None if lag is None else lag / fps, holds, expected, refused))
         _print_clip(results[-1], out)
     overall = {name: score_angle(np.concatenate(all_est[name]), np.concatenate(all_true[name]))
                for name in ANGLES if all_est[name]}
@@ -173,8 +193,9 @@ def _print_clip(r: ClipScore, out) -> None:
                  for name, s in r.scores.items()]
         print(f"{r.name:30s} tracked {100 * r.tracked_rate:5.1f}%  " + " | ".join(parts), file=out)
     exp = r.expected_holds
+    lag = "" if r.lag_s is None else f"  lag {1000 * r.lag_s:.0f} ms"
     verdict = "" if exp is None else ("  holds OK" if exp == r.holds else f"  holds MISMATCH (expected R{exp['right']} L{exp['left']})")
-    print(f"{'':30s} holds R{r.holds['right']} L{r.holds['left']}{verdict}", file=out)
+    print(f"{'':30s} holds R{r.holds['right']} L{r.holds['left']}{verdict}{lag}", file=out)
 
 
 def _print_overall(overall: dict[str, AngleScore], results: list[ClipScore], out) -> None:
@@ -183,6 +204,10 @@ def _print_overall(overall: dict[str, AngleScore], results: list[ClipScore], out
         worst = max((r.scores[name].mae for r in results if r.scores[name].mae is not None), default=None)
         print(f"overall {name:10s} MAE {_fmt(s.mae)}  P95 {_fmt(s.p95)}  bias {_fmt(s.bias)}  "
               f"sign errors {_fmt(s.sign_error_rate, True)}%  worst clip MAE {_fmt(worst)}", file=out)
+    lags = [r.lag_s for r in results if r.lag_s is not None]
+    if lags:
+        print(f"separation lag behind the truth: median {1000 * float(np.median(lags)):.0f} ms, "
+              f"max {1000 * max(lags):.0f} ms", file=out)
     matched = sum(1 for r in results if r.expected_holds is not None and r.expected_holds == r.holds)
     known = sum(1 for r in results if r.expected_holds is not None)
     print(f"hold counts matching ground truth: {matched}/{known} clips", file=out)

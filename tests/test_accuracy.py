@@ -1,0 +1,34 @@
+"""Scoring functions of the accuracy benchmark."""
+
+import numpy as np
+import pytest
+
+from posecoach.accuracy import expected_holds, lag_frames, score_angle
+
+
+def test_score_angle_counts_errors_bias_and_signs():
+    truth = np.array([0.0, 10.0, 20.0, -20.0, np.nan])
+    estimate = np.array([1.0, 12.0, 18.0, 3.0, 5.0])
+    s = score_angle(estimate, truth)
+    assert s.mae == pytest.approx((1 + 2 + 2 + 23) / 4)
+    assert s.bias == pytest.approx((1 + 2 - 2 + 23) / 4)
+    assert s.sign_error_rate == pytest.approx(1 / 3)  # only |truth| > 5 counts
+    assert score_angle(np.array([np.nan]), np.array([1.0])).mae is None
+
+
+def test_lag_is_found():
+    t = np.linspace(0, 10, 300)
+    truth = 40 * np.sin(t)
+    delayed = np.concatenate([np.zeros(4), truth[:-4]])
+    assert lag_frames(delayed, truth) == 4
+    assert lag_frames(truth, truth) == 0
+
+
+def test_expected_holds_follow_the_rules():
+    meta = {"reps": [
+        {"side": "right", "hold_s": 7.0, "pelvis": 0.0},
+        {"side": "left", "hold_s": 4.0, "pelvis": 0.0},
+        {"side": "right", "hold_s": 7.0, "pelvis": 12.0},
+        {"side": "left", "hold_s": 7.0, "pelvis": 9.0},
+    ]}
+    assert expected_holds(meta) == {"right": 1, "left": 1}
