@@ -40,7 +40,7 @@ def settings(tmp_path: Path) -> QSettings:
 def no_leaks(qtbot):
     before = set(threading.enumerate())
     yield
-    qtbot.waitUntil(lambda: not [t for t in set(threading.enumerate()) - before if t.is_alive()], timeout=5_000)
+    qtbot.waitUntil(lambda: not [t for t in set(threading.enumerate()) - before if t.is_alive()], timeout=10_000)
 
 
 def make_window(qtbot, settings: QSettings, *, frames: int | str | None = "drill", live: bool = False,
@@ -80,7 +80,7 @@ def test_replay_shows_the_counts_and_the_summary(qtbot, settings, no_leaks):
     assert window.summary.cell("holds", "left") == "1 / 7"
     assert window.summary.cell("reps", "right") == "1"
     assert window.summary_dock.isVisible() and window.summary.table.rowCount() == 2
-    qtbot.waitUntil(lambda: window.view.has_frame, timeout=5_000)
+    qtbot.waitUntil(lambda: window.view.has_frame, timeout=10_000)
     assert window.published.step.state.completed == {"right": 1, "left": 1}
     assert window.act_play.text() == "Replay"
     # Space replays the file from the start
@@ -107,7 +107,7 @@ def test_gui_thread_stays_responsive_during_a_replay(qtbot, settings, no_leaks):
 
 def test_no_camera_offers_to_open_a_video(qtbot, settings, tmp_path: Path, monkeypatch, no_leaks):
     window = make_window(qtbot, settings, live=True, fail="camera 0 is not available (not connected)")
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.no_source, timeout=5_000)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.no_source, timeout=10_000)
     assert window.no_source.title.text() == "No camera available"
     assert "not available" in window.no_source.message.text()
     assert window.no_source.open_button.isVisible()
@@ -137,14 +137,14 @@ def test_shortcuts_and_remembered_settings(qtbot, settings, no_leaks):
     window = make_window(qtbot, settings, realtime=True, frames=3000)
     qtbot.waitUntil(lambda: window.published is not None, timeout=10_000)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.worker.paused, timeout=2_000)
+    qtbot.waitUntil(lambda: window.worker.paused, timeout=10_000)
     assert window.act_play.text() == "Resume"
-    qtbot.waitUntil(lambda: window.view_options().paused, timeout=2_000)
+    qtbot.waitUntil(lambda: window.view_options().paused, timeout=10_000)
     index = window.published.step.frame.index
     qtbot.keyClick(window, Qt.Key.Key_Period)
-    qtbot.waitUntil(lambda: window.published.step.frame.index == index + 1, timeout=3_000)
+    qtbot.waitUntil(lambda: window.published.step.frame.index == index + 1, timeout=10_000)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: not window.worker.paused, timeout=2_000)
+    qtbot.waitUntil(lambda: not window.worker.paused, timeout=10_000)
     qtbot.keyClick(window, Qt.Key.Key_M)
     assert window.audio.muted and settings.value("audio/muted", type=bool)
     qtbot.keyClick(window, Qt.Key.Key_S)
@@ -153,13 +153,13 @@ def test_shortcuts_and_remembered_settings(qtbot, settings, no_leaks):
     assert not window.summary_dock.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_V)
     assert window.mirrored and window.view_options().mirrored
-    with qtbot.waitSignal(window.worker.session_reset, timeout=5_000):
+    with qtbot.waitSignal(window.worker.session_reset, timeout=10_000):
         qtbot.keyClick(window, Qt.Key.Key_R)
     qtbot.keyClick(window, Qt.Key.Key_F)
-    qtbot.waitUntil(window.isFullScreen, timeout=2_000)
+    qtbot.waitUntil(window.isFullScreen, timeout=10_000)
     assert not window.toolbar.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2_000)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=10_000)
     assert window.toolbar.isVisible()
     window.protocol_box.setCurrentText("seated-rotation")
     assert window.protocol.name == "seated-rotation"
@@ -239,7 +239,7 @@ def test_a_completed_protocol_shows_the_summary_and_offers_a_new_session(qtbot, 
     assert window.summary_dock.isVisible() and window.summary.heading.text() == "Session complete"
     assert window.summary.cell("holds", "right") == "1 / 1" and window.summary.cell("holds", "left") == "1 / 1"
     assert window.act_play.text() == "New session"
-    with qtbot.waitSignal(window.worker.session_reset, timeout=5_000):
+    with qtbot.waitSignal(window.worker.session_reset, timeout=10_000):
         qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not window.session_complete and window.summary.cell("holds", "right") == "0 / 1"
     window.close()

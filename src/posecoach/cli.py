@@ -1,4 +1,4 @@
-"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy."""
+"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy, bench."""
 
 from __future__ import annotations
 
@@ -78,10 +78,34 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder to cache pose landmarks in (re-runs skip inference)")
     _add_model_args(accuracy)
 
+    bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
+    bench.add_argument("video", type=Path)
+    bench.add_argument("--model", default=None, choices=("lite", "full", "heavy"), help="pose model (default: full)")
+    bench.add_argument("--frames", type=int, default=None, metavar="N", help="use the first N frames (default: all)")
+    bench.add_argument("--no-live", action="store_true", help="skip the live window measurement")
+    bench.add_argument("--minutes", type=float, default=0.0, metavar="M",
+                       help="also run an M-minute live session (the video looping) for memory growth")
+    bench.add_argument("--block", type=int, default=30, metavar="N",
+                       help="frames each loop runs before the other takes its turn (default 30)")
+    bench.add_argument("--lead-in", type=float, default=4.5, metavar="S",
+                       help="live: seconds of the still first frame before the video (framing, calibration)")
+    bench.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="also write the report as JSON")
+    bench.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
+
     return parser
 
 
+def _tolerant_output() -> None:
+    """Never crash printing a name the console cannot encode (a unicode file name on cp1252)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerant_output()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "analyze":
@@ -100,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "accuracy":
             from posecoach.accuracy import run_accuracy
             return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
+        if args.command == "bench":
+            from posecoach.bench import run_bench_command
+            return run_bench_command(args)
         from posecoach.ui.app import run_app
         return run_app(args)
     except PosecoachError as exc:
@@ -133,17 +160,26 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from posecoach.session.analyze import analyze_video
 
     protocol = load_protocol(args.protocol)
+    if args.max_people < 1:
+        raise PosecoachError("--max-people must be at least 1")
     VideoFileSource(args.video).close()  # fail fast, before fetching a model, on a bad path
+    for output in (args.json, args.csv):
+        _check_output(output)  # ... and before a long analysis, on an output that cannot be written
     model_name = model_spec(args.model).name
     model_path = ensure_model(model_name, progress=_say)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     result = analyze_video(args.video, protocol, model_path, model_name, max_people=args.max_people,
                            progress=False if args.quiet else None)
     doc = result.document
-    if args.json:
-        write_json(doc, args.json)
-    if args.csv:
-        write_frames_csv(doc, args.csv)
+    failed, written = False, []
+    for output, write in ((args.json, write_json), (args.csv, write_frames_csv)):
+        if output:
+            try:
+                write(doc, output)
+                written.append(str(output))
+            except OSError as exc:  # disk full, folder removed meanwhile...: the old file is left as it was
+                _say(f"posecoach: cannot write {output} ({exc.strerror or exc}); nothing was written there")
+                failed = True
     if not args.no_save:
         from posecoach.session.store import SessionStore, default_db_path
         db = args.db or default_db_path()
@@ -157,7 +193,27 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             _say(f"posecoach: warning: the session was not stored ({exc})")
     if not args.quiet:
         _print_summary(doc, result.wall_seconds)
-    return 0
+    for warning in doc.get("warnings", ()):
+        _say(f"posecoach: warning: {warning}")
+    if result.interrupted:
+        kept = written + ([f"session {doc['session_id']}"] if "session_id" in doc else [])
+        _say("posecoach: interrupted; " + (f"the partial analysis was saved ({', '.join(kept)})"
+                                           if kept else "nothing was saved"))
+        return 128 + int(result.interrupted_by or 2)
+    return 1 if failed else 0
+
+
+def _check_output(path: Path | None) -> None:
+    """Raise PosecoachError when an output file cannot be written where asked."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise PosecoachError(f"cannot write {path}: it is a folder; give a file name")
+    if not folder.is_dir():
+        raise PosecoachError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PosecoachError(f"cannot write {path}: the folder {folder} is not writable")
 
 
 def _print_summary(doc: dict, wall_s: float) -> None:

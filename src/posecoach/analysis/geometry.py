@@ -14,6 +14,7 @@ import numpy as np
 
 NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 0, 11, 12, 15, 16
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
+_MAX_COORD = 100.0  # largest plausible |coordinate|: image units (x, y, z) or metres (world)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,16 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
     ``image`` is (33, >=4): x, y normalised, z, visibility; ``world`` is (33, 3).
     ``base`` chooses the fixed reference for hand travel: ankles, knees or hips.
     """
-    if not (np.all(np.isfinite(image[:29, :3])) and np.all(np.isfinite(world[:29]))):
+    image = np.asarray(image, dtype=float)
+    world = np.asarray(world, dtype=float)
+    if (image.ndim != 2 or image.shape[0] < 29 or image.shape[1] < 4 or world.ndim != 2
+            or world.shape[0] < 29 or world.shape[1] < 3 or not width >= 1 or not height >= 1):
+        return None
+    body, world_body = image[:29, :3], world[:29, :3]
+    # Non-finite or absurd coordinates (beyond 100 image sizes, or 100 m) are not a body;
+    # bounding them also keeps every derived ratio (and its cube, in the cues) finite.
+    if not (np.all(np.isfinite(body)) and np.all(np.isfinite(world_body))
+            and np.all(np.abs(body) <= _MAX_COORD) and np.all(np.abs(world_body) <= _MAX_COORD)):
         return None
     px = image[:, 0] * width
     py = image[:, 1] * height
@@ -69,7 +79,7 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
         base_x = (px[L_KNEE] + px[R_KNEE]) / 2
     else:
         base_x = hip_mid[0]
-    vis = image[:, 3]
+    vis = np.clip(np.nan_to_num(image[:, 3], nan=0.0), 0.0, 1.0)  # NaN visibility = not seen
     return BodyMeasures(
         torso_px=torso,
         centre_x=float(hip_mid[0] / width),

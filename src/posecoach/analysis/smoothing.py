@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass
 
 
+_MIN_DT = 1e-9  # seconds; closer samples count as the same instant
+
+
 def _alpha(cutoff_hz: float, dt: float) -> float:
     tau = 1.0 / (2.0 * math.pi * cutoff_hz)
     return 1.0 / (1.0 + tau / dt)
@@ -33,15 +36,24 @@ class OneEuroFilter:
         self._t = None
 
     def __call__(self, x: float, t: float) -> float:
+        """Filter ``x`` observed at ``t`` seconds.
+
+        A non-finite ``x`` or ``t`` teaches the filter nothing (the last value comes back),
+        and time that does not advance (repeated or backward ``t``) changes nothing.
+        """
+        if not (math.isfinite(x) and math.isfinite(t)):
+            return self.value if self.value is not None else x
         if self.value is None or self._t is None:
             self.value, self.speed, self._t = x, 0.0, t
             return x
         dt = t - self._t
-        if dt <= 0.0:
+        if not dt > _MIN_DT:
             return self.value
         raw_speed = (x - self.value) / dt
-        self.speed += _alpha(self.d_cutoff, dt) * (raw_speed - self.speed)
-        cutoff = self.min_cutoff + self.beta * abs(self.speed)
-        self.value += _alpha(cutoff, dt) * (x - self.value)
-        self._t = t
+        speed = self.speed + _alpha(self.d_cutoff, dt) * (raw_speed - self.speed)
+        cutoff = self.min_cutoff + self.beta * abs(speed)
+        value = self.value + _alpha(cutoff, dt) * (x - self.value)
+        if not (math.isfinite(value) and math.isfinite(speed)):  # overflow: start again from x
+            value, speed = x, 0.0
+        self.value, self.speed, self._t = value, speed, t
         return self.value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -13,11 +14,32 @@ from posecoach.capture.frame_source import Frame, SourceInfo
 from posecoach.errors import SourceError
 
 
+@contextlib.contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """Silence OpenCV's own log lines while probing devices (our errors say it in plain words)."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    try:
+        previous = logging.getLogLevel()
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    except (AttributeError, cv2.error):
+        yield
+        return
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
+def _open_capture(index: int) -> cv2.VideoCapture:
+    with _opencv_quiet():
+        return cv2.VideoCapture(index)
+
+
 def list_cameras(max_index: int = 6) -> list[int]:
     """Indices of cameras that open and deliver a frame (probes 0..max_index-1)."""
     found = []
     for index in range(max_index):
-        capture = cv2.VideoCapture(index)
+        capture = _open_capture(index)
         try:
             if capture.isOpened() and capture.read()[0]:
                 found.append(index)
@@ -32,40 +54,58 @@ class CameraSource:
     Frames are timestamped with a monotonic clock (seconds since the source opened).
     Only the newest frame is kept: a slow consumer skips frames instead of falling
     behind. ``frames()`` ends when the camera stops delivering for ``stall_s`` seconds
-    (unplugged) or when ``close()`` is called.
+    (unplugged) or when ``close()`` is called; ``failed`` then tells the two apart.
+    Opening raises SourceError when the camera does not exist, or delivers no picture
+    within ``open_timeout_s`` seconds (busy, or failing for ``stall_s``).
     """
 
-    def __init__(self, index: int = 0, width: int = 1280, height: int = 720, stall_s: float = 3.0) -> None:
+    def __init__(self, index: int = 0, width: int = 1280, height: int = 720, stall_s: float = 3.0,
+                 open_timeout_s: float = 5.0) -> None:
         self.index = index
         self.stall_s = stall_s
-        self._capture = cv2.VideoCapture(index)
+        if index < 0:
+            raise SourceError(f"there is no camera {index}: camera numbers start at 0")
+        try:
+            self._capture = _open_capture(index)
+        except cv2.error as exc:
+            raise SourceError(f"camera {index} is not available ({exc})") from exc
         if not self._capture.isOpened():
             self._capture.release()
             raise SourceError(f"camera {index} is not available (not connected, or used by another program)")
         self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
         self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
-        ok, first = self._capture.read()
-        if not ok or first is None:
-            self._capture.release()
+        self._t0 = time.monotonic()
+        self._latest: tuple[np.ndarray, float] | None = None
+        self._condition = threading.Condition()
+        self._stopped = False
+        self._stuck = False  # the reader thread is blocked inside the driver
+        self.failed = False
+        # The reader thread takes the first picture too, so a driver that blocks (a camera
+        # held by another program) cannot hang the caller: it waits at most open_timeout_s.
+        self._thread = threading.Thread(target=self._read_loop, name=f"camera-{index}", daemon=True)
+        self._thread.start()
+        with self._condition:
+            self._condition.wait_for(lambda: self._latest is not None or self._stopped,
+                                     timeout=max(open_timeout_s, 0.0))
+            first = self._latest
+        if first is None:
+            self._stuck = True
+            self.close()
             raise SourceError(f"camera {index} opened but delivers no picture (is it used by another program?)")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.info = SourceInfo(
             path=f"camera:{index}", fps=fps if 1.0 < fps < 240.0 else 30.0, frames=None,
-            width=int(first.shape[1]), height=int(first.shape[0]), live=True,
+            width=int(first[0].shape[1]), height=int(first[0].shape[0]), live=True,
         )
-        self._t0 = time.monotonic()
-        self._latest: tuple[np.ndarray, float] | None = (first, 0.0)
-        self._condition = threading.Condition()
-        self._stopped = False
-        self.failed = False
-        self._thread = threading.Thread(target=self._read_loop, name=f"camera-{index}", daemon=True)
-        self._thread.start()
 
     def _read_loop(self) -> None:
         last_ok = time.monotonic()
         while not self._stopped:
-            ok, bgr = self._capture.read()
+            try:
+                ok, bgr = self._capture.read()
+            except cv2.error:  # a driver error is a camera that stopped delivering
+                ok, bgr = False, None
             now = time.monotonic()
             if ok and bgr is not None:
                 last_ok = now
@@ -82,12 +122,22 @@ class CameraSource:
             self._condition.notify_all()
 
     def frames(self) -> Iterator[Frame]:
+        """Yield the newest frames until the camera stops delivering or ``close()`` is called.
+
+        When the camera stalls for ``stall_s`` seconds (unplugged, taken by another program,
+        or a driver whose read blocks forever) the iteration ends and ``failed`` is True.
+        """
         index = 0
         last_t = -1.0
         while True:
+            waiting_since = time.monotonic()
             with self._condition:
                 while self._latest is None and not self._stopped:
-                    self._condition.wait(timeout=0.5)
+                    if time.monotonic() - waiting_since > self.stall_s:
+                        self.failed = self._stuck = True  # the reader is stuck inside the driver
+                        self._stopped = True
+                        break
+                    self._condition.wait(timeout=min(0.5, self.stall_s))
                 if self._latest is None:
                     return
                 bgr, t = self._latest
@@ -99,8 +149,15 @@ class CameraSource:
             index += 1
 
     def close(self) -> None:
-        self._stopped = True
-        self._thread.join(timeout=2.0)
+        """Stop reading and release the camera (idempotent; never blocks for long)."""
+        with self._condition:
+            self._stopped = True
+            self._condition.notify_all()
+        self._thread.join(timeout=0.2 if self._stuck else 2.0)
+        if self._thread.is_alive():
+            # The reader is stuck inside the driver: releasing the device under it could
+            # crash; the daemon thread and the device go with the process.
+            return
         self._capture.release()
 
     def __enter__(self) -> CameraSource:

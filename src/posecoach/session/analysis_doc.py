@@ -34,7 +34,23 @@ def frame_record(step: PipelineStep) -> dict[str, Any]:
     }
     if not s.tracked:
         record["reason"] = s.reason
+    if step.people > 1:
+        record["people"] = step.people
     return record
+
+
+_DARK, _BRIGHT = 25.0, 235.0  # mean 8-bit level of a picture too dark / washed out to see anyone
+_LIGHTING_SHARE = 0.1           # warn when this share of the frames has nobody and bad light
+
+
+def lighting_of(image) -> str | None:
+    """'dark' or 'overexposed' when a picture is too dark or too bright to see a person."""
+    level = float(image[::8, ::8].mean()) if image.size else 0.0
+    if level < _DARK:
+        return "dark"
+    if level > _BRIGHT:
+        return "overexposed"
+    return None
 
 
 class AnalysisRecorder:
@@ -46,11 +62,28 @@ class AnalysisRecorder:
         self.estimator = estimator
         self.model = model
         self.frames: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self._lighting = {"dark": 0, "overexposed": 0}
 
     def add(self, step: PipelineStep) -> dict[str, Any]:
         record = frame_record(step)
         self.frames.append(record)
+        if step.pose is None:
+            light = lighting_of(step.frame.image)
+            if light is not None:
+                self._lighting[light] += 1
         return record
+
+    def _all_warnings(self) -> list[str]:
+        out = list(self.warnings)
+        n = len(self.frames)
+        if n and self._lighting["dark"] >= max(1, _LIGHTING_SHARE * n):
+            out.append(f"the picture is too dark to see anyone in {self._lighting['dark']} of {n} frames: "
+                       "turn on a light in front of you")
+        if n and self._lighting["overexposed"] >= max(1, _LIGHTING_SHARE * n):
+            out.append(f"the picture is washed out (overexposed) in {self._lighting['overexposed']} of {n} "
+                       "frames: avoid bright light or a window behind you or facing the camera")
+        return out
 
     def document(self) -> dict[str, Any]:
         reps = [rep.to_dict() for rep in self.coach.reps]
@@ -74,6 +107,7 @@ class AnalysisRecorder:
             "reps": reps,
             "events": [e.to_dict() for e in self.coach.events],
             "summary": summarize_reps(reps).to_dict(),
+            "warnings": self._all_warnings(),
         }
 
 

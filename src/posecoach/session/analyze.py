@@ -1,8 +1,20 @@
-"""Headless replay of a video through the whole pipeline (``posecoach analyze``)."""
+"""Headless replay of a video through the whole pipeline (``posecoach analyze``).
+
+The video is streamed: one frame is in memory at a time, whatever its length or size;
+the document keeps one small record per frame (about half a kilobyte).
+
+Ctrl+C (SIGINT) or SIGTERM while the analysis runs stops it cleanly at the next frame:
+the rep in progress is closed as at the end of a file and the partial document comes
+back with ``interrupted`` set, so the caller can still save it. A second Ctrl+C
+interrupts at once.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +34,44 @@ class AnalysisResult:
     document: dict[str, Any]
     stage_seconds: dict[str, float]
     wall_seconds: float
+    interrupted_by: int | None = None  # the signal number that stopped the analysis early
+
+    @property
+    def interrupted(self) -> bool:
+        return self.interrupted_by is not None
+
+
+class StopRequests:
+    """While active (main thread only), SIGINT and SIGTERM ask for a stop instead of killing.
+
+    ``signum`` is the first signal received (None until then); a second one raises
+    KeyboardInterrupt at once, so a stuck analysis can still be abandoned.
+    """
+
+    SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                try:
+                    self._previous[signum] = signal.signal(signum, self._handler)
+                except (ValueError, OSError):  # not allowed here (embedded interpreter)
+                    pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
 
 
 def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_name: str = "full",
@@ -30,13 +80,15 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_
     """Run the pipeline over a video file and return the analysis document.
 
     ``progress``: show a progress bar on stderr (default: only when stderr is a terminal).
+    The document's ``warnings`` say in plain words what limited the analysis (a file cut
+    short, pictures too dark); ``interrupted`` is True when a signal stopped it early.
     """
-    import time
-
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
 
     started = time.perf_counter()
-    with VideoFileSource(path) as source, MediaPipePoseEstimator(model_path, num_poses=max_people) as detector:
+    stop = StopRequests()
+    with VideoFileSource(path) as source, MediaPipePoseEstimator(model_path, num_poses=max_people) as detector, \
+            stop:
         estimator = RotationEstimator()
         coach = Coach(protocol)
         recorder = AnalysisRecorder(source.info, coach, estimator, model_name)
@@ -47,8 +99,11 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_
             from tqdm import tqdm
             bar = tqdm(total=source.info.frames, unit="frame", desc=Path(path).name, file=sys.stderr,
                        dynamic_ncols=True, leave=False)
+        last: PipelineStep | None = None
+        steps = run_pipeline(source, detector, estimator, coach)
         try:
-            for step in run_pipeline(source, detector, estimator, coach):
+            for step in steps:
+                last = step
                 recorder.add(step)
                 for key, value in step.timings.items():
                     stage[key] += value
@@ -56,9 +111,23 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_
                     on_step(step)
                 if bar is not None:
                     bar.update(1)
+                if stop.signum is not None:
+                    break
         finally:
+            steps.close()
             if bar is not None:
                 bar.close()
+        if stop.signum is not None:
+            coach.finish(last.frame.t if last is not None else 0.0)  # keep the rep in progress
+            where = f"{last.frame.t:.1f} s (frame {last.frame.index + 1})" if last is not None else "the start"
+            recorder.warnings.append(f"the analysis was interrupted at {where}: it covers the video up to there")
+        elif source.problem:
+            recorder.warnings.append(source.problem)
         document = recorder.document()
     document["analyzed_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return AnalysisResult(document=document, stage_seconds=stage, wall_seconds=time.perf_counter() - started)
+    if stop.signum is not None:
+        document["interrupted"] = True
+    if source.problem:
+        document["source"]["frames_expected"] = source.info.frames
+    return AnalysisResult(document=document, stage_seconds=stage, wall_seconds=time.perf_counter() - started,
+                          interrupted_by=stop.signum)

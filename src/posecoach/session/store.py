@@ -185,6 +185,8 @@ class SessionStore:
         conn.execute("PRAGMA foreign_keys=ON")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self._transaction() as c:
+                if c.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue  # another program (a second posecoach) migrated it meanwhile
                 for statement in MIGRATIONS[target - 1]:
                     c.execute(statement)
                 c.execute(f"PRAGMA application_id={APPLICATION_ID}")

@@ -100,6 +100,7 @@ def run_app(args: argparse.Namespace) -> int:
     _preload_pose_backend()
     window = MainWindow(options, settings)
     window.show()
+    interrupted = _close_on_signals(window)
     heartbeat = None
     if os.environ.get("POSECOACH_HEARTBEAT"):
         from posecoach.ui.perf import GuiHeartbeat
@@ -109,7 +110,45 @@ def run_app(args: argparse.Namespace) -> int:
     if heartbeat is not None:
         print(f"posecoach: GUI thread max block {heartbeat.max_block_ms:.1f} ms "
               f"({heartbeat.gaps_over_50ms} blocks over 50 ms)", file=sys.stderr)
+    if interrupted:
+        saved = " and the session was saved" if options.db_path is not None else ""
+        print(f"posecoach: interrupted; the window was closed{saved}", file=sys.stderr)
+        return 128 + interrupted[0]
     return status
+
+
+def _close_on_signals(window) -> list[int]:
+    """Ctrl+C (SIGINT) and SIGTERM close the window as its close button does.
+
+    Closing stops the worker, which keeps the rep in progress and finishes the stored
+    session, so an interrupted session loses nothing. Left to Python's default, Ctrl+C
+    would raise inside a Qt slot and abort the process. A second signal leaves at once
+    (every finished rep is already committed). Returns the list the received signal
+    number is put in.
+    """
+    import signal
+
+    from PyQt6.QtCore import QTimer
+
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if received:
+            os._exit(128 + signum)
+        received.append(signum)
+        QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if signum is not None:
+            try:
+                signal.signal(signum, on_signal)
+            except (ValueError, OSError):
+                pass
+    # Python runs signal handlers between bytecodes only: a timer lets it in while Qt waits.
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    return received
 
 
 def _fit_window_to_video(app, window) -> None:

@@ -45,6 +45,7 @@ UNTRACKED_TEXT = {
     reasons.BACK_TO_CAMERA: FRAMING_TEXT[NOT_FACING],
     reasons.NOT_FACING: FRAMING_TEXT[NOT_FACING],
     reasons.PERSON_SWITCHED: "Someone else is in view: only one person, please",
+    "person_unsure": "Several people close together: not sure whom to follow",
     reasons.CALIBRATING: "Stand still facing the camera: calibrating again",
 }
 

@@ -1,8 +1,9 @@
 """The coach window: video with overlay, controls, camera menu, seek bar, summary.
 
 The window owns one :class:`~posecoach.ui.worker.PipelineWorker` at a time and only
-listens to it: a 30 Hz timer pulls the newest step from the worker's slot, and the
-worker's event signal feeds audio, toasts and the summary.
+listens to it: the newest step is pulled from the worker's slot as soon as the render
+thread has drawn it (and by a 30 Hz timer), and the worker's event signal feeds audio,
+toasts and the summary.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
     session_ended = pyqtSignal(object)   # SessionEnd, after the window updated
     problem = pyqtSignal(str)            # the source or the worker failed
     paused_changed = pyqtSignal(bool)
+    _frame_rendered = pyqtSignal()       # from the render thread: pull now, not at the next tick
 
     def __init__(self, options: AppOptions, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,7 +101,10 @@ class MainWindow(QMainWindow):
         self._mirror_live = self.settings.value("view/mirror_live", True, type=bool)
         self.mirrored = False
         self._rendered_seq = 0
+        self._pull_posted = False
         self.renderer = OverlayRenderer()
+        self._frame_rendered.connect(self.pull, Qt.ConnectionType.QueuedConnection)
+        self.renderer.output.on_put = self._on_frame_rendered
         self.setWindowTitle("posecoach")
         self._build()
         self.view.resized.connect(self.renderer.set_size)
@@ -384,8 +389,18 @@ class MainWindow(QMainWindow):
         self.paused_changed.emit(paused)
 
     # ------------------------------------------------------------------ showing frames
+    def _on_frame_rendered(self) -> None:
+        """Render thread: ask the GUI thread to pull (at most one request waiting)."""
+        if not self._pull_posted:
+            self._pull_posted = True
+            try:
+                self._frame_rendered.emit()
+            except RuntimeError:  # the window is being destroyed
+                pass
+
     def pull(self) -> None:
         """Show the newest rendered frame (timer slot: stale frames are never shown)."""
+        self._pull_posted = False
         worker = self.worker
         if worker is None:
             return

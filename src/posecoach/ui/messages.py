@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +48,25 @@ class SessionEnd:
 
 
 class LatestSlot:
-    """Holds only the newest item; ``get()`` returns it with a sequence number."""
+    """Holds only the newest item; ``get()`` returns it with a sequence number.
+
+    ``on_put`` (optional) is called after each ``put``, on the putting thread, so a reader
+    can wake at once instead of polling.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seq = 0
         self._item: Any = None
+        self.on_put: Callable[[], None] | None = None
 
     def put(self, item: Any) -> None:
         with self._lock:
             self._seq += 1
             self._item = item
+        callback = self.on_put
+        if callback is not None:
+            callback()
 
     def get(self) -> tuple[int, Any]:
         with self._lock:

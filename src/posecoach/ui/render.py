@@ -67,12 +67,17 @@ class OverlayRenderer:
         self._size = (640, 480)
         self._version = 0
         self._stopping = False
+        self._woken = False
         self.rendered = 0
         self._thread = threading.Thread(target=self._run, name="posecoach-render", daemon=True)
         self._thread.start()
 
     def set_source(self, slot: LatestSlot | None) -> None:
         with self._cond:
+            if self._source is not None and self._source.on_put == self._wake:
+                self._source.on_put = None
+            if slot is not None:
+                slot.on_put = self._wake  # render a new step at once, not at the next poll
             self._source = slot
             self._version += 1
             self._cond.notify_all()
@@ -92,6 +97,11 @@ class OverlayRenderer:
                 self._version += 1
                 self._cond.notify_all()
 
+    def _wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
@@ -109,7 +119,9 @@ class OverlayRenderer:
             with self._cond:
                 if self._stopping:
                     return
-                self._cond.wait(timeout=_POLL_S)
+                if not self._woken:
+                    self._cond.wait(timeout=_POLL_S)
+                self._woken = False
                 if self._stopping:
                     return
                 source, view, size, version = self._source, self._view, self._size, self._version

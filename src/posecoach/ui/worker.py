@@ -243,6 +243,9 @@ class PipelineWorker(QThread):
                     steps.close()
                 if outcome is _END:
                     log.finish(coach)
+                    problem = getattr(source, "problem", None)  # a file that ended early says so
+                    if problem:
+                        self.warning.emit(problem)
                     self._emit_end(coach, log)
                     outcome = self._idle()
                 elif outcome is _STOP and self._last_t is not None:
