@@ -20,14 +20,7 @@ from test_robust_files import fake_mediapipe, one_line_error, plain_frames, writ
 from posecoach import cli, models
 from posecoach.session.store import SCHEMA_VERSION, SessionStore
 
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.read()
-conn.close()
-"""
+from test_store import HOLD_LOCK  # noqa: E402  (the same lock-holding child process)
 
 
 def digest(path) -> str:

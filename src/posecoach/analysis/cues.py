@@ -11,9 +11,8 @@ The cues and their failure modes (DESIGN.md section 3):
 - ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
   the feet; grows like sin(angle), with sign. Saturates past ~50 degrees.
 - ``nose``: the head turns with the trunk; the nose moves sideways from the shoulders.
-- ``depth``: the depth order of the shoulders (image z), signed.
-- pelvis: the hip line's world yaw and depth, and the narrowing of the hip and knee widths
-  beyond what the trunk's twist explains.
+- pelvis: the hip line's world yaw, and the narrowing of the hip width beyond what the
+  trunk's twist explains (the picture-based pelvis cue is in pelvis_appearance.py).
 """
 
 from __future__ import annotations
@@ -34,19 +33,12 @@ class Cues:
     foreshortening: float
     hands: float
     nose: float
-    depth: float
     world_pelvis: float
-    hip_depth: float
     hip_narrowing: float
-    knee_narrowing: float
-    hips_shift: float
 
     def trunk_features(self) -> np.ndarray:
-        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3, self.nose, self.depth])
-
-    def pelvis_features(self) -> np.ndarray:
-        return np.array([self.world_pelvis, self.hip_depth, self.hip_narrowing, self.knee_narrowing,
-                         self.hips_shift, self.world, self.foreshortening])
+        """The trunk cues in the order of ``rotation.TRUNK_WEIGHTS``."""
+        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3, self.nose])
 
 
 def _wrap(deg: float) -> float:
@@ -64,17 +56,12 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures) -> Cues:
     phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
     foreshortening = math.degrees(sign * phi - yaw0)
     hip_ratio = m.hip_width / neutral.hip_width if abs(neutral.hip_width) > 1e-6 else 1.0
-    knee_ratio = m.knee_width / neutral.knee_width if abs(neutral.knee_width) > 1e-6 else 1.0
     trunk_sign = math.copysign(1.0, world) if world else 0.0
     return Cues(
         world=world,
         foreshortening=foreshortening,
         hands=hands,
         nose=m.nose_x - neutral.nose_x,
-        depth=m.shoulder_depth - neutral.shoulder_depth,
         world_pelvis=_wrap(m.world_hip_yaw - neutral.world_hip_yaw),
-        hip_depth=m.hip_depth - neutral.hip_depth,
         hip_narrowing=trunk_sign * (1.0 - hip_ratio),
-        knee_narrowing=trunk_sign * (1.0 - knee_ratio),
-        hips_shift=m.hips_x - neutral.hips_x,
     )

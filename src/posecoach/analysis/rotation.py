@@ -68,8 +68,7 @@ class Calibration:
 
 
 def fuse_trunk(cues: Cues) -> float:
-    f = cues.trunk_features()
-    return float(TRUNK_WEIGHTS @ f[:5])
+    return float(TRUNK_WEIGHTS @ cues.trunk_features())
 
 
 def fuse_pelvis(cues: Cues) -> float:
