@@ -40,7 +40,15 @@ def _grey(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, step: int) -> n
     crop = image[y0:y1, x0:x1].astype(np.float32)
     grey = crop @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if crop.ndim == 3 else crop
     hh, ww = (grey.shape[0] // step) * step, (grey.shape[1] // step) * step
-    return grey[:hh, :ww].reshape(hh // step, step, ww // step, step).mean(axis=(1, 3))
+    return _blurred(grey[:hh, :ww].reshape(hh // step, step, ww // step, step).mean(axis=(1, 3)))
+
+
+def _blurred(grey: np.ndarray) -> np.ndarray:
+    """A 3x3 binomial blur: the NCC then varies smoothly with sub-pixel shifts and ignores
+    pixel noise and compression blocks (it halves the cue's noise on a still pelvis)."""
+    padded = np.pad(grey, 1, mode="edge")
+    rows = (padded[:-2] + 2.0 * padded[1:-1] + padded[2:]) * 0.25
+    return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) * 0.25
 
 
 def _normalised(patch: np.ndarray) -> np.ndarray | None:
@@ -58,9 +66,14 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float) -> Pel
     x0, x1 = int(round(hip_x - half)), int(round(hip_x + half))
     y0, y1 = int(round(hip_y - 0.05 * torso_px)), int(round(hip_y + 0.3 * torso_px))
     step = max(1, (x1 - x0) // PATCH_WIDTH)
-    grey = _grey(image, x0, y0, x1, y1, step)
-    if grey is None or grey.shape[0] < 4 or grey.shape[1] < 4:
+    h, w = image.shape[:2]
+    if x0 - step < 0 or y0 - step < 0 or x1 + step > w or y1 + step > h:
         return None
+    # Blurred with one cell of its surroundings, as the same pixels are inside a search region.
+    grey = _grey(image, x0 - step, y0 - step, x1 + step, y1 + step, step)
+    if grey is None or grey.shape[0] < 6 or grey.shape[1] < 6:
+        return None
+    grey = grey[1:-1, 1:-1]
     patch = _normalised(grey)
     if patch is None:  # a flat patch (no texture, no light) cannot be followed
         return None
@@ -93,5 +106,19 @@ def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarra
     centred = windows - means
     norms = np.sqrt((centred ** 2).sum(axis=(2, 3)))
     scores = (centred * template.patch).sum(axis=(2, 3)) / np.maximum(norms, 1e-6)
-    best = float(scores.max())
-    return float(min(1.0, max(0.0, 1.0 - best)))
+    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(scores))))
+
+
+def _subpixel_peak(scores: np.ndarray) -> float:
+    """The maximum of ``scores`` refined by a parabola through its neighbours on each axis,
+    so that a pelvis lying between two pixel positions is not scored as changed."""
+    iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    peak = float(scores[iy, ix])
+    refined = peak
+    for line, i in ((scores[iy, :], ix), (scores[:, ix], iy)):
+        if 0 < i < len(line) - 1:
+            before, after = float(line[i - 1]), float(line[i + 1])
+            curvature = before - 2.0 * peak + after
+            if curvature < 0.0:
+                refined -= 0.125 * (before - after) ** 2 / curvature
+    return min(refined, 1.0)

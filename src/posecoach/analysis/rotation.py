@@ -29,12 +29,18 @@ from posecoach.analysis.smoothing import OneEuroFilter
 TRUNK_WEIGHTS = np.array([0.2336, 0.6615, -52.50, 4.870, 84.34])
 # Pelvis = PELVIS_WEIGHTS . (hip narrowing, world*|world|/100): hip narrowing beyond the trunk twist's.
 PELVIS_WEIGHTS = np.array([152.1, -0.1928])
-# Pelvis from its changed appearance: |pelvis| = GAIN * sqrt(max(0, change - FLOOR)), blended
-# with the landmark estimate by APPEARANCE_SHARE (pelvis_appearance.py).
-APPEARANCE_GAIN = 95.0
-APPEARANCE_FLOOR = 0.03
+# Pelvis from its changed appearance: |pelvis| = GAIN * max(0, change - FLOOR) ** EXPONENT,
+# blended with the landmark estimate by APPEARANCE_SHARE (pelvis_appearance.py). The cube root
+# (rather than the square root of small-deformation theory) tempers views where the picture
+# changes faster per degree, such as a camera off to one side.
+APPEARANCE_GAIN = 71.1
+APPEARANCE_FLOOR = 0.01
+APPEARANCE_EXPONENT = 1.0 / 3.0
 APPEARANCE_SHARE = 0.8
-APPEARANCE_WINDOW_S = 0.4  # the cue is the minimum over this window: brief picture glitches
+# Even a "fixed" pelvis follows the trunk a little (the lumbar spine's share of the twist):
+# this fraction of the trunk angle is the pelvis's prior, the cues add what goes beyond it.
+PELVIS_FOLLOWS_TRUNK = 0.03
+APPEARANCE_WINDOW_S = 0.2  # the cue is the minimum over this window: brief picture glitches
                            # (a shake, motion blur) vanish, a turned pelvis stays
 
 
@@ -220,7 +226,7 @@ class RotationEstimator:
                               calibrated=True)
 
     def _fused_pelvis(self, cues: Cues, trunk: float) -> float:
-        landmark_estimate = fuse_pelvis(cues)
+        landmark_estimate = fuse_pelvis(cues) + PELVIS_FOLLOWS_TRUNK * trunk
         template = self.calibration.pelvis_template if self.calibration else None
         if template is None or self._frame is None or self._pixels is None:
             return landmark_estimate
@@ -233,9 +239,9 @@ class RotationEstimator:
         while self._appearance and self._appearance[0][0] < t - APPEARANCE_WINDOW_S:
             self._appearance.popleft()
         change = min(value for _, value in self._appearance)
-        magnitude = APPEARANCE_GAIN * math.sqrt(max(0.0, change - APPEARANCE_FLOOR))
+        magnitude = APPEARANCE_GAIN * max(0.0, change - APPEARANCE_FLOOR) ** APPEARANCE_EXPONENT
         appearance = math.copysign(magnitude, trunk) if trunk else 0.0
-        return APPEARANCE_SHARE * appearance + (1.0 - APPEARANCE_SHARE) * landmark_estimate
+        return APPEARANCE_SHARE * (appearance + PELVIS_FOLLOWS_TRUNK * trunk) + (1.0 - APPEARANCE_SHARE) * landmark_estimate
 
     def _check_scale(self, t: float, m: BodyMeasures) -> None:
         """Ask for a new calibration when the person has moved to another distance."""
