@@ -160,3 +160,11 @@ def test_calibrates_with_jittered_camera_timestamps():
             break
     assert estimator.calibrated and t < 1.7
     assert estimator.calibration_progress == 1.0
+
+
+def test_pelvis_landmark_noise_against_the_trunk_counts_as_nothing():
+    from posecoach.analysis.rotation import _not_against
+
+    assert _not_against(-1.5, 20.0) == 0.0 and _not_against(1.5, -20.0) == 0.0
+    assert _not_against(2.5, 20.0) == 2.5 and _not_against(-2.5, -20.0) == -2.5
+    assert _not_against(-1.0, 0.0) == -1.0  # no trunk direction yet: kept as measured

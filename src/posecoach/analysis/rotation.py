@@ -226,7 +226,9 @@ class RotationEstimator:
                               calibrated=True)
 
     def _fused_pelvis(self, cues: Cues, trunk: float) -> float:
-        landmark_estimate = fuse_pelvis(cues) + PELVIS_FOLLOWS_TRUNK * trunk
+        # In this drill the pelvis turns with the trunk or not at all: the landmark cues' small
+        # swings against the trunk's direction are noise (they made the pelvis's sign flicker).
+        landmark_estimate = _not_against(fuse_pelvis(cues), trunk) + PELVIS_FOLLOWS_TRUNK * trunk
         template = self.calibration.pelvis_template if self.calibration else None
         if template is None or self._frame is None or self._pixels is None:
             return landmark_estimate
@@ -255,6 +257,11 @@ class RotationEstimator:
                 self.request_calibration()
         else:
             self._off_scale_since = None
+
+
+def _not_against(value: float, direction: float) -> float:
+    """``value``, or 0 where its sign is opposite to ``direction``'s."""
+    return value if value * direction >= 0.0 else 0.0
 
 
 def _choose_base(image: np.ndarray, min_visibility: float) -> str:
