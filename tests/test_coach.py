@@ -121,6 +121,21 @@ def test_slow_rotation_is_not_too_fast():
     assert "too_fast" not in coach.reps[0].faults
 
 
+@pytest.mark.parametrize("amplitude", [20, 45, 70])
+def test_speed_is_judged_relative_to_range(amplitude):
+    """A large turn at the drill's pace peaks near 90 deg/s: that is range, not haste."""
+    coach, _ = run([dict(side=1, amplitude=amplitude, hold_s=7.0, rotate_s=1.4, return_s=1.4)])
+    assert "too_fast" not in coach.reps[0].faults and coach.reps[0].completed
+    coach, states = run([dict(side=1, amplitude=amplitude, hold_s=7.0, rotate_s=0.5, return_s=1.5)])
+    assert coach.reps[0].faults == ["too_fast"]
+    assert any("too_fast" in s.warnings for s in states)
+
+
+def test_a_quick_return_is_too_fast_too():
+    coach, _ = run([dict(side=-1, amplitude=50, hold_s=7.0, rotate_s=1.5, return_s=0.45)])
+    assert "too_fast" in coach.reps[0].faults
+
+
 def test_wrong_side_is_flagged_against_the_protocol_order():
     coach, _ = run([dict(side=-1, amplitude=45, hold_s=7.0)])
     assert coach.reps[0].side == "left" and "wrong_side" in coach.reps[0].faults

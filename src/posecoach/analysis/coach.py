@@ -24,6 +24,8 @@ _SETTLE_S = 0.3         # speed must stay below the settle threshold this long
 _FAULT_PERSIST_S = 0.25  # a pelvis or speed excess must last this long to count
 _LOST_ENDS_REP_S = 5.0  # tracking lost this long mid-rep ends the rep
 _LEAVE_PERSIST_S = 0.2  # below the end range this long = the hold has ended
+_FAST_WARNING_S = 2.0   # how long the "too fast" warning stays up after a fast turn
+_MIN_JERK_PEAK = 1.875  # peak speed of a minimum-jerk movement = 1.875 x amplitude / duration
 
 
 def _finite(value: float | None) -> bool:
@@ -123,6 +125,9 @@ class Coach:
         self._settled_since: float | None = None
         self._pelvis_over_since: float | None = None
         self._fast_since: float | None = None
+        self._fast_warning_until = -math.inf
+        self._movement_peak_speed = 0.0   # peak |speed| of the turn or return in progress
+        self._peak_motion = 0.0           # largest |trunk angle| of the rep in progress
         self._last_t: float | None = None
         self._last_tracked_t: float | None = None
         self._tracking = True
@@ -251,6 +256,9 @@ class Coach:
         rep.peak_separation_deg = max(rep.peak_separation_deg, rep_separation)
         rep.max_pelvis_deg = max(rep.max_pelvis_deg, abs(pelvis))
         rep.peak_speed_dps = max(rep.peak_speed_dps, abs(self._speed))
+        if self._phase != HOLDING:
+            self._movement_peak_speed = max(self._movement_peak_speed, abs(self._speed))
+        self._peak_motion = max(self._peak_motion, signed)
         self._check_faults(t, rep, pelvis)
         pelvis_ok = abs(pelvis) <= th.pelvis_limit_deg
         self._recent.append((t, signed, pelvis_ok, rep_separation))
@@ -282,10 +290,25 @@ class Coach:
             self._pelvis_over_since = None
         if abs(self._speed) > th.too_fast_dps:
             self._fast_since = self._fast_since if self._fast_since is not None else t
-            if t - self._fast_since >= _FAULT_PERSIST_S / 2 and rep.add_fault(TOO_FAST):
-                self._emit(t, ev.FAULT, self.protocol.cues.too_fast, side=rep.side, fault=TOO_FAST)
+            if t - self._fast_since >= _FAULT_PERSIST_S / 2:
+                self._flag_too_fast(t, rep)
         else:
             self._fast_since = None
+
+    def _judge_movement(self, t: float, rep: Rep, amplitude: float) -> None:
+        """Judge the turn or return just ended: too fast when, as a smooth movement, it would
+        have covered ``amplitude`` in less than the protocol's ``min_turn_s``. Being relative
+        to the amplitude, a large turn at the drill's pace is not punished for its range."""
+        peak, self._movement_peak_speed = self._movement_peak_speed, 0.0
+        if peak <= 0.0 or amplitude < self.protocol.thresholds.min_end_range_deg:
+            return
+        if _MIN_JERK_PEAK * amplitude / peak < self.protocol.thresholds.min_turn_s:
+            self._flag_too_fast(t, rep)
+
+    def _flag_too_fast(self, t: float, rep: Rep) -> None:
+        self._fast_warning_until = t + _FAST_WARNING_S
+        if rep.add_fault(TOO_FAST):
+            self._emit(t, ev.FAULT, self.protocol.cues.too_fast, side=rep.side, fault=TOO_FAST)
 
     def _start_rep(self, t: float, separation: float) -> None:
         side = side_of(separation)
@@ -295,6 +318,8 @@ class Coach:
         self._settled_since = None
         self._recent.clear()
         self._ticks = 0
+        self._movement_peak_speed = abs(self._speed)
+        self._peak_motion = abs(separation)
         if side != expected:
             self._rep.add_fault(WRONG_SIDE)
             self._emit(t, ev.WRONG_SIDE, f"The other side: this one should be to your {expected}",
@@ -314,6 +339,7 @@ class Coach:
         rep = self._rep
         assert rep is not None
         start = self._arrival_time(level)
+        self._judge_movement(t, rep, self._peak_motion)
         rep.hold_start_s = start
         self._hold_ref = level
         self._below_since = None
@@ -420,6 +446,7 @@ class Coach:
         self._phase = NEUTRAL
         self._paused_reason = None
         self._recent.clear()
+        self._judge_movement(t, rep, self._peak_motion)  # the return (or a turn never held)
         if rep.hold_start_s is None:
             if rep.peak_separation_deg < self.protocol.thresholds.min_end_range_deg:
                 return  # a small excursion, not a rep
@@ -478,7 +505,7 @@ class Coach:
         warnings = []
         if rep is not None and self._pelvis_over_since is not None:
             warnings.append("pelvis")
-        if rep is not None and self._fast_since is not None:
+        if self._fast_since is not None or t < self._fast_warning_until:
             warnings.append("too_fast")
         if not self._tracking:
             warnings.append("tracking")

@@ -20,7 +20,11 @@ class Thresholds:
     min_end_range_deg: float = 15.0
     settle_speed_dps: float = 12.0
     pelvis_limit_deg: float = 10.0
-    too_fast_dps: float = 100.0
+    # "Fast or jerky" must not punish range: a turn (or return) is too fast when, as a smooth
+    # minimum-jerk movement, it would take less than ``min_turn_s`` to cover its amplitude
+    # (duration = 1.875 x amplitude / peak speed), or when it passes ``too_fast_dps`` at all.
+    min_turn_s: float = 0.8
+    too_fast_dps: float = 180.0
     end_range_tolerance_deg: float = 8.0
 
 
