@@ -1,8 +1,11 @@
 """Accuracy benchmark: run the pipeline over clips with ground truth and score it.
 
-A folder holds ``NAME.mp4`` and ``NAME.csv`` (``frame,t,trunk_yaw,pelvis_yaw,separation,...``,
-degrees, positive = to the person's right) and optionally ``NAME_meta.json`` (neutral
-offsets, expected reps, tags). Angles are compared relative to the neutral stance.
+A folder holds ``NAME.mp4`` and ``NAME.csv`` (``frame,t,trunk_yaw,pelvis_yaw,separation,
+phase,side,rep``, degrees, positive = to the person's right) and optionally
+``NAME_meta.json`` (neutral offsets, the scripted reps, tags). Angles are compared relative
+to the neutral stance. Several folders can be scored together; figures are printed per
+clip, per tag and overall, with the coaching (holds, each rep's faults), each rep's mean
+hold separation, each clip's left/right asymmetry and the coverage of the uncertainty.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,10 +24,12 @@ from posecoach.analysis.protocol import load_protocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.errors import PosecoachError
+from posecoach.report.summary import asymmetry_pct
 from posecoach.session.pipeline import run_pipeline
 
 ANGLES = ("trunk", "pelvis", "separation")
 SIGN_DEADBAND_DEG = 5.0
+PELVIS_LIMIT_DEG = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,24 @@ class AngleScore:
     p95: float | None
     bias: float | None
     sign_error_rate: float | None
+
+
+@dataclass(frozen=True)
+class ClipScore:
+    name: str
+    tags: list[str]
+    frames: int
+    tracked_rate: float
+    scores: dict[str, AngleScore]
+    lag_s: float | None
+    holds: dict[str, int]
+    expected_holds: dict[str, int] | None
+    refused_expected: bool
+    reps_right: int | None = None          # reps whose side, completion and faults match the script
+    reps_expected: int | None = None
+    worst_hold_error_deg: float | None = None   # largest |mean hold separation error| of a rep
+    asymmetry_error_pp: float | None = None     # |estimated - true| asymmetry, percentage points
+    coverage: float | None = None               # share of frames whose true separation lies within +-err
 
 
 def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 15) -> int | None:
@@ -50,18 +74,6 @@ def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 15) -> in
     return best
 
 
-@dataclass(frozen=True)
-class ClipScore:
-    name: str
-    frames: int
-    tracked_rate: float
-    scores: dict[str, AngleScore]
-    lag_s: float | None
-    holds: dict[str, int]
-    expected_holds: dict[str, int] | None
-    refused_expected: bool
-
-
 def score_angle(estimate: np.ndarray, truth: np.ndarray) -> AngleScore:
     """Errors over frames where both are known; sign errors outside the +-5 deg deadband."""
     mask = np.isfinite(estimate) & np.isfinite(truth)
@@ -74,17 +86,32 @@ def score_angle(estimate: np.ndarray, truth: np.ndarray) -> AngleScore:
                       float(np.mean(error)), float(sign_errors))
 
 
+def clip_paths(folder: Path) -> list[Path]:
+    """The videos of ``folder`` that have a ground-truth CSV beside them."""
+    if not folder.is_dir():
+        raise PosecoachError(f"no such folder: {folder}")
+    return sorted(p for p in folder.glob("*.mp4") if p.with_suffix(".csv").exists())
+
+
+def load_meta(video: Path) -> dict | None:
+    meta_path = video.with_name(video.stem + "_meta.json")
+    return json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else None
+
+
 def load_truth(csv_path: Path, meta: dict | None) -> dict[str, np.ndarray]:
+    """Per-frame true angles relative to neutral, plus the script's ``phase`` and ``rep``."""
     with open(csv_path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     trunk0 = float(meta.get("neutral_trunk_yaw_vs_camera", 0.0)) if meta else 0.0
     pelvis0 = float(meta.get("neutral_pelvis_yaw_vs_camera", 0.0)) if meta else 0.0
     trunk = np.array([float(r["trunk_yaw"]) for r in rows]) - trunk0
     pelvis = np.array([float(r["pelvis_yaw"]) for r in rows]) - pelvis0
-    return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis}
+    phase = np.array([r.get("phase", "") for r in rows])
+    rep = np.array([int(r.get("rep", -1) or -1) for r in rows])
+    return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis, "phase": phase, "rep": rep}
 
 
-def expected_holds(meta: dict, hold_s: float = 7.0, pelvis_limit: float = 10.0) -> dict[str, int]:
+def expected_holds(meta: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS_LIMIT_DEG) -> dict[str, int]:
     """Completed holds per side by the rules of DESIGN.md section 4."""
     out = {"right": 0, "left": 0}
     for rep in meta.get("reps", []):
@@ -93,8 +120,24 @@ def expected_holds(meta: dict, hold_s: float = 7.0, pelvis_limit: float = 10.0) 
     return out
 
 
-def analyse_clip(video: Path, model_path: Path, model_name: str, cache: Path | None) -> dict[str, np.ndarray | list]:
-    """Run the pipeline (or replay cached landmarks) and return per-frame angles and reps."""
+def expected_faults(rep: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS_LIMIT_DEG) -> set[str]:
+    """The faults a scripted rep must carry."""
+    faults = set()
+    if rep["hold_s"] < hold_s:
+        faults.add("hold_broken")
+    if rep.get("jerky"):
+        faults.add("too_fast")
+    if abs(rep.get("pelvis", 0.0)) >= pelvis_limit:
+        faults.add("pelvis_rotation")
+    return faults
+
+
+def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
+             on_step: Callable | None = None, estimator: RotationEstimator | None = None) -> dict:
+    """Run the pipeline (or replay cached landmarks) and return per-frame angles and reps.
+
+    ``on_step(step, estimator)`` is called after every frame (the fit records features).
+    """
     from posecoach.pose.landmark_cache import RecordingDetector, ReplayDetector, cache_key
 
     cached = cache / cache_key(video, model_name) if cache else None
@@ -106,17 +149,20 @@ def analyse_clip(video: Path, model_path: Path, model_name: str, cache: Path | N
         from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
         closer = MediaPipePoseEstimator(model_path)
         detector = recorder = RecordingDetector(closer)
-    estimator = RotationEstimator()
+    estimator = estimator or RotationEstimator()
     coach = Coach(load_protocol("standing-rotation"))
-    angles = {name: [] for name in ANGLES}
+    angles: dict[str, list[float]] = {name: [] for name in (*ANGLES, "err")}
     tracked = []
     try:
         with VideoFileSource(video) as source:
             for step in run_pipeline(source, detector, estimator, coach):
                 s = step.sample
                 tracked.append(s.tracked)
-                for name, value in zip(ANGLES, (s.trunk_deg, s.pelvis_deg, s.separation_deg)):
+                values = (s.trunk_deg, s.pelvis_deg, s.separation_deg, s.separation_err_deg)
+                for name, value in zip(angles, values):
                     angles[name].append(np.nan if value is None else value)
+                if on_step is not None:
+                    on_step(step, estimator)
     finally:
         if closer is not None:
             closer.close()
@@ -128,54 +174,99 @@ def analyse_clip(video: Path, model_path: Path, model_name: str, cache: Path | N
     return out
 
 
-def run_accuracy(folder: Path, model: str | None = None, json_out: Path | None = None,
+def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray]) -> tuple[int, int, float | None, float | None]:
+    """(reps right, reps expected, worst |mean hold error|, asymmetry error in points)."""
+    script = meta.get("reps", [])
+    right = 0
+    for got, want in zip(got_reps, script):
+        faults = set(got.faults) - {"wrong_side"}
+        completed = want["hold_s"] >= 7.0 and abs(want.get("pelvis", 0.0)) < PELVIS_LIMIT_DEG
+        right += int(got.side == want["side"] and faults == expected_faults(want) and got.completed == completed)
+    worst, best_true, best_got = None, {"right": None, "left": None}, {"right": None, "left": None}
+    for k, (got, want) in enumerate(zip(got_reps, script)):
+        holding = (truth["rep"] == k) & np.char.startswith(truth["phase"].astype(str), "hold")
+        if not holding.any() or got.mean_hold_separation_deg is None or got.side != want["side"]:
+            continue
+        sign = 1.0 if want["side"] == "right" else -1.0
+        true_mean = float(sign * np.mean(truth["separation"][holding]))
+        error = abs(got.mean_hold_separation_deg - true_mean)
+        worst = error if worst is None else max(worst, error)
+        side = want["side"]
+        best_true[side] = true_mean if best_true[side] is None else max(best_true[side], true_mean)
+        best_got[side] = (got.mean_hold_separation_deg if best_got[side] is None
+                          else max(best_got[side], got.mean_hold_separation_deg))
+    true_asym = asymmetry_pct(best_true["right"], best_true["left"])
+    got_asym = asymmetry_pct(best_got["right"], best_got["left"])
+    asym_error = None if true_asym is None or got_asym is None else abs(got_asym - true_asym)
+    return right, max(len(script), len(got_reps)), worst, asym_error
+
+
+def run_accuracy(folders: Path | list[Path], model: str | None = None, json_out: Path | None = None,
                  cache: Path | None = None, out=sys.stdout) -> int:
     from posecoach.models import ensure_model, model_spec
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise PosecoachError(f"no such folder: {folder}")
-    clips = sorted(p for p in folder.glob("*.mp4") if p.with_suffix(".csv").exists())
+    folders = [Path(f) for f in (folders if isinstance(folders, list) else [folders])]
+    clips = [video for folder in folders for video in clip_paths(folder)]
     if not clips:
-        raise PosecoachError(f"{folder} holds no NAME.mp4 with a NAME.csv ground truth")
+        raise PosecoachError(f"{', '.join(map(str, folders))}: no NAME.mp4 with a NAME.csv ground truth")
     model_name = model_spec(model).name
     model_path = ensure_model(model_name, progress=lambda m: print(m, file=sys.stderr))
     results: list[ClipScore] = []
-    all_est = {name: [] for name in ANGLES}
-    all_true = {name: [] for name in ANGLES}
+    pooled: dict[str, dict[str, list[np.ndarray]]] = {}
     for video in clips:
-        meta_path = video.with_name(video.stem + "_meta.json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else None
+        meta = load_meta(video)
         truth = load_truth(video.with_suffix(".csv"), meta)
-        got = analyse_clip(video, model_path, model_name, cache)
-        n = min(len(got["trunk"]), len(truth["trunk"]))
-        refused = bool(meta and "hips_out_of_frame" in meta.get("tags", []))
-        scores = {}
-        for name in ANGLES:
-            scores[name] = score_angle(got[name][:n], truth[name][:n])
-            if not refused:
-                all_est[name].append(got[name][:n])
-                all_true[name].append(truth[name][:n])
-        holds = {"right": 0, "left": 0}
-        for rep in got["reps"]:
-            holds[rep.side] += int(rep.completed)
-        expected = expected_holds(meta) if meta else None
-        if refused and expected is not None:
-            expected = {"right": 0, "left": 0}  # the right answer is to refuse to measure
-        lag = lag_frames(got["separation"][:n], truth["separation"][:n])
-        fps = 30.0 if not meta else float(meta.get("fps", 30.0))
-        results.append(ClipScore(video.stem, n, float(got["tracked"][:n].mean()), scores,
-                                 None if lag is None else lag / fps, holds, expected, refused))
-        _print_clip(results[-1], out)
-    overall = {name: score_angle(np.concatenate(all_est[name]), np.concatenate(all_true[name]))
-               for name in ANGLES if all_est[name]}
-    _print_overall(overall, results, out)
+        got = run_clip(video, model_path, model_name, cache)
+        result = _score_clip(video.stem, meta, truth, got)
+        results.append(result)
+        if not result.refused_expected:
+            n = result.frames
+            for tag in ("overall", *result.tags):
+                bucket = pooled.setdefault(tag, {"est": [], "true": [], "err": []})
+                bucket["est"].append(np.stack([got[a][:n] for a in ANGLES]))
+                bucket["true"].append(np.stack([truth[a][:n] for a in ANGLES]))
+                bucket["err"].append(got["err"][:n])
+        _print_clip(result, out)
+    summary = {tag: _pooled_scores(bucket) for tag, bucket in pooled.items()}
+    _print_summary(summary, results, out)
     if json_out:
         json_out.write_text(json.dumps({
             "clips": [asdict(r) for r in results],
-            "overall": {k: asdict(v) for k, v in overall.items()},
+            "groups": {tag: {k: (asdict(v) if isinstance(v, AngleScore) else v) for k, v in s.items()}
+                       for tag, s in summary.items()},
         }, indent=1), encoding="utf-8")
     return 0
+
+
+def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got: dict) -> ClipScore:
+    n = min(len(got["trunk"]), len(truth["trunk"]))
+    refused = bool(meta and "hips_out_of_frame" in meta.get("tags", []))
+    scores = {a: score_angle(got[a][:n], truth[a][:n]) for a in ANGLES}
+    holds = {"right": 0, "left": 0}
+    for rep in got["reps"]:
+        holds[rep.side] += int(rep.completed)
+    expected = expected_holds(meta) if meta else None
+    if refused and expected is not None:
+        expected = {"right": 0, "left": 0}  # the right answer is to refuse to measure
+    lag = lag_frames(got["separation"][:n], truth["separation"][:n])
+    fps = 30.0 if not meta else float(meta.get("fps", 30.0))
+    reps_right = reps_expected = worst = asym = None
+    if meta and not refused and meta.get("reps"):
+        reps_right, reps_expected, worst, asym = score_reps(got["reps"], meta, truth)
+    sep, err = got["separation"][:n], got["err"][:n]
+    known = np.isfinite(sep) & np.isfinite(err) & np.isfinite(truth["separation"][:n])
+    cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None
+    return ClipScore(name, list(meta.get("tags", [])) if meta else [], n, float(got["tracked"][:n].mean()), scores,
+                     None if lag is None else lag / fps, holds, expected, refused, reps_right, reps_expected,
+                     worst, asym, cover)
+
+
+def _pooled_scores(bucket: dict[str, list[np.ndarray]]) -> dict:
+    est, true, err = (np.concatenate(bucket[k], axis=-1) for k in ("est", "true", "err"))
+    out: dict = {a: score_angle(est[i], true[i]) for i, a in enumerate(ANGLES)}
+    known = np.isfinite(est[2]) & np.isfinite(err) & np.isfinite(true[2])
+    out["coverage"] = float(np.mean(np.abs(est[2][known] - true[2][known]) <= err[known])) if known.any() else None
+    return out
 
 
 def _fmt(value: float | None, pct: bool = False) -> str:
@@ -195,15 +286,23 @@ def _print_clip(r: ClipScore, out) -> None:
     exp = r.expected_holds
     lag = "" if r.lag_s is None else f"  lag {1000 * r.lag_s:.0f} ms"
     verdict = "" if exp is None else ("  holds OK" if exp == r.holds else f"  holds MISMATCH (expected R{exp['right']} L{exp['left']})")
-    print(f"{'':30s} holds R{r.holds['right']} L{r.holds['left']}{verdict}{lag}", file=out)
+    reps = "" if r.reps_expected is None else f"  rep faults right {r.reps_right}/{r.reps_expected}"
+    hold = "" if r.worst_hold_error_deg is None else f"  worst rep mean-hold error {r.worst_hold_error_deg:.1f} deg"
+    asym = "" if r.asymmetry_error_pp is None else f"  asymmetry error {r.asymmetry_error_pp:.1f} pp"
+    cover = "" if r.coverage is None else f"  +-err covers {100 * r.coverage:.0f}%"
+    print(f"{'':30s} holds R{r.holds['right']} L{r.holds['left']}{verdict}{reps}{hold}{asym}{cover}{lag}", file=out)
 
 
-def _print_overall(overall: dict[str, AngleScore], results: list[ClipScore], out) -> None:
+def _print_summary(summary: dict[str, dict], results: list[ClipScore], out) -> None:
     print("-" * 100, file=out)
-    for name, s in overall.items():
-        worst = max((r.scores[name].mae for r in results if r.scores[name].mae is not None), default=None)
-        print(f"overall {name:10s} MAE {_fmt(s.mae)}  P95 {_fmt(s.p95)}  bias {_fmt(s.bias)}  "
-              f"sign errors {_fmt(s.sign_error_rate, True)}%  worst clip MAE {_fmt(worst)}", file=out)
+    for tag in sorted(summary, key=lambda t: (t != "overall", t)):
+        s = summary[tag]
+        members = [r for r in results if tag == "overall" or tag in r.tags]
+        worst = max((r.scores["separation"].mae for r in members if r.scores["separation"].mae is not None), default=None)
+        cover = "" if s["coverage"] is None else f"  coverage {100 * s['coverage']:.0f}%"
+        print(f"{tag:18s} ({len(members):2d} clips) trunk MAE {_fmt(s['trunk'].mae)}  pelvis MAE {_fmt(s['pelvis'].mae)}"
+              f"  separation MAE {_fmt(s['separation'].mae)} P95 {_fmt(s['separation'].p95)}"
+              f" sign errors {_fmt(s['separation'].sign_error_rate, True)}%  worst clip {_fmt(worst)}{cover}", file=out)
     lags = [r.lag_s for r in results if r.lag_s is not None]
     if lags:
         print(f"separation lag behind the truth: median {1000 * float(np.median(lags)):.0f} ms, "
@@ -211,3 +310,14 @@ def _print_overall(overall: dict[str, AngleScore], results: list[ClipScore], out
     matched = sum(1 for r in results if r.expected_holds is not None and r.expected_holds == r.holds)
     known = sum(1 for r in results if r.expected_holds is not None)
     print(f"hold counts matching ground truth: {matched}/{known} clips", file=out)
+    scripted = [r for r in results if r.reps_expected]
+    if scripted:
+        print(f"rep faults and completion right: {sum(r.reps_right or 0 for r in scripted)}/"
+              f"{sum(r.reps_expected or 0 for r in scripted)} reps", file=out)
+    holds = [r.worst_hold_error_deg for r in results if r.worst_hold_error_deg is not None]
+    asym = [r.asymmetry_error_pp for r in results if r.asymmetry_error_pp is not None]
+    if holds:
+        print(f"rep mean-hold separation error: worst {max(holds):.1f} deg; "
+              f"reps within 3 deg on {sum(h <= 3.0 for h in holds)}/{len(holds)} clips", file=out)
+    if asym:
+        print(f"left/right asymmetry error: mean {np.mean(asym):.1f} pp, worst {max(asym):.1f} pp", file=out)

@@ -1,4 +1,4 @@
-"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy, bench."""
+"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy, fit, bench."""
 
 from __future__ import annotations
 
@@ -72,11 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db", type=Path, default=None)
 
     accuracy = sub.add_parser("accuracy", help="accuracy benchmark against ground-truth clips")
-    accuracy.add_argument("folder", type=Path, help="folder of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+    accuracy.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
     accuracy.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     accuracy.add_argument("--cache", type=Path, default=None,
                           help="folder to cache pose landmarks in (re-runs skip inference)")
     _add_model_args(accuracy)
+
+    fit = sub.add_parser("fit", help="refit the fusion model on ground-truth clips (leave-one-clip-out figures)")
+    fit.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+    fit.add_argument("--json", type=Path, default=None, help="also write the fit and its figures as JSON")
+    fit.add_argument("--cache", type=Path, default=None,
+                     help="folder to cache pose landmarks in (re-runs skip inference)")
+    _add_model_args(fit)
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
     bench.add_argument("video", type=Path)
@@ -124,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "accuracy":
             from posecoach.accuracy import run_accuracy
             return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
+        if args.command == "fit":
+            from posecoach.fitting import run_fit
+            return run_fit(args.folder, model=args.model, json_out=args.json, cache=args.cache)
         if args.command == "bench":
             from posecoach.bench import run_bench_command
             return run_bench_command(args)

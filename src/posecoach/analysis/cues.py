@@ -10,9 +10,11 @@ The cues and their failure modes (DESIGN.md section 3):
   comes from the hand travel.
 - ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
   the feet; grows like sin(angle), with sign. Saturates past ~50 degrees.
-- ``nose``: the head turns with the trunk; the nose moves sideways from the shoulders.
+- The head is *not* a trunk cue: people doing the drill in front of a laptop often keep
+  their eyes on the screen, so the nose does not follow the trunk.
 - pelvis: the hip line's world yaw, and the narrowing of the hip width beyond what the
-  trunk's twist explains (the picture-based pelvis cue is in pelvis_appearance.py).
+  trunk's twist explains, are kept for the record; MediaPipe's hip points follow the
+  shoulders, so the pelvis is read from its picture instead (pelvis_appearance.py).
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ class Cues:
     world: float
     foreshortening: float
     hands: float
-    nose: float
     world_pelvis: float
     hip_narrowing: float
 
     def trunk_features(self) -> np.ndarray:
-        """The trunk cues in the order of ``rotation.TRUNK_WEIGHTS``."""
-        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3, self.nose])
+        """The trunk cues in the order of ``fusion_model.TRUNK_FEATURES``."""
+        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3])
+
+
+HANDS_SIGN_DEADBAND = 0.02  # torso heights: below this hand travel, the sign comes from the world yaw
 
 
 def _wrap(deg: float) -> float:
@@ -50,7 +54,7 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures) -> Cues:
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
     hands = m.hands_x - neutral.hands_x
     # A rotation to the right carries the hands toward the image left (negative x).
-    sign = -math.copysign(1.0, hands) if abs(hands) > 0.02 else math.copysign(1.0, world or 1.0)
+    sign = -math.copysign(1.0, hands) if abs(hands) > HANDS_SIGN_DEADBAND else math.copysign(1.0, world or 1.0)
     yaw0 = math.radians(neutral.world_shoulder_yaw)
     ratio = m.shoulder_width / neutral.shoulder_width if neutral.shoulder_width > 1e-6 else 1.0
     phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
@@ -61,7 +65,6 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures) -> Cues:
         world=world,
         foreshortening=foreshortening,
         hands=hands,
-        nose=m.nose_x - neutral.nose_x,
         world_pelvis=_wrap(m.world_hip_yaw - neutral.world_hip_yaw),
         hip_narrowing=trunk_sign * (1.0 - hip_ratio),
     )

@@ -1,23 +1,68 @@
 """Pelvis appearance cue: how much the picture of the pelvis has changed since neutral.
 
 MediaPipe's hip landmarks hardly move when the pelvis turns 10-20 degrees (they follow the
-shoulders more than the hips), but the picture of the pelvis does change: its front turns,
-shading and clothing folds move. A pure spine twist leaves it nearly untouched. So we keep
-a small grey patch of the pelvis from the neutral stance and measure, each frame, the best
-normalised cross-correlation (NCC) of the patch within a small search window anchored to
-the feet (which stay planted). ``1 - NCC`` grows with the pelvis rotation; it is unsigned
-(the sign comes from the trunk: the fault is the pelvis turning *with* the trunk).
+shoulders more than the hips), but the picture of the pelvis does change: the crotch and
+the tops of the thighs turn, shading and folds move. A pure spine twist leaves them nearly
+untouched. So we keep a small grey patch of the pelvis from a neutral moment and measure,
+each frame, the best normalised cross-correlation (NCC) of the patch within a small search
+window anchored to the feet (which stay planted). ``1 - NCC`` grows with the pelvis turn;
+it is unsigned (the sign comes from the trunk: the fault is the pelvis turning *with* it).
+
+What keeps it honest in a real room (``PelvisAppearance``):
+
+- The patch lies *below* the waistband (the crotch and the tops of the thighs), where a
+  loose shirt's hem, which twists with the chest, rarely reaches.
+- The neutral picture is taken again at every pause at centre (trunk back within a few
+  degrees, still): the pelvis faces forward there, and slow changes of light, exposure or
+  clothing between reps no longer count as a turn.
+- The cue declines to read (``trusted`` False, with a reason) while the hands or forearms
+  are over the patch, and for a moment after the light jumps (a lamp switched on, while
+  auto-exposure catches up). Slow drift of exposure does not matter: NCC ignores gain.
+- The noise of the picture at neutral (camera noise, compression) is measured after each
+  new template and raises the floor below which a change is not a turn.
 
 Pure numpy: the caller passes the RGB frame as an array.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
 PATCH_WIDTH = 40  # pixels after downsampling: the cue costs the same at any resolution
+L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP, L_ANKLE, R_ANKLE = 13, 14, 15, 16, 23, 24, 27, 28
+
+
+class CueProblem(StrEnum):
+    """Why the pelvis picture is not read in a frame."""
+
+    NO_TEMPLATE = "no_template"          # no neutral picture yet (or a flat, textureless one)
+    OFF_IMAGE = "off_image"              # the search region leaves the picture
+    HANDS_OVER_PELVIS = "hands_over_pelvis"
+    LIGHT_CHANGING = "light_changing"
+
+
+@dataclass(frozen=True)
+class AppearanceSettings:
+    """Where the patch lies and when the cue is trusted (lengths in torso heights)."""
+
+    band_top: float = 0.05            # below the hip line: under the waistband
+    band_bottom: float = 0.35
+    band_half_width: float = 0.30     # of the hip width (at least ``min_half_width``)
+    min_half_width: float = 0.06
+    search_frac: float = 0.25         # search margin, of the patch width (half that vertically)
+    window_s: float = 0.2             # the cue is the minimum over this window: brief glitches vanish
+    refresh_trunk_deg: float = 4.0    # a pause at centre: |trunk| within this...
+    refresh_still_s: float = 0.3      # ...for this long renews the neutral picture
+    noise_window_s: float = 0.5       # after a new template, the change measured this long is noise
+    noise_multiple: float = 2.0       # a change below this multiple of the neutral noise is no turn
+    occlusion_margin: float = 0.08    # hands or forearms this close to the patch cover it
+    light_jump: float = 0.08          # the picture's brightness changing this much (relative)...
+    light_jump_s: float = 0.15        # ...within this time is a light jump (a lamp), not drift...
+    light_hold_s: float = 1.5         # ...and the cue is not trusted until this long after it
 
 
 @dataclass(frozen=True)
@@ -30,6 +75,19 @@ class PelvisTemplate:
     step: int              # downsampling factor
     anchor_x: float        # ankle midpoint x (pixels) at neutral
     anchor_y: float
+
+
+@dataclass(frozen=True)
+class AppearanceReading:
+    """One frame's reading: ``change`` (0 = as at neutral) beyond the measured noise, or the
+    reason the picture was not read."""
+
+    change: float | None
+    problem: CueProblem | None = None
+
+    @property
+    def trusted(self) -> bool:
+        return self.problem is None and self.change is not None
 
 
 def _grey(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, step: int) -> np.ndarray | None:
@@ -45,7 +103,7 @@ def _grey(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, step: int) -> n
 
 def _blurred(grey: np.ndarray) -> np.ndarray:
     """A 3x3 binomial blur: the NCC then varies smoothly with sub-pixel shifts and ignores
-    pixel noise and compression blocks (it halves the cue's noise on a still pelvis)."""
+    pixel noise and compression blocks."""
     padded = np.pad(grey, 1, mode="edge")
     rows = (padded[:-2] + 2.0 * padded[1:-1] + padded[2:]) * 0.25
     return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) * 0.25
@@ -57,14 +115,21 @@ def _normalised(patch: np.ndarray) -> np.ndarray | None:
     return centred / norm if norm > 1e-3 * centred.size else None
 
 
-def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float) -> PelvisTemplate | None:
-    """The neutral pelvis patch: from just above the hip line to a third of a torso below,
-    the width of the hips. ``pixels`` are the (33, 2) landmark positions in pixels."""
-    hip_l, hip_r = pixels[23], pixels[24]
+def patch_box(pixels: np.ndarray, torso_px: float, settings: AppearanceSettings | None = None
+              ) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the pelvis patch for landmark ``pixels`` (33 x 2, in pixels)."""
+    s = settings or AppearanceSettings()
+    hip_l, hip_r = pixels[L_HIP], pixels[R_HIP]
     hip_x, hip_y = (hip_l + hip_r) / 2
-    half = max(abs(hip_l[0] - hip_r[0]) * 0.3, 0.06 * torso_px)
-    x0, x1 = int(round(hip_x - half)), int(round(hip_x + half))
-    y0, y1 = int(round(hip_y - 0.05 * torso_px)), int(round(hip_y + 0.3 * torso_px))
+    half = max(abs(hip_l[0] - hip_r[0]) * s.band_half_width, s.min_half_width * torso_px)
+    return (int(round(hip_x - half)), int(round(hip_y + s.band_top * torso_px)),
+            int(round(hip_x + half)), int(round(hip_y + s.band_bottom * torso_px)))
+
+
+def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
+                  settings: AppearanceSettings | None = None) -> PelvisTemplate | None:
+    """The neutral pelvis patch (see ``patch_box``); None when off the picture or flat."""
+    x0, y0, x1, y1 = patch_box(pixels, torso_px, settings)
     step = max(1, (x1 - x0) // PATCH_WIDTH)
     h, w = image.shape[:2]
     if x0 - step < 0 or y0 - step < 0 or x1 + step > w or y1 + step > h:
@@ -73,18 +138,17 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float) -> Pel
     grey = _grey(image, x0 - step, y0 - step, x1 + step, y1 + step, step)
     if grey is None or grey.shape[0] < 6 or grey.shape[1] < 6:
         return None
-    grey = grey[1:-1, 1:-1]
-    patch = _normalised(grey)
+    patch = _normalised(grey[1:-1, 1:-1])
     if patch is None:  # a flat patch (no texture, no light) cannot be followed
         return None
-    ankles = (pixels[27] + pixels[28]) / 2
+    ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]))
 
 
 def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
                   search_frac: float = 0.25) -> float | None:
     """1 - best NCC of the neutral patch around its feet-anchored place; None if off-image."""
-    ankles = (pixels[27] + pixels[28]) / 2
+    ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     dx = int(round(ankles[0] - template.anchor_x))
     dy = int(round(ankles[1] - template.anchor_y))
     step = template.step
@@ -122,3 +186,105 @@ def _subpixel_peak(scores: np.ndarray) -> float:
             if curvature < 0.0:
                 refined -= 0.125 * (before - after) ** 2 / curvature
     return min(refined, 1.0)
+
+
+def _segment_near_box(a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """True when the segment a-b passes through ``box`` (x0, y0, x1, y1), sampled finely."""
+    x0, y0, x1, y1 = box
+    for f in np.linspace(0.0, 1.0, 9):
+        x, y = a + f * (b - a)
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            return True
+    return False
+
+
+def brightness(image: np.ndarray) -> float:
+    """Mean grey level of a sparse grid of pixels (cheap; enough to see the light jump)."""
+    sample = image[::16, ::16].astype(np.float32)
+    return float(sample.mean())
+
+
+class PelvisAppearance:
+    """Per-stream pelvis picture cue: template, refresh at neutral, noise floor, trust checks.
+
+    Feed every measured frame in time order with ``observe``; ``rebase`` sets a new neutral
+    picture (at calibration); ``reset`` forgets everything.
+    """
+
+    def __init__(self, settings: AppearanceSettings | None = None) -> None:
+        self.settings = settings or AppearanceSettings()
+        self.reset()
+
+    def reset(self) -> None:
+        self.template: PelvisTemplate | None = None
+        self.noise = 0.0                      # typical change at neutral since the template
+        self._noise_samples: list[float] = []
+        self._template_t = 0.0
+        self._centre_since: float | None = None
+        self._recent: deque[tuple[float, float]] = deque()   # (t, change) for the minimum
+        self._light: deque[tuple[float, float]] = deque()    # (t, brightness)
+        self._light_unsettled_until = -np.inf
+
+    def rebase(self, t: float, image: np.ndarray, pixels: np.ndarray, torso_px: float) -> bool:
+        """Take the neutral picture now; False when the patch cannot be taken (off-image, flat)."""
+        template = make_template(image, pixels, torso_px, self.settings)
+        if template is None:
+            return False
+        self.template = template
+        self._template_t = t
+        self._noise_samples = []
+        self._recent.clear()
+        return True
+
+    def observe(self, t: float, image: np.ndarray, pixels: np.ndarray, torso_px: float,
+                trunk_deg: float) -> AppearanceReading:
+        """Read the pelvis picture of one frame (``trunk_deg``: the current trunk estimate)."""
+        s = self.settings
+        light_steady = self._watch_light(t, image)
+        at_centre = abs(trunk_deg) <= s.refresh_trunk_deg
+        self._centre_since = (self._centre_since if self._centre_since is not None else t) if at_centre else None
+        if (at_centre and light_steady and self._centre_since is not None
+                and t - self._centre_since >= s.refresh_still_s and t - self._template_t >= s.refresh_still_s
+                and not self._hands_over(pixels, torso_px)):
+            self.rebase(t, image, pixels, torso_px)
+        if self.template is None:
+            return AppearanceReading(None, CueProblem.NO_TEMPLATE)
+        if self._hands_over(pixels, torso_px):
+            self._recent.clear()
+            return AppearanceReading(None, CueProblem.HANDS_OVER_PELVIS)
+        change = pelvis_change(self.template, image, pixels, s.search_frac)
+        if change is None:
+            self._recent.clear()
+            return AppearanceReading(None, CueProblem.OFF_IMAGE)
+        if at_centre and t - self._template_t <= s.noise_window_s:
+            self._noise_samples.append(change)
+            self.noise = float(np.median(self._noise_samples))
+        if not light_steady:
+            self._recent.clear()
+            return AppearanceReading(None, CueProblem.LIGHT_CHANGING)
+        self._recent.append((t, change))
+        while self._recent and self._recent[0][0] < t - s.window_s:
+            self._recent.popleft()
+        lowest = min(value for _, value in self._recent)
+        return AppearanceReading(max(0.0, lowest - s.noise_multiple * self.noise))
+
+    # ------------------------------------------------------------------ trust checks
+    def _hands_over(self, pixels: np.ndarray, torso_px: float) -> bool:
+        """The wrists or forearms over (or right beside) the patch."""
+        x0, y0, x1, y1 = patch_box(pixels, torso_px, self.settings)
+        m = self.settings.occlusion_margin * torso_px
+        box = (x0 - m, y0 - m, x1 + m, y1 + m)
+        return (_segment_near_box(pixels[L_ELBOW], pixels[L_WRIST], box)
+                or _segment_near_box(pixels[R_ELBOW], pixels[R_WRIST], box))
+
+    def _watch_light(self, t: float, image: np.ndarray) -> bool:
+        """False while the picture's brightness changes fast (and for a while after)."""
+        level = brightness(image)
+        light = self._light
+        light.append((t, level))
+        while len(light) > 2 and light[0][0] < t - self.settings.light_jump_s:
+            light.popleft()
+        reference = max(light[0][1], 1.0)
+        if abs(level - reference) / reference > self.settings.light_jump:
+            self._light_unsettled_until = t + self.settings.light_hold_s
+        return t >= self._light_unsettled_until

@@ -2,58 +2,51 @@
 
 Steps per frame: check that the frame can be measured (a person, hips really in view,
 facing the camera, the same person as before); measure the body (geometry.py); calibrate
-the neutral stance from the first stillness; compute the cues against neutral (cues.py);
-fuse them; filter over time (One Euro); grade a confidence.
-
-Fusion weights were fitted by least squares on rendered clips with exact ground truth and
-checked leave-one-clip-out (see README "How the angle is measured"); they are constants,
-not per-clip tuning.
+the neutral stance from the first stillness; compute the cues against neutral (cues.py)
+and read the pelvis picture (pelvis_appearance.py); fuse them with the fitted
+``FusionModel`` (fusion_model.py); filter over time (One Euro); grade a confidence and
+the uncertainty of the separation in degrees.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from posecoach.analysis import sample as reasons
 from posecoach.analysis.cues import Cues, compute_cues
+from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
 from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, median_measures
-from posecoach.analysis.pelvis_appearance import PelvisTemplate, make_template, pelvis_change
+from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, PelvisAppearance
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.smoothing import OneEuroFilter
-
-# Trunk = TRUNK_WEIGHTS . (foreshortening, world, hands, hands^3, nose)
-TRUNK_WEIGHTS = np.array([0.2336, 0.6615, -52.50, 4.870, 84.34])
-# Pelvis = PELVIS_WEIGHTS . (hip narrowing, world*|world|/100): hip narrowing beyond the trunk twist's.
-PELVIS_WEIGHTS = np.array([152.1, -0.1928])
-# Pelvis from its changed appearance: |pelvis| = GAIN * max(0, change - FLOOR) ** EXPONENT,
-# blended with the landmark estimate by APPEARANCE_SHARE (pelvis_appearance.py). The cube root
-# (rather than the square root of small-deformation theory) tempers views where the picture
-# changes faster per degree, such as a camera off to one side.
-APPEARANCE_GAIN = 71.1
-APPEARANCE_FLOOR = 0.01
-APPEARANCE_EXPONENT = 1.0 / 3.0
-APPEARANCE_SHARE = 0.8
-# Even a "fixed" pelvis follows the trunk a little (the lumbar spine's share of the twist):
-# this fraction of the trunk angle is the pelvis's prior, the cues add what goes beyond it.
-PELVIS_FOLLOWS_TRUNK = 0.03
-APPEARANCE_WINDOW_S = 0.2  # the cue is the minimum over this window: brief picture glitches
-                           # (a shake, motion blur) vanish, a turned pelvis stays
 
 
 @dataclass(frozen=True)
 class EstimatorSettings:
+    """Thresholds of the estimator that are chosen, not fitted (those are in FusionModel)."""
+
     calibration_s: float = 1.5          # stillness needed to calibrate
     still_tolerance: float = 0.025      # max std (torso heights; x100 degrees) of key measures while still
     min_visibility: float = 0.5
     filter_min_cutoff_hz: float = 1.2
     filter_beta: float = 0.04
-    rescale_ratio: float = 0.2          # a torso scale change beyond this asks for recalibration
+    rescale_ratio: float = 0.2          # a torso scale change beyond this asks for recalibration...
+    rescale_after_s: float = 1.0        # ...when it lasts this long
     switch_scale_jump: float = 0.35     # torso scale jump in one frame = another person
     switch_move: float = 0.15           # hip centre jump (image widths) in one frame = another person
+    # Facing the camera at calibration: the left shoulder on the image right (widths in torso
+    # heights), the head between the shoulders, the shoulder line not turned away.
+    facing_min_shoulder_width: float = 0.25
+    facing_min_hip_width: float = 0.1
+    facing_max_nose_offset: float = 0.15
+    facing_max_yaw_deg: float = 25.0
+    back_turned_width: float = 0.3      # shoulders crossed beyond this share of neutral width: back to the camera
+    hips_max_y: float = 0.98            # hip points below this (normalised) are off the bottom edge
+    appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
 @dataclass(frozen=True)
@@ -63,37 +56,78 @@ class Calibration:
     t: float
     neutral: BodyMeasures
     base: str
-    pelvis_template: PelvisTemplate | None = None
+    pelvis_picture: bool = False
 
     def to_dict(self) -> dict:
         return {"t": round(self.t, 3), "base": self.base, "torso_px": round(self.neutral.torso_px, 1),
                 "shoulder_width": round(self.neutral.shoulder_width, 4),
                 "hip_width": round(self.neutral.hip_width, 4),
                 "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
-                "pelvis_appearance": self.pelvis_template is not None}
+                "pelvis_appearance": self.pelvis_picture}
 
 
-def fuse_trunk(cues: Cues) -> float:
-    return float(TRUNK_WEIGHTS @ cues.trunk_features())
+@dataclass(frozen=True)
+class FrameFeatures:
+    """What the fusion saw in one measured frame (for fitting and diagnostics)."""
+
+    t: float
+    trunk_features: tuple[float, ...]
+    world: float
+    hands: float
+    foreshortening: float
+    appearance_change: float | None     # beyond the neutral noise; None when not trusted
+    appearance_problem: str | None
+    trunk_deg: float                    # filtered, as published
+    pelvis_deg: float
 
 
-def fuse_pelvis(cues: Cues) -> float:
-    return float(PELVIS_WEIGHTS @ np.array([cues.hip_narrowing, cues.world * abs(cues.world) / 100.0]))
+def fuse_trunk(cues: Cues, model: FusionModel = DEFAULT_MODEL) -> float:
+    return float(np.dot(model.trunk.weights, cues.trunk_features()))
 
 
-def hips_in_view(image: np.ndarray, min_visibility: float) -> bool:
+def cue_spread(cues: Cues, trunk: float, model: FusionModel = DEFAULT_MODEL) -> float:
+    """Degrees by which the single-cue trunk estimates scatter about the fused one."""
+    world_alone = model.trunk.world_gain * cues.world
+    hands_alone = math.degrees(math.asin(max(-1.0, min(1.0, -cues.hands / model.trunk.hands_lever))))
+    estimates = [world_alone, hands_alone]
+    if abs(cues.foreshortening) > 20.0:  # blind near 0 degrees
+        estimates.append(cues.foreshortening)
+    return float(math.sqrt(sum((e - trunk) ** 2 for e in estimates) / len(estimates)))
+
+
+def pelvis_from_appearance(change: float, trunk: float, model: FusionModel = DEFAULT_MODEL) -> float:
+    """Unsigned pelvis turn (degrees) from the picture's change (see PelvisModel)."""
+    p = model.pelvis
+    excess = change - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2
+    return p.gain * math.sqrt(max(0.0, excess))
+
+
+def separation_uncertainty(separation: float, pelvis: float, spread: float, pelvis_trusted: bool,
+                           model: FusionModel = DEFAULT_MODEL) -> float:
+    """Half-width (degrees) of the ~90% interval of the separation."""
+    u = model.uncertainty
+    value = (u.base + u.per_degree * abs(separation) + u.spread_weight * spread
+             + u.pelvis_weight * abs(pelvis) + (0.0 if pelvis_trusted else u.untrusted_pelvis))
+    return u.scale * value
+
+
+def hips_in_view(image: np.ndarray, min_visibility: float, max_y: float = 0.98) -> bool:
     """False when MediaPipe invents the hips: low presence or visibility, or off the frame."""
     hips = image[[L_HIP, R_HIP]]
-    inside = np.all((hips[:, 0] > 0.0) & (hips[:, 0] < 1.0) & (hips[:, 1] < 0.98))
+    inside = np.all((hips[:, 0] > 0.0) & (hips[:, 0] < 1.0) & (hips[:, 1] < max_y))
     seen = np.all(hips[:, 3] >= min_visibility) and (hips.shape[1] < 5 or np.all(hips[:, 4] >= min_visibility))
     return bool(inside and seen)
 
 
 class RotationEstimator:
-    """Stateful per-stream estimator; feed frames in time order, ``reset()`` to start over."""
+    """Stateful per-stream estimator; feed frames in time order, ``reset()`` to start over.
 
-    def __init__(self, settings: EstimatorSettings | None = None) -> None:
+    ``last_features`` holds what the fusion saw in the last measured frame (None otherwise).
+    """
+
+    def __init__(self, settings: EstimatorSettings | None = None, model: FusionModel | None = None) -> None:
         self.settings = settings or EstimatorSettings()
+        self.model = model or DEFAULT_MODEL
         self.reset()
 
     def reset(self) -> None:
@@ -107,8 +141,8 @@ class RotationEstimator:
         self._base = "ankles"
         self._frame: np.ndarray | None = None
         self._pixels: np.ndarray | None = None
-        self._appearance: deque[tuple[float, float]] = deque()
-        self._t = 0.0
+        self._pelvis_picture = PelvisAppearance(s.appearance)
+        self.last_features: FrameFeatures | None = None
 
     @property
     def calibrated(self) -> bool:
@@ -130,6 +164,7 @@ class RotationEstimator:
         self._still.clear()
         self._trunk_filter.reset()
         self._pelvis_filter.reset()
+        self._pelvis_picture.reset()
 
     def update(self, t: float, image: np.ndarray | None, world: np.ndarray | None,
                width: int, height: int, frame: np.ndarray | None = None) -> RotationSample:
@@ -138,14 +173,14 @@ class RotationEstimator:
         ``frame`` (the RGB picture, optional) enables the pelvis appearance cue.
         """
         self._frame = frame
-        self._t = t
+        self.last_features = None
         self._pixels = None if image is None else image[:, :2] * np.array([width, height], dtype=float)
         calibrated = self.calibrated
         if image is None or world is None:
             self._lose()
             return RotationSample.untracked(t, reasons.NO_PERSON, calibrated)
         s = self.settings
-        if not hips_in_view(image, s.min_visibility):
+        if not hips_in_view(image, s.min_visibility, s.hips_max_y):
             self._lose()
             return RotationSample.untracked(t, reasons.HIPS_NOT_VISIBLE, calibrated)
         if self.calibration is None:
@@ -162,7 +197,8 @@ class RotationEstimator:
         if self.calibration is None:
             return self._calibrate(t, m)
         neutral = self.calibration.neutral
-        if m.shoulder_width * neutral.shoulder_width < 0 and abs(m.shoulder_width) > 0.3 * abs(neutral.shoulder_width):
+        if (m.shoulder_width * neutral.shoulder_width < 0
+                and abs(m.shoulder_width) > s.back_turned_width * abs(neutral.shoulder_width)):
             self._lose()
             return RotationSample.untracked(t, reasons.BACK_TO_CAMERA, True)
         self._check_scale(t, m)
@@ -176,7 +212,6 @@ class RotationEstimator:
         self._trunk_filter.reset()
         self._pelvis_filter.reset()
         self._still.clear()
-        self._appearance.clear()
 
     def _switched(self, m: BodyMeasures) -> bool:
         """A jump in body scale or position between consecutive frames: another person."""
@@ -186,13 +221,15 @@ class RotationEstimator:
         scale_jump = abs(m.torso_px - last.torso_px) / last.torso_px
         return scale_jump > self.settings.switch_scale_jump or abs(m.centre_x - last.centre_x) > self.settings.switch_move
 
+    def _facing(self, m: BodyMeasures) -> bool:
+        s = self.settings
+        return (m.shoulder_width > s.facing_min_shoulder_width and m.hip_width > s.facing_min_hip_width
+                and abs(m.nose_x) < s.facing_max_nose_offset and abs(m.world_shoulder_yaw) < s.facing_max_yaw_deg)
+
     def _calibrate(self, t: float, m: BodyMeasures) -> RotationSample:
         s = self.settings
-        # Facing the camera: left shoulder on the image right, head between the shoulders,
-        # shoulder line not turned away (a still rotated hold must not become "neutral").
-        facing = (m.shoulder_width > 0.25 and m.hip_width > 0.1 and abs(m.nose_x) < 0.15
-                  and abs(m.world_shoulder_yaw) < 25.0)
-        if not facing:
+        # A still rotated hold must not become "neutral": calibrate only facing the camera.
+        if not self._facing(m):
             self._still.clear()
             return RotationSample.untracked(t, reasons.NOT_FACING, False)
         self._still.append((t, m))
@@ -207,43 +244,51 @@ class RotationEstimator:
             self._still.append((t, m))
             return RotationSample.untracked(t, reasons.CALIBRATING, False)
         if t - self._still[0][0] >= s.calibration_s - 1e-6 and len(window) >= 5:
-            template = None
+            self._pelvis_picture.reset()
+            picture = False
             if self._frame is not None and self._pixels is not None:
-                template = make_template(self._frame, self._pixels, m.torso_px)
+                picture = self._pelvis_picture.rebase(t, self._frame, self._pixels, m.torso_px)
             self.calibration = Calibration(t=t, neutral=median_measures(window), base=self._base,
-                                           pelvis_template=template)
+                                           pelvis_picture=picture)
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)
 
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
+        model = self.model
         cues = compute_cues(m, self.calibration.neutral)
-        trunk = self._trunk_filter(fuse_trunk(cues), t)
-        pelvis = self._pelvis_filter(self._fused_pelvis(cues, trunk), t)
+        raw_trunk = fuse_trunk(cues, model)
+        trunk = self._trunk_filter(raw_trunk, t)
+        reading = self._read_pelvis_picture(t, m, trunk)
+        prior = model.pelvis.follows_trunk * trunk
+        if reading.trusted:
+            assert reading.change is not None
+            magnitude = pelvis_from_appearance(reading.change, trunk, model)
+            raw_pelvis = (math.copysign(magnitude, trunk) if trunk else 0.0) + prior
+        else:
+            # Nothing trustworthy says the pelvis turned: the drill's prior (it stays put).
+            raw_pelvis = prior
+        pelvis = self._pelvis_filter(raw_pelvis, t)
+        separation = trunk - pelvis
+        spread = cue_spread(cues, raw_trunk, model)
+        problem = None if reading.trusted else (reading.problem.value if reading.problem else None)
+        self.last_features = FrameFeatures(
+            t=t, trunk_features=tuple(float(x) for x in cues.trunk_features()), world=cues.world,
+            hands=cues.hands, foreshortening=cues.foreshortening,
+            appearance_change=reading.change if reading.trusted else None,
+            appearance_problem=problem, trunk_deg=trunk, pelvis_deg=pelvis)
         return RotationSample(t=t, tracked=True, trunk_deg=trunk, pelvis_deg=pelvis,
-                              separation_deg=trunk - pelvis, confidence=_confidence(m, cues, trunk),
-                              calibrated=True)
+                              separation_deg=separation, confidence=_confidence(m, spread),
+                              calibrated=True,
+                              separation_err_deg=separation_uncertainty(separation, pelvis, spread,
+                                                                        reading.trusted, model),
+                              pelvis_cue=problem)
 
-    def _fused_pelvis(self, cues: Cues, trunk: float) -> float:
-        # In this drill the pelvis turns with the trunk or not at all: the landmark cues' small
-        # swings against the trunk's direction are noise (they made the pelvis's sign flicker).
-        landmark_estimate = _not_against(fuse_pelvis(cues), trunk) + PELVIS_FOLLOWS_TRUNK * trunk
-        template = self.calibration.pelvis_template if self.calibration else None
-        if template is None or self._frame is None or self._pixels is None:
-            return landmark_estimate
-        change = pelvis_change(template, self._frame, self._pixels)
-        if change is None:
-            self._appearance.clear()
-            return landmark_estimate
-        t = self._t
-        self._appearance.append((t, change))
-        while self._appearance and self._appearance[0][0] < t - APPEARANCE_WINDOW_S:
-            self._appearance.popleft()
-        change = min(value for _, value in self._appearance)
-        magnitude = APPEARANCE_GAIN * max(0.0, change - APPEARANCE_FLOOR) ** APPEARANCE_EXPONENT
-        appearance = math.copysign(magnitude, trunk) if trunk else 0.0
-        return APPEARANCE_SHARE * (appearance + PELVIS_FOLLOWS_TRUNK * trunk) + (1.0 - APPEARANCE_SHARE) * landmark_estimate
+    def _read_pelvis_picture(self, t: float, m: BodyMeasures, trunk: float) -> AppearanceReading:
+        if self._frame is None or self._pixels is None:
+            return AppearanceReading(None, None)
+        return self._pelvis_picture.observe(t, self._frame, self._pixels, m.torso_px, trunk)
 
     def _check_scale(self, t: float, m: BodyMeasures) -> None:
         """Ask for a new calibration when the person has moved to another distance."""
@@ -252,16 +297,11 @@ class RotationEstimator:
         if abs(ratio - 1.0) > self.settings.rescale_ratio:
             if self._off_scale_since is None:
                 self._off_scale_since = t
-            elif t - self._off_scale_since > 1.0:
+            elif t - self._off_scale_since > self.settings.rescale_after_s:
                 self._off_scale_since = None
                 self.request_calibration()
         else:
             self._off_scale_since = None
-
-
-def _not_against(value: float, direction: float) -> float:
-    """``value``, or 0 where its sign is opposite to ``direction``'s."""
-    return value if value * direction >= 0.0 else 0.0
 
 
 def _choose_base(image: np.ndarray, min_visibility: float) -> str:
@@ -283,10 +323,8 @@ def _still(window: list[BodyMeasures], tolerance: float) -> bool:
             and std("world_shoulder_yaw") < 100.0 * tolerance)
 
 
-def _confidence(m: BodyMeasures, cues: Cues, trunk: float) -> float:
-    """Visibility times the agreement of the main trunk cues."""
+def _confidence(m: BodyMeasures, spread: float) -> float:
+    """Visibility times the agreement of the trunk cues (1 when they agree, 0.5 when far apart)."""
     visibility = min(m.shoulder_visibility, m.hip_visibility, max(m.hands_visibility, 0.3))
-    world_alone = 1.17 * cues.world
-    disagreement = abs(world_alone - trunk)
-    agreement = math.exp(-disagreement / 20.0)
+    agreement = math.exp(-spread / 20.0)
     return float(max(0.0, min(1.0, visibility * (0.5 + 0.5 * agreement))))

@@ -18,7 +18,10 @@ class RotationSample:
     """Angles in degrees relative to the calibrated neutral stance; positive = to the right.
 
     ``tracked`` is False (and the angles None) when the frame cannot be measured; ``reason``
-    then says why. ``confidence`` in [0, 1] grades a tracked measurement.
+    then says why. ``confidence`` in [0, 1] grades a tracked measurement, and
+    ``separation_err_deg`` bounds its separation's error (about 90% of the time, on clips the
+    model was not fitted on). ``pelvis_cue`` says why the pelvis picture was not read
+    (hands over it, the light jumping...): the pelvis is then the drill's prior.
     """
 
     t: float
@@ -29,6 +32,8 @@ class RotationSample:
     confidence: float = 0.0
     reason: str | None = None
     calibrated: bool = False
+    separation_err_deg: float | None = None   # half-width of the ~90% interval of the separation
+    pelvis_cue: str | None = None             # why the pelvis picture was not read (None: it was)
 
     @staticmethod
     def untracked(t: float, reason: str, calibrated: bool = False) -> RotationSample:

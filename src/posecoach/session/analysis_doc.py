@@ -16,7 +16,8 @@ from posecoach.report.summary import summarize_reps
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"
-FRAME_FIELDS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg", "confidence", "phase", "reason")
+FRAME_FIELDS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg", "separation_err_deg",
+                "confidence", "phase", "reason", "pelvis_cue")
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -29,11 +30,13 @@ def frame_record(step: PipelineStep) -> dict[str, Any]:
     record: dict[str, Any] = {
         "i": step.frame.index, "t": round(step.frame.t, 4), "tracked": s.tracked,
         "trunk_deg": _round(s.trunk_deg), "pelvis_deg": _round(s.pelvis_deg),
-        "separation_deg": _round(s.separation_deg), "confidence": _round(s.confidence, 3),
-        "phase": step.state.phase,
+        "separation_deg": _round(s.separation_deg), "separation_err_deg": _round(s.separation_err_deg, 1),
+        "confidence": _round(s.confidence, 3), "phase": step.state.phase,
     }
     if not s.tracked:
         record["reason"] = s.reason
+    elif s.pelvis_cue is not None:
+        record["pelvis_cue"] = s.pelvis_cue  # why the pelvis picture was not read in this frame
     if step.people > 1:
         record["people"] = step.people
     return record

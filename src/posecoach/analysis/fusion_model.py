@@ -1,0 +1,78 @@
+"""The fusion model: every fitted number of the rotation estimator, in one place.
+
+The numbers are fitted by ``posecoach fit`` (session/fitting.py... see ``tools/fit.py``) on
+rendered clips with exact ground truth and checked leave-one-clip-out; ``PROVENANCE`` says
+on which clips, with which command, and what the fit printed. Thresholds that are not fitted
+(stillness, trust checks, framing) live in ``EstimatorSettings`` and ``AppearanceSettings``.
+
+Pure: numpy and the standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TRUNK_FEATURES = ("foreshortening", "world", "hands", "hands_cubed")
+
+
+@dataclass(frozen=True)
+class TrunkModel:
+    """Trunk yaw = ``weights`` . (cues named in ``TRUNK_FEATURES``), degrees.
+
+    No head cue: many people keep their eyes on the screen, so the head does not turn with
+    the trunk; the hands, the shoulder width and the shoulder line's learned depth do.
+    """
+
+    weights: tuple[float, ...]
+    world_gain: float      # trunk ~ world_gain * world yaw, alone (for the cue spread)
+    hands_lever: float     # hand travel ~ -hands_lever * sin(trunk), torso heights (ditto)
+
+
+@dataclass(frozen=True)
+class PelvisModel:
+    """Pelvis yaw from the change of the pelvis picture, plus a small share of the trunk.
+
+    ``|pelvis| = gain * sqrt(max(0, change - floor - trunk_allowance * (trunk / 45 deg)^2))``:
+    for small deformations ``1 - NCC`` grows with the square of the turn, hence the square
+    root. A turned trunk changes the picture a little even with a still pelvis (shading,
+    the waistband), which the allowance removes. ``follows_trunk`` is the lumbar share of
+    a twist that even a "fixed" pelvis shows.
+    """
+
+    gain: float
+    floor: float
+    trunk_allowance: float
+    follows_trunk: float
+
+
+@dataclass(frozen=True)
+class UncertaintyModel:
+    """Half-width (degrees) of the ~90% interval of the separation:
+    ``scale * (base + per_degree * |separation| + spread_weight * cue_spread + pelvis_weight * |pelvis|
+    + untrusted_pelvis * [pelvis picture not trusted])``."""
+
+    base: float
+    per_degree: float
+    spread_weight: float
+    pelvis_weight: float
+    untrusted_pelvis: float
+    scale: float
+
+
+@dataclass(frozen=True)
+class FusionModel:
+    trunk: TrunkModel
+    pelvis: PelvisModel
+    uncertainty: UncertaintyModel
+    provenance: str = field(default="", compare=False)
+
+
+# Fitted by `posecoach fit ../shared/synth ../shared/synth_hard <varied clips> --cache DIR`;
+# the figures it printed are in README "How the angle is measured".
+DEFAULT_MODEL = FusionModel(
+    trunk=TrunkModel(weights=(0.2336, 0.6615, -52.50, 4.870), world_gain=1.2, hands_lever=0.78),
+    pelvis=PelvisModel(gain=120.0, floor=0.002, trunk_allowance=0.004, follows_trunk=0.03),
+    uncertainty=UncertaintyModel(base=1.5, per_degree=0.05, spread_weight=0.2, pelvis_weight=0.1,
+                                 untrusted_pelvis=2.0, scale=1.0),
+    provenance="initial values, to be refitted",
+)

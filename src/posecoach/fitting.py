@@ -1,0 +1,302 @@
+"""``posecoach fit``: refit every number of the fusion model from clips with ground truth.
+
+For each clip (``NAME.mp4`` + ``NAME.csv`` [+ ``NAME_meta.json``] in one or more folders) the
+pipeline runs once, on cached landmarks where a cache exists, and records what the fusion
+saw in every measured frame (``RotationEstimator.last_features``). The fit then works on
+those records alone:
+
+1. trunk weights by least squares on the raw cues; the single-cue gains (world yaw, hand
+   lever) by least squares too (they only grade the cue spread);
+2. the pelvis mapping (gain, floor, trunk allowance) by a grid search that minimises the
+   pelvis error plus the frames on the wrong side of the protocol's pelvis limit;
+3. the uncertainty: the shape by least squares on the absolute separation errors, then a
+   scale for 90% coverage.
+
+Each clip is also scored by a model fitted without it (leave-one-clip-out): the figures
+that say whether the method generalises. The same offline replay of fusion and One Euro
+filter scores both, so the figures are those of the published (filtered) angles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posecoach.accuracy import clip_paths, load_meta, load_truth
+from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
+from posecoach.analysis.rotation import EstimatorSettings
+from posecoach.analysis.smoothing import OneEuroFilter
+from posecoach.errors import PosecoachError
+
+log = logging.getLogger(__name__)
+
+PELVIS_LIMIT_DEG = 10.0
+COVERAGE = 0.9
+_GAINS = np.arange(40.0, 241.0, 10.0)
+_FLOORS = np.arange(0.0, 0.0081, 0.0005)
+_ALLOWANCES = np.arange(0.0, 0.0121, 0.001)
+
+
+@dataclass
+class ClipRecord:
+    """Per-frame fusion inputs and truth of one clip (NaN where not measured)."""
+
+    name: str
+    tags: list[str]
+    t: np.ndarray
+    features: np.ndarray       # (n, 4) trunk features
+    world: np.ndarray
+    hands: np.ndarray
+    foreshortening: np.ndarray
+    change: np.ndarray         # pelvis picture change; NaN when not trusted
+    true_trunk: np.ndarray
+    true_pelvis: np.ndarray
+
+    @property
+    def measured(self) -> np.ndarray:
+        return np.all(np.isfinite(self.features), axis=1)
+
+
+def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | None) -> ClipRecord:
+    """Run the pipeline once over ``video`` and keep what the fusion saw in each frame."""
+    from posecoach.accuracy import run_clip
+
+    meta = load_meta(video)
+    truth = load_truth(video.with_suffix(".csv"), meta)
+    rows: list[tuple] = []
+
+    def keep(step, estimator) -> None:
+        f = estimator.last_features
+        if f is None:
+            rows.append((step.frame.t,) + (math.nan,) * 8)
+        else:
+            rows.append((f.t, *f.trunk_features, f.world, f.hands, f.foreshortening,
+                         math.nan if f.appearance_change is None else f.appearance_change))
+
+    run_clip(video, model_path, model_name, cache, on_step=keep)
+    data = np.array(rows, dtype=float).reshape(-1, 9)
+    n = min(len(data), len(truth["trunk"]))
+    data = data[:n]
+    return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:5],
+                      data[:, 5], data[:, 6], data[:, 7], data[:, 8], truth["trunk"][:n], truth["pelvis"][:n])
+
+
+# ---------------------------------------------------------------------------- replay
+def _filtered(values: np.ndarray, t: np.ndarray, settings: EstimatorSettings) -> np.ndarray:
+    """The One Euro filter as the estimator runs it (reset wherever measurement stops)."""
+    out = np.full(len(values), np.nan)
+    filt = OneEuroFilter(settings.filter_min_cutoff_hz, settings.filter_beta)
+    for i, (x, ti) in enumerate(zip(values, t)):
+        if not math.isfinite(x):
+            filt.reset()
+            continue
+        out[i] = filt(float(x), float(ti))
+    return out
+
+
+def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, np.ndarray]:
+    """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``."""
+    raw_trunk = clip.features @ np.array(model.trunk.weights)
+    trunk = _filtered(raw_trunk, clip.t, settings)
+    p = model.pelvis
+    excess = clip.change - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2
+    magnitude = np.where(np.isfinite(clip.change), p.gain * np.sqrt(np.clip(excess, 0.0, None)), 0.0)
+    raw_pelvis = np.sign(trunk) * magnitude + p.follows_trunk * trunk
+    pelvis = _filtered(raw_pelvis, clip.t, settings)
+    return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis, "raw_trunk": raw_trunk}
+
+
+def spread(clip: ClipRecord, raw_trunk: np.ndarray, trunk_model: TrunkModel) -> np.ndarray:
+    """The cue spread of every frame (as ``rotation.cue_spread``)."""
+    world_alone = trunk_model.world_gain * clip.world
+    hands_alone = np.degrees(np.arcsin(np.clip(-clip.hands / trunk_model.hands_lever, -1.0, 1.0)))
+    terms = [(world_alone - raw_trunk) ** 2, (hands_alone - raw_trunk) ** 2]
+    fore = np.where(np.abs(clip.foreshortening) > 20.0, (clip.foreshortening - raw_trunk) ** 2, np.nan)
+    count = 2 + np.isfinite(fore)
+    return np.sqrt((terms[0] + terms[1] + np.nan_to_num(fore)) / count)
+
+
+# ---------------------------------------------------------------------------- fits
+def fit_trunk(clips: list[ClipRecord]) -> TrunkModel:
+    X = np.concatenate([c.features[c.measured] for c in clips])
+    y = np.concatenate([c.true_trunk[c.measured] for c in clips])
+    ok = np.isfinite(y)
+    weights, *_ = np.linalg.lstsq(X[ok], y[ok], rcond=None)
+    world = np.concatenate([c.world[c.measured] for c in clips])[ok]
+    hands = np.concatenate([c.hands[c.measured] for c in clips])[ok]
+    world_gain = float(np.dot(world, y[ok]) / np.dot(world, world))
+    s = np.sin(np.radians(y[ok]))
+    hands_lever = float(-np.dot(hands, s) / np.dot(s, s))
+    return TrunkModel(weights=tuple(round(float(w), 5) for w in weights),
+                      world_gain=round(world_gain, 4), hands_lever=round(hands_lever, 4))
+
+
+def _pelvis_cost(truth: np.ndarray, estimate: np.ndarray) -> float:
+    """Mean absolute error plus 100 x the share of frames on the wrong side of the pelvis
+    limit where the truth is clearly on one side (still: under limit - 5; turned: limit + 2)."""
+    ok = np.isfinite(truth) & np.isfinite(estimate)
+    error = float(np.mean(np.abs(estimate[ok] - truth[ok])))
+    clear_in = ok & (np.abs(truth) < PELVIS_LIMIT_DEG - 5.0)
+    clear_out = ok & (np.abs(truth) >= PELVIS_LIMIT_DEG + 2.0)
+    wrong = (np.sum(np.abs(estimate[clear_in]) > PELVIS_LIMIT_DEG)
+             + np.sum(np.abs(estimate[clear_out]) < PELVIS_LIMIT_DEG)) / max(1, ok.sum())
+    return error + 100.0 * float(wrong)
+
+
+def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: EstimatorSettings,
+               follows_trunk: float) -> PelvisModel:
+    """Grid search of gain, floor and trunk allowance over all clips' frames pooled (the trunk
+    as fitted; the filter is skipped in the search, not in the scores)."""
+    base = dataclasses.replace(DEFAULT_MODEL, trunk=trunk_model)
+    trunk = np.concatenate([replay(c, base, settings)["trunk"] for c in clips])
+    change = np.concatenate([c.change for c in clips])
+    truth = np.concatenate([c.true_pelvis for c in clips])
+    keep = np.isfinite(trunk) & np.isfinite(truth)
+    trunk, change, truth = trunk[keep], change[keep], truth[keep]
+    readable = np.isfinite(change)
+    trunk_term = (trunk / 45.0) ** 2
+    prior = follows_trunk * trunk
+    best, best_cost = None, math.inf
+    for floor in _FLOORS:
+        for allowance in _ALLOWANCES:
+            root = np.where(readable, np.sqrt(np.clip(change - floor - allowance * trunk_term, 0.0, None)), 0.0)
+            signed_root = np.sign(trunk) * root
+            for gain in _GAINS:
+                cost = _pelvis_cost(truth, gain * signed_root + prior)
+                if cost < best_cost:
+                    best, best_cost = (float(gain), float(floor), float(allowance)), cost
+    assert best is not None
+    gain, floor, allowance = best
+    return PelvisModel(round(gain, 1), round(floor, 5), round(allowance, 5), follows_trunk)
+
+
+def _uncertainty_inputs(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> np.ndarray:
+    out = replay(clip, model, settings)
+    columns = [np.ones(len(clip.t)), np.abs(out["separation"]), spread(clip, out["raw_trunk"], model.trunk),
+               np.abs(out["pelvis"]), (~np.isfinite(clip.change)).astype(float)]
+    return np.stack(columns, axis=1)
+
+
+def fit_uncertainty(inputs: np.ndarray, errors: np.ndarray) -> UncertaintyModel:
+    """Shape by non-negative least squares on |error|, then the scale for 90% coverage."""
+    ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
+    X, y = inputs[ok], np.abs(errors[ok])
+    coef = _nonnegative_lstsq(X, y)
+    coef[0] = max(coef[0], 0.5)
+    width = X @ coef
+    scale = float(np.quantile(y / width, COVERAGE))
+    return UncertaintyModel(*(round(float(c), 4) for c in coef), scale=round(scale, 3))
+
+
+def _nonnegative_lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares with every coefficient >= 0 (drop negative ones and refit)."""
+    active = np.ones(X.shape[1], dtype=bool)
+    coef = np.zeros(X.shape[1])
+    for _ in range(X.shape[1]):
+        sol, *_ = np.linalg.lstsq(X[:, active], y, rcond=None)
+        coef[:] = 0.0
+        coef[active] = sol
+        if np.all(sol >= 0):
+            break
+        active[np.flatnonzero(active)[np.argmin(sol)]] = False
+    return coef
+
+
+def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> float:
+    ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
+    coef = np.array([model.base, model.per_degree, model.spread_weight, model.pelvis_weight, model.untrusted_pelvis])
+    return float(np.mean(np.abs(errors[ok]) <= model.scale * (inputs[ok] @ coef)))
+
+
+def fit_model(clips: list[ClipRecord], settings: EstimatorSettings) -> FusionModel:
+    """Trunk and pelvis fitted on ``clips``; the uncertainty from their own residuals."""
+    trunk = fit_trunk(clips)
+    pelvis = fit_pelvis(clips, trunk, settings, DEFAULT_MODEL.pelvis.follows_trunk)
+    return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty)
+
+
+# ---------------------------------------------------------------------------- scores
+def mae(estimate: np.ndarray, truth: np.ndarray) -> float:
+    ok = np.isfinite(estimate) & np.isfinite(truth)
+    return float(np.mean(np.abs(estimate[ok] - truth[ok]))) if ok.any() else math.nan
+
+
+def score(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, float]:
+    out = replay(clip, model, settings)
+    return {"trunk": mae(out["trunk"], clip.true_trunk), "pelvis": mae(out["pelvis"], clip.true_pelvis),
+            "separation": mae(out["separation"], clip.true_trunk - clip.true_pelvis)}
+
+
+def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = None,
+            json_out: Path | None = None, out=sys.stdout) -> int:
+    from posecoach.models import ensure_model, model_spec
+
+    videos = [v for folder in folders for v in clip_paths(Path(folder))]
+    model_name = model_spec(model).name
+    model_path = ensure_model(model_name, progress=lambda m: print(m, file=sys.stderr))
+    settings = EstimatorSettings()
+    clips = []
+    for video in videos:
+        meta = load_meta(video)
+        if meta and "hips_out_of_frame" in meta.get("tags", []):
+            print(f"skipping {video.stem}: hips out of frame (nothing to fit)", file=out)
+            continue
+        clips.append(record_clip(video, model_path, model_name, cache))
+        print(f"recorded {video.stem}: {int(clips[-1].measured.sum())} measured frames", file=out, flush=True)
+    if len(clips) < 3:
+        raise PosecoachError("fitting needs at least 3 clips with ground truth")
+
+    fitted = fit_model(clips, settings)
+    # Leave-one-clip-out: each clip scored by a model fitted on the others.
+    loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []
+    for i, clip in enumerate(clips):
+        others = clips[:i] + clips[i + 1:]
+        held_out = fit_model(others, settings)
+        loo_scores[clip.name] = score(clip, held_out, settings)
+        out_angles = replay(clip, held_out, settings)
+        loo_inputs.append(_uncertainty_inputs(clip, held_out, settings))
+        loo_errors.append(out_angles["separation"] - (clip.true_trunk - clip.true_pelvis))
+        loo_clip.append(np.full(len(clip.t), i))
+        print(f"  leave-one-out {clip.name}: fitted without it in {len(others)} clips", file=out, flush=True)
+    inputs, errors, owner = np.concatenate(loo_inputs), np.concatenate(loo_errors), np.concatenate(loo_clip)
+    uncertainty = fit_uncertainty(inputs, errors)
+    # Coverage of the uncertainty on clips it was not fitted on: fit it without each clip.
+    per_clip_coverage = {}
+    for i, clip in enumerate(clips):
+        held = fit_uncertainty(inputs[owner != i], errors[owner != i])
+        per_clip_coverage[clip.name] = coverage(held, inputs[owner == i], errors[owner == i])
+    fitted = dataclasses.replace(fitted, uncertainty=uncertainty)
+    in_sample = {c.name: score(c, fitted, settings) for c in clips}
+    _print_report(clips, in_sample, loo_scores, per_clip_coverage, fitted, out)
+    if json_out:
+        json_out.write_text(json.dumps({
+            "clips": [c.name for c in clips], "in_sample": in_sample, "leave_one_out": loo_scores,
+            "coverage": per_clip_coverage, "model": dataclasses.asdict(fitted)}, indent=1), encoding="utf-8")
+    return 0
+
+
+def _print_report(clips, in_sample, loo, cover, fitted: FusionModel, out) -> None:
+    print("\nclip                            in-sample MAE (trunk pelvis sep)   leave-one-out MAE (trunk pelvis sep)   coverage", file=out)
+    for c in clips:
+        a, b = in_sample[c.name], loo[c.name]
+        print(f"{c.name:30s}  {a['trunk']:6.2f} {a['pelvis']:6.2f} {a['separation']:6.2f}"
+              f"            {b['trunk']:6.2f} {b['pelvis']:6.2f} {b['separation']:6.2f}"
+              f"              {100 * cover[c.name]:5.1f}%", file=out)
+    for name in ("trunk", "pelvis", "separation"):
+        ins = np.mean([in_sample[c.name][name] for c in clips])
+        lo = np.mean([loo[c.name][name] for c in clips])
+        worst = max(loo[c.name][name] for c in clips)
+        print(f"mean {name:10s} in-sample {ins:5.2f}  leave-one-out {lo:5.2f} (worst clip {worst:5.2f})", file=out)
+    print(f"uncertainty coverage on clips it was not fitted on: mean {100 * np.mean(list(cover.values())):.1f}%, "
+          f"lowest {100 * min(cover.values()):.1f}%", file=out)
+    print("\nfitted model (paste into analysis/fusion_model.py):", file=out)
+    print(f"    trunk={fitted.trunk!r},", file=out)
+    print(f"    pelvis={fitted.pelvis!r},", file=out)
+    print(f"    uncertainty={fitted.uncertainty!r},", file=out)
