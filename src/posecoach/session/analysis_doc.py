@@ -12,7 +12,7 @@ from typing import Any
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture.frame_source import SourceInfo
-from posecoach.report.summary import summarize_reps
+from posecoach.analysis.summary import summarize_reps
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"

@@ -11,7 +11,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from posecoach.report.summary import FAULT_LABELS, Summary, fmt, summarize_reps
+from posecoach.analysis.summary import Summary, summarize_reps
+from posecoach.report.format import FAULT_LABELS, fmt
 
 
 class NoSourcePanel(QWidget):

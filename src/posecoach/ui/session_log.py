@@ -19,7 +19,7 @@ from posecoach.analysis.coach import Coach
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.report.summary import summarize_reps
+from posecoach.analysis.summary import summarize_reps
 from posecoach.session.analysis_doc import frame_record
 from posecoach.session.pipeline import PipelineStep
 

@@ -30,7 +30,7 @@ from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.report.summary import summarize_reps
+from posecoach.analysis.summary import summarize_reps
 from posecoach.session.pipeline import PersonSelector, PipelineStep, PoseDetector, run_pipeline
 from posecoach.ui.guide import Guide, GuideState
 from posecoach.ui.messages import EventBatch, LatestSlot, Published, SessionEnd
