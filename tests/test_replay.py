@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import SHARED, shared_path
 
-from posecoach.accuracy import expected_holds, load_truth
+from posecoach.tools.accuracy import expected_holds, load_truth
 from posecoach.analysis.protocol import load_protocol
 from posecoach.session.analyze import analyze_video
 

@@ -21,7 +21,7 @@ from posecoach.capture.camera import CameraSource
 from posecoach.capture.frame_source import Frame, SourceInfo
 from posecoach.errors import SourceError
 from posecoach.session.pipeline import run_pipeline
-from posecoach.ui.testing import drill_detector
+from posecoach.testing import drill_detector
 
 
 class FakeCapture:
@@ -184,7 +184,7 @@ def test_mediapipe_accepts_late_repeated_and_missing_timestamps(model_path):
 def test_the_window_worker_ends_the_session_when_the_camera_is_unplugged(qtbot, driver, tmp_path):
     """The live worker: the source ends, the session is finished in the database, ``ended`` says so."""
     from posecoach.session.store import SessionStore
-    from posecoach.ui.testing import ScriptedDetector
+    from posecoach.testing import ScriptedDetector
     from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig
     driver(good=60, after="fail", fps=60.0)
     opened = []

@@ -35,7 +35,7 @@ from pathlib import Path
 marker, mark_at, delay = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 import posecoach.models as models
 import posecoach.pose.mediapipe_backend as backend
-from posecoach.ui import testing
+from posecoach import testing
 
 REPS = (("right", 40.0, 1.0), ("left", 40.0, 1.0)) * 10
 
@@ -149,8 +149,8 @@ from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.session.pipeline import run_pipeline
-from posecoach.ui.session_log import SessionLog
-from posecoach.ui.testing import SyntheticSource, drill_detector
+from posecoach.session.session_log import SessionLog
+from posecoach.testing import SyntheticSource, drill_detector
 
 reps = (("right", 40.0, 1.0), ("left", 40.0, 1.0)) * 50
 source = SyntheticSource(frames=None, size=(160, 120))

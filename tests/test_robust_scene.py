@@ -13,7 +13,7 @@ from posecoach.analysis.protocol import Protocol, load_protocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.session.analyze import analyze_video
 from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector, run_pipeline
-from posecoach.ui.testing import ScriptedDetector, SyntheticSource, drill_trunk_deg, standing_pose
+from posecoach.testing import ScriptedDetector, SyntheticSource, drill_trunk_deg, standing_pose
 
 PROTOCOL = load_protocol("standing-rotation")
 

@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return run_report(args.db, args.session, args.html, args.pdf, args.csv)
         if args.command == "accuracy":
-            from posecoach.accuracy import run_accuracy
+            from posecoach.tools.accuracy import run_accuracy
             return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
         if args.command == "bench":
-            from posecoach.bench import run_bench_command
+            from posecoach.tools.bench import run_bench_command
             return run_bench_command(args)
         from posecoach.ui.app import run_app
         return run_app(args)

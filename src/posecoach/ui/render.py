@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from PyQt6.QtGui import QImage
 
 from posecoach.ui.overlay import OverlayModel, render_overlay
-from posecoach.ui.messages import LatestSlot, Published
-from posecoach.ui.sources import lower_thread_priority
+from posecoach.session.messages import LatestSlot, Published
+from posecoach.session.sources import lower_thread_priority
 
 _POLL_S = 0.008
 

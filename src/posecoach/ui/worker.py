@@ -32,10 +32,10 @@ from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
 from posecoach.analysis.summary import summarize_reps
 from posecoach.session.pipeline import PersonSelector, PipelineStep, PoseDetector, run_pipeline
-from posecoach.ui.guide import Guide, GuideState
-from posecoach.ui.messages import EventBatch, LatestSlot, Published, SessionEnd
-from posecoach.ui.session_log import SessionLog
-from posecoach.ui.sources import (
+from posecoach.session.guide import Guide, GuideState
+from posecoach.session.messages import EventBatch, LatestSlot, Published, SessionEnd
+from posecoach.session.session_log import SessionLog
+from posecoach.session.sources import (
     DetectorFactory, LiveClock, PoseCache, SourceRequest, lower_thread_priority, mediapipe_factory, open_source,
 )
 

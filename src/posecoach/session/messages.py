@@ -9,7 +9,7 @@ from typing import Any
 
 from posecoach.analysis.events import CoachEvent
 from posecoach.session.pipeline import PipelineStep
-from posecoach.ui.guide import GuideCue, GuideState
+from posecoach.session.guide import GuideCue, GuideState
 
 
 @dataclass(frozen=True)

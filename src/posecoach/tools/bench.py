@@ -8,7 +8,7 @@ Measured in one run, on the same frames of one video:
   source, detector, rotation estimator, coach, analysis recorder) and the session stored
   in a SessionStore in a temporary folder, with the time of every stage;
 - **start-up**: a fresh ``posecoach`` process until its first analysed frame;
-- **live** (:mod:`posecoach.bench_live`, needs Qt): the window (offscreen) fed by the
+- **live** (:mod:`posecoach.ui.live_bench`, needs Qt): the window (offscreen) fed by the
   video played like a camera at real time: frame-to-display latency and dropped frames;
   with ``--minutes`` a long looping session for memory growth per frame.
 
@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.measure import current_rss_mb, growth_per_1000, peak_rss_mb
 
 SCHEMA = "posecoach.bench/1"
 Say = Callable[[str], None]
@@ -43,65 +43,6 @@ TARGET_LATENCY_MARGIN_MS = 15.0
 TARGET_STARTUP_S = 3.0
 FLAT_MB_PER_1000_FRAMES = 0.1  # below this, over a 10-minute session (18 000 frames), growth is < 2 MB
 
-
-# ---------------------------------------------------------------------------- memory
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far (ru_maxrss), MB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def current_rss_mb() -> float:
-    """The process's resident memory now, MB (Linux: /proc; elsewhere the peak)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return peak_rss_mb()
-
-
-def growth_per_1000(frames: np.ndarray, values_mb: np.ndarray) -> float | None:
-    """Least-squares slope of memory against frames processed, MB per 1000 frames."""
-    frames = np.asarray(frames, dtype=float)
-    values_mb = np.asarray(values_mb, dtype=float)
-    if len(frames) < 3 or np.ptp(frames) <= 0:
-        return None
-    slope = np.polyfit(frames, values_mb, 1)[0]
-    return float(slope * 1000.0)
-
-
-class Histogram:
-    """Milliseconds in fixed bins (constant memory however long the run): count, quantiles."""
-
-    def __init__(self, max_ms: float = 2000.0, bin_ms: float = 0.25) -> None:
-        self.bin_ms = bin_ms
-        self.counts = np.zeros(int(max_ms / bin_ms) + 1, dtype=np.int64)  # the last bin: beyond max_ms
-        self.total = 0.0
-        self.max = 0.0
-
-    def add(self, ms: float) -> None:
-        index = min(len(self.counts) - 1, max(0, int(ms / self.bin_ms)))
-        self.counts[index] += 1
-        self.total += ms
-        self.max = max(self.max, ms)
-
-    @property
-    def count(self) -> int:
-        return int(self.counts.sum())
-
-    def quantile(self, q: float) -> float | None:
-        """The ``q`` quantile (bin centre), None when empty."""
-        n = self.count
-        if n == 0:
-            return None
-        index = int(np.searchsorted(np.cumsum(self.counts), q * n, side="left"))
-        return round(min((index + 0.5) * self.bin_ms, self.max), 2)
-
-    def summary(self) -> dict[str, float | int | None]:
-        n = self.count
-        return {"count": n, "median": self.quantile(0.5), "p95": self.quantile(0.95),
-                "mean": round(self.total / n, 2) if n else None, "max": round(self.max, 2) if n else None}
 
 
 # ---------------------------------------------------------------------------- loops
@@ -156,9 +97,11 @@ def bare_loop(video: Path, model_path: Path, frames: int | None, result: LoopRes
     """
     import cv2
 
+    from posecoach.capture.video_file import quiet_decoder_logs
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator, _native_stderr_silenced
 
     result.stages = {"decode": 0.0, "inference": 0.0}
+    quiet_decoder_logs()
     capture = cv2.VideoCapture(str(video))
     capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
@@ -370,7 +313,7 @@ def run_bench(video: Path, model: str | None = None, frames: int | None = None, 
         "soak": None,
     }
     if live or minutes > 0:
-        from posecoach.bench_live import run_live
+        from posecoach.ui.live_bench import run_live
         if live:
             say("live: the window (offscreen) fed by the video like a camera, at real time…")
             report["live"] = run_live(video, name, frames=frames, lead_in_s=lead_in_s, protocol_name=protocol_name)
