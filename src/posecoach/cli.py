@@ -16,12 +16,30 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None, choices=("lite", "full", "heavy"),
-                        help="pose model (default: full)")
-    parser.add_argument("--max-people", type=int, default=1, metavar="N",
+DEFAULT_PROTOCOL = "standing-rotation"
+
+
+def _add_model_args(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    """``--model`` and ``--max-people``; see :func:`_shared` for ``sub``."""
+    parser.add_argument("--model", choices=("lite", "full", "heavy"), help="pose model (default: full)",
+                        **_shared(None, sub))
+    parser.add_argument("--max-people", type=int, metavar="N",
                         help="people MediaPipe may detect per frame; >1 keeps following the same "
-                             "person when several are in view (slower)")
+                             "person when several are in view (slower)", **_shared(1, sub))
+
+
+def _add_db_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    parser.add_argument("--db", type=Path, help="session database (default: user data dir)", **_shared(None, sub))
+
+
+def _shared(default: object, sub: bool) -> dict[str, object]:
+    """The default of an option both the main parser and a sub-command take.
+
+    argparse lets a sub-command's defaults overwrite what was given before the
+    sub-command (``posecoach --db X analyze v.mp4`` would lose ``--db``): the
+    sub-command's copy has no default of its own, the main parser's default stands.
+    """
+    return {"default": argparse.SUPPRESS if sub else default}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,41 +53,43 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replay a recorded video in the window instead of the camera")
     parser.add_argument("--record", type=Path, default=None, metavar="FILE",
                         help="save the camera stream to FILE (mp4) for later replay")
-    parser.add_argument("--protocol", default=None, help="protocol name or .toml file")
+    parser.add_argument("--protocol", default=None,
+                        help=f"protocol name or .toml file (default: the last one chosen; analyze: {DEFAULT_PROTOCOL})")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
                         help="run --frames frames of the source, save the window as PNG, and quit")
     parser.add_argument("--frames", type=int, default=120, help="frames to run before --screenshot")
-    parser.add_argument("--db", type=Path, default=None, help="session database (default: user data dir)")
-    _add_model_args(parser)
+    _add_db_arg(parser, sub=False)
+    _add_model_args(parser, sub=False)
     sub = parser.add_subparsers(dest="command")
 
     analyze = sub.add_parser("analyze", help="analyse a recorded video without a window")
     analyze.add_argument("video", type=Path)
     analyze.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
     analyze.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write per-frame angles")
-    analyze.add_argument("--protocol", default="standing-rotation", help="protocol name or .toml file")
+    analyze.add_argument("--protocol", help=f"protocol name or .toml file (default: {DEFAULT_PROTOCOL})",
+                         **_shared(None, True))
     analyze.add_argument("--no-save", action="store_true", help="do not store the session in the database")
-    analyze.add_argument("--db", type=Path, default=None, help="session database (default: user data dir)")
+    _add_db_arg(analyze)
     analyze.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     _add_model_args(analyze)
 
     models = sub.add_parser("models", help="list or fetch pose models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     fetch = models_sub.add_parser("fetch", help="download and verify a pose model")
-    fetch.add_argument("--model", default=None, choices=("lite", "full", "heavy"))
+    fetch.add_argument("--model", choices=("lite", "full", "heavy"), **_shared(None, True))
     fetch.add_argument("--force", action="store_true", help="fetch again even when cached")
     models_sub.add_parser("list", help="show the models and whether they are cached")
 
     history = sub.add_parser("history", help="table of past sessions")
     history.add_argument("--json", action="store_true", help="machine-readable output")
-    history.add_argument("--db", type=Path, default=None)
+    _add_db_arg(history)
 
     report = sub.add_parser("report", help="per-side range-of-motion report of a session")
     report.add_argument("session", nargs="?", default="latest", help="session id or 'latest'")
     report.add_argument("--html", type=Path, default=None)
     report.add_argument("--pdf", type=Path, default=None)
     report.add_argument("--csv", type=Path, default=None)
-    report.add_argument("--db", type=Path, default=None)
+    _add_db_arg(report)
 
     accuracy = sub.add_parser("accuracy", help="accuracy benchmark against ground-truth clips")
     accuracy.add_argument("folder", type=Path, help="folder of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
@@ -80,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
     bench.add_argument("video", type=Path)
-    bench.add_argument("--model", default=None, choices=("lite", "full", "heavy"), help="pose model (default: full)")
+    bench.add_argument("--model", choices=("lite", "full", "heavy"), help="pose model (default: full)",
+                       **_shared(None, True))
     bench.add_argument("--frames", type=int, default=None, metavar="N", help="use the first N frames (default: all)")
     bench.add_argument("--no-live", action="store_true", help="skip the live window measurement")
     bench.add_argument("--minutes", type=float, default=0.0, metavar="M",
@@ -159,7 +180,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from posecoach.session.analysis_doc import write_frames_csv, write_json
     from posecoach.session.analyze import analyze_video
 
-    protocol = load_protocol(args.protocol)
+    protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     if args.max_people < 1:
         raise PosecoachError("--max-people must be at least 1")
     VideoFileSource(args.video).close()  # fail fast, before fetching a model, on a bad path
