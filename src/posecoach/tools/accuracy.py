@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import load_protocol
-from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.errors import PosecoachError
-from posecoach.session.pipeline import run_pipeline
+from posecoach.session.coaching import CoachingSession
 
 ANGLES = ("trunk", "pelvis", "separation")
 SIGN_DEADBAND_DEG = 5.0
@@ -106,13 +104,12 @@ def analyse_clip(video: Path, model_path: Path, model_name: str, cache: Path | N
         from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
         closer = MediaPipePoseEstimator(model_path)
         detector = recorder = RecordingDetector(closer)
-    estimator = RotationEstimator()
-    coach = Coach(load_protocol("standing-rotation"))
+    session = CoachingSession(detector, load_protocol("standing-rotation"))
     angles = {name: [] for name in ANGLES}
     tracked = []
     try:
         with VideoFileSource(video) as source:
-            for step in run_pipeline(source, detector, estimator, coach):
+            for step in session.run(source):
                 s = step.sample
                 tracked.append(s.tracked)
                 for name, value in zip(ANGLES, (s.trunk_deg, s.pelvis_deg, s.separation_deg)):
@@ -124,7 +121,7 @@ def analyse_clip(video: Path, model_path: Path, model_name: str, cache: Path | N
         recorder.save(cached)
     out: dict = {name: np.array(values, dtype=float) for name, values in angles.items()}
     out["tracked"] = np.array(tracked, dtype=bool)
-    out["reps"] = coach.reps
+    out["reps"] = session.coach.reps
     return out
 
 

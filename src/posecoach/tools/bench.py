@@ -3,10 +3,10 @@
 Measured in one run, on the same frames of one video:
 
 - **bare**: the bare MediaPipe PoseLandmarker loop: decode, BGR->RGB, inference, nothing else;
-- **analyze**: the ``posecoach analyze`` pipeline (the pieces of
-  :func:`posecoach.session.analyze.analyze_video`, which cannot stop after N frames:
-  source, detector, rotation estimator, coach, analysis recorder) and the session stored
-  in a SessionStore in a temporary folder, with the time of every stage;
+- **analyze**: the ``posecoach analyze`` pipeline (the
+  :class:`~posecoach.session.coaching.CoachingSession` with an analysis recorder, as
+  :func:`posecoach.session.analyze.analyze_video` runs it, one frame at a time) and the
+  session stored in a SessionStore in a temporary folder, with the time of every stage;
 - **start-up**: a fresh ``posecoach`` process until its first analysed frame;
 - **live** (:mod:`posecoach.ui.live_bench`, needs Qt): the window (offscreen) fed by the
   video played like a camera at real time: frame-to-display latency and dropped frames;
@@ -142,13 +142,11 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
     A generator like :func:`bare_loop`; the last ``next()`` assembles the analysis
     document and saves it to a SessionStore in a temporary folder (timed as storage).
     """
-    from posecoach.analysis.coach import Coach
     from posecoach.analysis.protocol import load_protocol
-    from posecoach.analysis.rotation import RotationEstimator
     from posecoach.capture.video_file import VideoFileSource
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
     from posecoach.session.analysis_doc import AnalysisRecorder
-    from posecoach.session.pipeline import run_pipeline
+    from posecoach.session.coaching import CoachingSession
     from posecoach.session.store import SessionStore
 
     protocol = load_protocol(protocol_name)
@@ -159,23 +157,17 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
             MediaPipePoseEstimator(model_path, num_poses=1) as detector, \
             tempfile.TemporaryDirectory(prefix="posecoach-bench-") as scratch:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        estimator = RotationEstimator()
-        coach = Coach(protocol)
-        recorder = AnalysisRecorder(source.info, coach, estimator, model_name)
-        steps = run_pipeline(source, detector, estimator, coach)
+        recorder = AnalysisRecorder(source.info, model_name)
+        steps = CoachingSession(detector, protocol, sinks=[recorder]).run(source)
         while True:
             t0 = clock()
             step = next(steps, None)  # the last call closes the rep in progress
             if step is None:
                 result.seconds += clock() - t0
                 break
-            t1 = clock()
-            recorder.add(step)
-            t2 = clock()
             for key, value in step.timings.items():
                 stages[key] += value
-            stages["recording"] += t2 - t1
-            result.seconds += t2 - t0
+            result.seconds += clock() - t0
             result.frames += 1
             yield
         t0 = clock()
@@ -221,13 +213,11 @@ def startup_probe(video: Path, model: str | None, protocol_name: str = "standing
     Prints one JSON line of wall-clock (``time.time()``) marks for the parent.
     """
     marks = {"entered": time.time()}
-    from posecoach.analysis.coach import Coach
     from posecoach.analysis.protocol import load_protocol
-    from posecoach.analysis.rotation import RotationEstimator
     from posecoach.capture.video_file import VideoFileSource
     from posecoach.models import ensure_model, model_spec
     from posecoach.session.analysis_doc import AnalysisRecorder
-    from posecoach.session.pipeline import run_pipeline
+    from posecoach.session.coaching import CoachingSession
 
     protocol = load_protocol(protocol_name)
     VideoFileSource(video).close()
@@ -237,11 +227,8 @@ def startup_probe(video: Path, model: str | None, protocol_name: str = "standing
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
     with VideoFileSource(video) as source, MediaPipePoseEstimator(model_path) as detector:
         marks["model_loaded"] = time.time()
-        estimator = RotationEstimator()
-        coach = Coach(protocol)
-        recorder = AnalysisRecorder(source.info, coach, estimator, name)
-        steps = run_pipeline(source, detector, estimator, coach)
-        recorder.add(next(steps))
+        steps = CoachingSession(detector, protocol, sinks=[AnalysisRecorder(source.info, name)]).run(source)
+        next(steps)
         marks["first_frame"] = time.time()
         steps.close()
     print(json.dumps(marks), flush=True)

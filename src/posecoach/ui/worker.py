@@ -27,12 +27,12 @@ from PyQt6.QtCore import QThread, pyqtSignal
 
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import Protocol
-from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.analysis.summary import summarize_reps
-from posecoach.session.pipeline import PersonSelector, PipelineStep, PoseDetector, run_pipeline
+from posecoach.session.coaching import CoachingSession
 from posecoach.session.guide import Guide, GuideState
+from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.messages import EventBatch, LatestSlot, Published, SessionEnd
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import (
@@ -223,43 +223,30 @@ class PipelineWorker(QThread):
         source = self._source
         assert source is not None
         live = config.request.live
-        protocol = config.protocol
-        estimator = RotationEstimator()
-        selector = PersonSelector()
-        guide = Guide(gate=self._gate, calibration_s=estimator.settings.calibration_s)
         log = SessionLog(config.db_path, source.info, config.model_name, live=live, on_warning=self.warning.emit)
-        poses: PoseDetector = detector if live else PoseCache(detector)
+        session = CoachingSession(detector if live else PoseCache(detector), config.protocol, sinks=[log],
+                                  gate=self._gate)
         target = 0
         try:
             while True:
-                coach = self.coach = Coach(protocol)
-                estimator.reset()
-                selector.reset()
-                guide.reset()
-                steps = run_pipeline(source, poses, estimator, coach, selector)
+                self.coach = session.coach
+                steps = session.run(source)
                 try:
-                    outcome = self._consume(steps, estimator, coach, guide, log, target)
+                    outcome = self._consume(steps, session, target)
                 finally:
                     steps.close()
                 if outcome is _END:
-                    log.finish(coach)
                     problem = getattr(source, "problem", None)  # a file that ended early says so
                     if problem:
                         self.warning.emit(problem)
-                    self._emit_end(coach, log)
+                    self._emit_end(session.coach, log)
                     outcome = self._idle()
-                elif outcome is _STOP and self._last_t is not None:
-                    # closing mid-session: keep the rep in progress, as the end of a file does
-                    coach.finish(self._last_t)
-                    log.add_events(list(coach.events[self._seen:]), coach, estimator)
-                    log.finish(coach)
-                else:
-                    log.finish(coach)
+                elif outcome is _STOP:
+                    session.finish()  # closing mid-session: keep the rep in progress, as the end of a file does
                 if outcome is _STOP:
                     return
                 self.session_reset.emit()
-                if outcome.kind == "protocol":
-                    protocol = outcome.value
+                session.restart(outcome.value if outcome.kind == "protocol" else None)
                 target = outcome.value if outcome.kind == "seek" else 0
                 if not live:
                     source.close()
@@ -271,17 +258,15 @@ class PipelineWorker(QThread):
         finally:
             log.close()
 
-    def _consume(self, steps: Iterator[PipelineStep], estimator: RotationEstimator, coach: Coach,
-                 guide: Guide, log: SessionLog, target: int) -> _Command:
+    def _consume(self, steps: Iterator[PipelineStep], session: CoachingSession, target: int) -> _Command:
+        coach, guide = session.coach, session.guide
         self._seen = seen = len(coach.events)
         for step in steps:
             self.frames_processed += 1
             self._last_t = step.frame.t
             self._measure_rate()
-            guide_state = guide.update(step.frame.t, step.pose, step.sample, step.state)
-            if self._gate and guide_state.blocks_calibration and not estimator.calibrated:
-                estimator.request_calibration()
-            log.add_step(step, coach, estimator)
+            guide_state = step.guide
+            assert guide_state is not None
             replaying = step.frame.index < target
             self._seen = seen = self._emit_events(coach, guide, seen, replaying)
             if replaying:
@@ -299,9 +284,7 @@ class PipelineWorker(QThread):
             command = self._checkpoint()
             if command is not None:
                 return command
-        # The generator closed the rep in progress: its events come after the last step.
-        final = coach.events[seen:]
-        log.add_events(list(final), coach, estimator)
+        # The session closed the rep in progress: its events come after the last step.
         self._emit_events(coach, guide, seen, False)
         return _END
 
