@@ -11,8 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from posecoach.measure import Histogram, growth_per_1000
 from posecoach.tools.bench import check_targets, format_report, interleave
 

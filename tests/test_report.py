@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from posecoach.analysis.summary import asymmetry_pct, summarize_reps
 from posecoach.errors import PosecoachError, StoreError
 from posecoach.report.commands import run_history, run_report
-from posecoach.analysis.summary import asymmetry_pct, summarize_reps
 from posecoach.session.store import SessionStore
 
 PROTOCOL = {"name": "standing-rotation", "hold_s": 7.0, "holds_per_side": 7}

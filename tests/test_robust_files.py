@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from posecoach import cli
 from posecoach.analysis.protocol import Protocol
 from posecoach.capture.video_file import VideoFileSource

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_robust_files import plain_frames, write_video
 
 from posecoach.session.store import SessionStore
+from test_robust_files import plain_frames, write_video
 
 TESTS = Path(__file__).resolve().parent
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

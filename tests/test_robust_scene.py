@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from conftest import shared_path
-from test_robust_files import write_video
 
+from conftest import shared_path
 from posecoach.analysis.protocol import Protocol, load_protocol
 from posecoach.session.analyze import analyze_video
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector
 from posecoach.testing import ScriptedDetector, SyntheticSource, drill_trunk_deg, standing_pose
+from test_robust_files import write_video
 
 PROTOCOL = load_protocol("standing-rotation")
 

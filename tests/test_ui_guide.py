@@ -14,10 +14,10 @@ from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.sample import RotationSample
 from posecoach.capture.frame_source import Frame, SourceInfo
 from posecoach.pose.types import PoseFrame
-from posecoach.session.pipeline import PipelineStep
-from posecoach.session.store import SessionStore
 from posecoach.session import guide as g
+from posecoach.session.pipeline import PipelineStep
 from posecoach.session.session_log import SessionLog
+from posecoach.session.store import SessionStore
 from posecoach.testing import standing_pose
 
 

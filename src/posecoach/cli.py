@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from posecoach import __version__
@@ -188,7 +188,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         _check_output(output)  # ... and before a long analysis, on an output that cannot be written
     model_name = model_spec(args.model).name
     model_path = ensure_model(model_name, progress=_say)
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     result = analyze_video(args.video, protocol, model_path, model_name, max_people=args.max_people,
                            progress=False if args.quiet else None)
     doc = result.document
@@ -208,7 +208,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             with SessionStore(db) as store:
                 session_id = store.save_analysis(
                     doc, started_at=started_at, model=model_name, live=False,
-                    ended_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                    ended_at=datetime.now(UTC).isoformat(timespec="seconds"))
             doc["session_id"] = session_id
         except PosecoachError as exc:
             _say(f"posecoach: warning: the session was not stored ({exc})")

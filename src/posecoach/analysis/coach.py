@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.protocol import Protocol
@@ -26,11 +27,11 @@ _LOST_ENDS_REP_S = 5.0  # tracking lost this long mid-rep ends the rep
 _LEAVE_PERSIST_S = 0.2  # below the end range this long = the hold has ended
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
 
-def _plausible(angle: float | None) -> bool:
+def _plausible(angle: float | None) -> TypeGuard[float]:
     """A finite angle within one turn (anything else is a broken measurement)."""
     return _finite(angle) and abs(angle) <= 360.0
 
@@ -217,6 +218,7 @@ class Coach:
             self._emit(t, ev.TRACKING_REGAINED, "Tracking again")
         self._last_tracked_t = t
         separation = sample.separation_deg
+        assert separation is not None  # plausible, checked above
         pelvis = sample.pelvis_deg if _plausible(sample.pelvis_deg) else 0.0
         # The movement is followed on the trunk (what the person turns); a pelvis turning
         # with it shrinks the separation but is still a rotation, to be coached as a fault.
@@ -230,6 +232,7 @@ class Coach:
             self._tracking = False
             self._emit(t, ev.TRACKING_LOST, _REASON_TEXT.get(reason, "Cannot see you clearly"), reason=reason)
         if self._phase == HOLDING and self._paused_reason != "tracking":
+            assert self._rep is not None  # a hold belongs to a rep
             self._paused_reason = "tracking"
             self._emit(t, ev.HOLD_PAUSED, "Hold paused: cannot see you", side=self._rep.side, reason="tracking")
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:

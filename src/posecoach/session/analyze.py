@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,7 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path | None 
         elif source.problem:
             recorder.warnings.append(source.problem)
         document = recorder.document()
-    document["analyzed_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    document["analyzed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     if stop.signum is not None:
         document["interrupted"] = True
     if source.problem:

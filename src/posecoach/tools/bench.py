@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
     with FirstFrames(VideoFileSource(video), frames) as source, \
             MediaPipePoseEstimator(model_path, num_poses=1) as detector, \
             tempfile.TemporaryDirectory(prefix="posecoach-bench-") as scratch:
-        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
         recorder = AnalysisRecorder(source.info, model_name)
         steps = CoachingSession(detector, protocol, sinks=[recorder]).run(source)
         while True:
@@ -175,7 +175,7 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
         t1 = clock()
         with SessionStore(Path(scratch) / "bench.db") as store:
             store.save_analysis(document, started_at=started_at, model=model_name, live=False,
-                                ended_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                                ended_at=datetime.now(UTC).isoformat(timespec="seconds"))
         t2 = clock()
         stages["recording"] += t1 - t0
         stages["storage"] += t2 - t1

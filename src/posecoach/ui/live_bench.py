@@ -128,10 +128,10 @@ def run_live(video: str | Path, model_name: str, frames: int | None = None, lead
 
 
 def _run_live(app, video, model_name, frames, lead_in_s, minutes, protocol_name, trace_python) -> dict[str, Any]:
+    from posecoach.session.sources import SourceRequest, mediapipe_factory
     from posecoach.session.store import SessionStore
     from posecoach.ui.main_window import AppOptions, MainWindow
     from posecoach.ui.perf import GuiHeartbeat
-    from posecoach.session.sources import SourceRequest, mediapipe_factory
 
     cameras: list[PacedFileCamera] = []
     probe_camera = PacedFileCamera(video, frames=frames, minutes=minutes, lead_in_s=lead_in_s)

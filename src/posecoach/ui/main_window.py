@@ -18,7 +18,15 @@ from typing import Any
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSlider, QStackedWidget, QVBoxLayout,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -26,15 +34,13 @@ from posecoach.analysis import events as ev
 from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_protocol
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
+from posecoach.session.messages import EventBatch, Published, SessionEnd
+from posecoach.session.sources import DetectorFactory, SourceRequest
 from posecoach.ui.audio import AudioCues
-from posecoach.ui.controls import (
-    CameraProbe, WindowActions, build_menus, build_toolbar, fill_camera_menu, make_action,
-)
+from posecoach.ui.controls import CameraProbe, WindowActions, build_menus, build_toolbar, fill_camera_menu, make_action
 from posecoach.ui.panels import NoSourcePanel, SummaryPanel
 from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
-from posecoach.session.messages import EventBatch, Published, SessionEnd
-from posecoach.session.sources import DetectorFactory, SourceRequest
 from posecoach.ui.worker import PipelineWorker, WorkerConfig
 
 PULL_INTERVAL_MS = 33

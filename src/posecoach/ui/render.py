@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from PyQt6.QtGui import QImage
 
-from posecoach.ui.overlay import OverlayModel, render_overlay
 from posecoach.session.messages import LatestSlot, Published
 from posecoach.session.sources import lower_thread_priority
+from posecoach.ui.overlay import OverlayModel, render_overlay
 
 _POLL_S = 0.008
 

@@ -32,11 +32,17 @@ from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.guide import Guide, GuideState
-from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.messages import EventBatch, LatestSlot, Published, SessionEnd
+from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import (
-    DetectorFactory, LiveClock, PoseCache, SourceRequest, lower_thread_priority, mediapipe_factory, open_source,
+    DetectorFactory,
+    LiveClock,
+    PoseCache,
+    SourceRequest,
+    lower_thread_priority,
+    mediapipe_factory,
+    open_source,
 )
 
 __all__ = ["EventBatch", "LatestSlot", "PipelineWorker", "Published", "SessionEnd", "SourceRequest", "WorkerConfig",
