@@ -82,3 +82,15 @@ def test_every_sub_command_keeps_the_shared_options(argv, attribute, expected):
     from posecoach.cli import build_parser
 
     assert getattr(build_parser().parse_args(argv), attribute) == expected
+
+
+@pytest.mark.replay
+def test_mediapipe_log_lines_only_with_verbose(tmp_path, model_path):
+    """MediaPipe's C++ log lines ("INFO: [accelerator_registry.cc...]") never reach the user's terminal."""
+    from test_robust_files import plain_frames, write_video
+
+    video = write_video(tmp_path / "plain.mp4", plain_frames(20))
+    quiet = run_cli("analyze", str(video), "--no-save", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "INFO:" not in quiet.stderr and "accelerator" not in quiet.stderr.lower(), quiet.stderr
+    assert "I0000" not in quiet.stderr and "W0000" not in quiet.stderr, quiet.stderr

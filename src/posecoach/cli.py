@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -28,6 +29,11 @@ def _add_model_args(parser: argparse.ArgumentParser, sub: bool = True) -> None:
                              "person when several are in view (slower)", **_shared(1, sub))
 
 
+def _add_verbose_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    parser.add_argument("--verbose", action="store_true", help="diagnostic messages, MediaPipe's own log lines too",
+                        **_shared(False, sub))
+
+
 def _add_db_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
     parser.add_argument("--db", type=Path, help="session database (default: user data dir)", **_shared(None, sub))
 
@@ -48,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A webcam coach for the standing trunk-rotation drill. Without a command, "
                     "opens the live coach window.")
     parser.add_argument("--version", action="version", version=f"posecoach {__version__}")
+    _add_verbose_arg(parser, sub=False)
     parser.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
     parser.add_argument("--source", type=Path, default=None, metavar="VIDEO",
                         help="replay a recorded video in the window instead of the camera")
@@ -64,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="analyse a recorded video without a window")
     analyze.add_argument("video", type=Path)
+    _add_verbose_arg(analyze)
     analyze.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
     analyze.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write per-frame angles")
     analyze.add_argument("--protocol", help=f"protocol name or .toml file (default: {DEFAULT_PROTOCOL})",
@@ -93,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     accuracy = sub.add_parser("accuracy", help="accuracy benchmark against ground-truth clips")
     accuracy.add_argument("folder", type=Path, help="folder of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+    _add_verbose_arg(accuracy)
     accuracy.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     accuracy.add_argument("--cache", type=Path, default=None,
                           help="folder to cache pose landmarks in (re-runs skip inference)")
@@ -110,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="frames each loop runs before the other takes its turn (default 30)")
     bench.add_argument("--lead-in", type=float, default=4.5, metavar="S",
                        help="live: seconds of the still first frame before the video (framing, calibration)")
+    _add_verbose_arg(bench)
     bench.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="also write the report as JSON")
     bench.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
 
@@ -125,9 +135,19 @@ def _tolerant_output() -> None:
             pass
 
 
+def _configure_logging(verbose: bool) -> None:
+    """Diagnostics go to stderr through ``logging``: warnings and up; posecoach's own debug lines with ``--verbose``."""
+    logging.basicConfig(level=logging.WARNING, format="posecoach: %(levelname)s: %(name)s: %(message)s")
+    if verbose:
+        logging.getLogger("posecoach").setLevel(logging.DEBUG)
+        from posecoach.pose.mediapipe_backend import show_native_logs
+        show_native_logs()
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
     try:
         if args.command == "analyze":
             return _cmd_analyze(args)

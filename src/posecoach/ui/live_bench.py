@@ -12,6 +12,7 @@ own memory growth; with ``trace_python`` tracemalloc names where Python memory g
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -27,6 +28,8 @@ from PyQt6.QtWidgets import QApplication
 from posecoach.capture.paced_file import PacedFileCamera
 from posecoach.measure import Histogram, current_rss_mb, growth_per_1000, peak_rss_mb
 from posecoach.session.messages import LatestSlot
+
+logger = logging.getLogger(__name__)
 
 
 class _TappedSlot(LatestSlot):
@@ -98,7 +101,7 @@ class _DisplayProbe(QObject):
 def _quiet_qt(mode, context, message: str) -> None:
     """Qt's messages, less the offscreen platform's notes about window hints."""
     if "propagateSizeHints" not in message:
-        print(message, file=sys.stderr)
+        logger.warning("Qt: %s", message)
 
 
 def _top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count: int = 5) -> list[dict[str, Any]]:

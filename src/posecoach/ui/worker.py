@@ -15,9 +15,9 @@ already detected, so the coach's counts after a seek are the ones a straight rep
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +47,8 @@ from posecoach.session.sources import (
 
 __all__ = ["EventBatch", "LatestSlot", "PipelineWorker", "Published", "SessionEnd", "SourceRequest", "WorkerConfig",
            "mediapipe_factory", "open_source"]
+
+logger = logging.getLogger(__name__)
 
 _LATE_RESYNC_S = 0.25     # a replay this late gives up catching up and re-anchors its clock
 _SEEK_PUBLISH_EVERY = 15  # frames between previews while fast-forwarding to a seek target
@@ -198,7 +200,7 @@ class PipelineWorker(QThread):
         except PosecoachError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never die silently
-            traceback.print_exc()
+            logger.exception("the pipeline worker stopped")
             self.failed.emit(f"internal error: {exc!r}")
         finally:
             for resource in (self._source, detector):
@@ -207,7 +209,7 @@ class PipelineWorker(QThread):
                     try:
                         close()
                     except Exception:  # noqa: BLE001 - closing must not mask the real error
-                        traceback.print_exc()
+                        logger.exception("closing %r failed", resource)
             self._source = None
 
     def _open(self) -> FrameSource:
