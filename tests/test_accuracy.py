@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from posecoach.accuracy import expected_holds, lag_frames, score_angle
+from posecoach.tools.accuracy import expected_holds, lag_frames, score_angle
 
 
 def test_score_angle_counts_errors_bias_and_signs():

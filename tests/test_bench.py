@@ -11,9 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
-from posecoach.bench import Histogram, check_targets, format_report, growth_per_1000, interleave
+from conftest import shared_path
+from posecoach.measure import Histogram, growth_per_1000
+from posecoach.tools.bench import check_targets, format_report, interleave
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -103,7 +104,7 @@ def test_targets_and_text_report():
 # ---------------------------------------------------------------------------- the paced camera
 @pytest.mark.gui
 def test_paced_camera_keeps_only_the_newest_frame_and_loops(tmp_path: Path):
-    from posecoach.bench_live import PacedFileCamera
+    from posecoach.capture.paced_file import PacedFileCamera
 
     video = write_video(tmp_path / "clip.mp4", frames=12)
     camera = PacedFileCamera(video, minutes=1.2 / 60, lead_in_s=0.2)  # 1.2 s at 30 fps: the 12 frames loop

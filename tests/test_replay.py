@@ -8,11 +8,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SHARED, shared_path
 
-from posecoach.accuracy import expected_holds, load_truth
+from conftest import SHARED, shared_path
 from posecoach.analysis.protocol import load_protocol
 from posecoach.session.analyze import analyze_video
+from posecoach.tools.accuracy import expected_holds, load_truth
 
 pytestmark = pytest.mark.replay
 

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from posecoach.analysis.summary import asymmetry_pct, summarize_reps
 from posecoach.errors import PosecoachError, StoreError
 from posecoach.report.commands import run_history, run_report
-from posecoach.report.summary import asymmetry_pct, summarize_reps
 from posecoach.session.store import SessionStore
 
 PROTOCOL = {"name": "standing-rotation", "hold_s": 7.0, "holds_per_side": 7}
@@ -327,7 +327,7 @@ def test_thinning_keeps_short_series():
 
 @pytest.mark.skipif(not hasattr(time, "tzset"), reason="needs time.tzset (POSIX)")
 def test_times_with_an_offset_are_shown_in_local_time(monkeypatch):
-    from posecoach.report.summary import format_started
+    from posecoach.report.format import format_started
 
     monkeypatch.setenv("TZ", "Europe/Madrid")
     time.tzset()

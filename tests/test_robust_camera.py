@@ -13,15 +13,13 @@ import time
 import numpy as np
 import pytest
 
-from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import Protocol
-from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture import camera as camera_mod
 from posecoach.capture.camera import CameraSource
 from posecoach.capture.frame_source import Frame, SourceInfo
 from posecoach.errors import SourceError
-from posecoach.session.pipeline import run_pipeline
-from posecoach.ui.testing import drill_detector
+from posecoach.session.coaching import CoachingSession
+from posecoach.testing import drill_detector
 
 
 class FakeCapture:
@@ -145,8 +143,9 @@ class ListSource:
 
 def run_with_times(times):
     detector = drill_detector(160, 120, (("right", 40.0, 2.0), ("left", 40.0, 2.0)))
-    coach = Coach(Protocol(name="p", hold_s=1.0, holds_per_side=2))
-    steps = list(run_pipeline(ListSource(times), detector, RotationEstimator(), coach))
+    session = CoachingSession(detector, Protocol(name="p", hold_s=1.0, holds_per_side=2))
+    coach = session.coach
+    steps = list(session.run(ListSource(times)))
     assert len(steps) == len(times)                          # no frame dropped
     ts = [s.frame.t for s in steps]
     assert all(math.isfinite(t) for t in ts) and all(b > a for a, b in zip(ts, ts[1:]))
@@ -184,7 +183,7 @@ def test_mediapipe_accepts_late_repeated_and_missing_timestamps(model_path):
 def test_the_window_worker_ends_the_session_when_the_camera_is_unplugged(qtbot, driver, tmp_path):
     """The live worker: the source ends, the session is finished in the database, ``ended`` says so."""
     from posecoach.session.store import SessionStore
-    from posecoach.ui.testing import ScriptedDetector
+    from posecoach.testing import ScriptedDetector
     from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig
     driver(good=60, after="fail", fps=60.0)
     opened = []

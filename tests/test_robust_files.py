@@ -18,14 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from posecoach import cli
 from posecoach.analysis.protocol import Protocol
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.errors import SourceError
 from posecoach.session.analyze import analyze_video
-from posecoach.ui.testing import drill_trunk_deg, standing_pose
+from posecoach.testing import drill_trunk_deg, standing_pose
 
 # --------------------------------------------------------------------------- helpers
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"udta", b"dinf"}
@@ -430,7 +430,7 @@ def test_disk_full_while_writing_the_json(tmp_path, fake_mediapipe, capsys, monk
 
 @pytest.mark.gui
 def test_window_replay_of_a_truncated_file_warns(qtbot, tmp_path):
-    from posecoach.ui.testing import ScriptedDetector
+    from posecoach.testing import ScriptedDetector
     from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig
     data = faststart(write_video(tmp_path / "whole.mp4", plain_frames(90)).read_bytes())
     cut = tmp_path / "cut.mp4"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_robust_files import plain_frames, write_video
 
 from posecoach.session.store import SessionStore
+from test_robust_files import plain_frames, write_video
 
 TESTS = Path(__file__).resolve().parent
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -35,7 +35,7 @@ from pathlib import Path
 marker, mark_at, delay = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 import posecoach.models as models
 import posecoach.pose.mediapipe_backend as backend
-from posecoach.ui import testing
+from posecoach import testing
 
 REPS = (("right", 40.0, 1.0), ("left", 40.0, 1.0)) * 10
 
@@ -145,22 +145,20 @@ def test_a_second_ctrl_c_stops_at_once_without_corrupting_anything(tmp_path):
 
 LIVE_CHILD = r'''
 import sys
-from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import Protocol
-from posecoach.analysis.rotation import RotationEstimator
-from posecoach.session.pipeline import run_pipeline
-from posecoach.ui.session_log import SessionLog
-from posecoach.ui.testing import SyntheticSource, drill_detector
+from posecoach.session.coaching import CoachingSession
+from posecoach.session.session_log import SessionLog
+from posecoach.testing import SyntheticSource, drill_detector
 
 reps = (("right", 40.0, 1.0), ("left", 40.0, 1.0)) * 50
 source = SyntheticSource(frames=None, size=(160, 120))
 source.info = source.info.__class__(**{**source.info.__dict__, "live": True, "path": "camera:0"})
-coach = Coach(Protocol(name="quick", hold_s=1.0, holds_per_side=50))
-estimator = RotationEstimator()
 log = SessionLog(sys.argv[1], source.info, "full", live=True, batch=30)
+session = CoachingSession(drill_detector(160, 120, reps), Protocol(name="quick", hold_s=1.0, holds_per_side=50),
+                          sinks=[log])
+coach = session.coach
 done = 0
-for step in run_pipeline(source, drill_detector(160, 120, reps), estimator, coach):
-    log.add_step(step, coach, estimator)
+for step in session.run(source):
     if len(coach.reps) > done:
         done = len(coach.reps)
         print(f"rep {done}", flush=True)

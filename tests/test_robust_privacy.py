@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_robust_files import write_video
 
 from posecoach import models
+from test_robust_files import write_video
 
 CHILD = r'''
 import atexit, json, os, sys

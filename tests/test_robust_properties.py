@@ -11,10 +11,10 @@ import json
 import math
 
 import numpy as np
-from conftest import synthetic_pose
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from conftest import synthetic_pose
 from posecoach.analysis import coach as coach_mod
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.geometry import BodyMeasures, measure

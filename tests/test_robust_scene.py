@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from conftest import shared_path
-from test_robust_files import write_video
 
-from posecoach.analysis.coach import Coach
+from conftest import shared_path
 from posecoach.analysis.protocol import Protocol, load_protocol
-from posecoach.analysis.rotation import RotationEstimator
 from posecoach.session.analyze import analyze_video
-from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector, run_pipeline
-from posecoach.ui.testing import ScriptedDetector, SyntheticSource, drill_trunk_deg, standing_pose
+from posecoach.session.coaching import CoachingSession
+from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector
+from posecoach.testing import ScriptedDetector, SyntheticSource, drill_trunk_deg, standing_pose
+from test_robust_files import write_video
 
 PROTOCOL = load_protocol("standing-rotation")
 
@@ -73,8 +72,9 @@ def test_someone_walking_up_close_makes_the_frames_unsure_then_tracking_resumes(
 
     detector = ScriptedDetector(lambda t: two_people(320, 240, t, other_x(t)))
     source = SyntheticSource(frames=330, size=(320, 240))
-    coach = Coach(Protocol(name="p", hold_s=2.0, holds_per_side=1))
-    steps = list(run_pipeline(source, detector, RotationEstimator(), coach))
+    session = CoachingSession(detector, Protocol(name="p", hold_s=2.0, holds_per_side=1))
+    coach = session.coach
+    steps = list(session.run(source))
     followed = [float(s.pose.image[[23, 24], 0].mean()) for s in steps]
     assert max(abs(x - 0.35) for x in followed) < 0.02, "the followed person must stay the same"
     unsure = [s for s in steps if s.sample.reason == PERSON_UNSURE]
@@ -110,8 +110,9 @@ def test_hips_out_of_frame_and_back_to_the_camera_mid_hold_pause_it_with_the_rea
         return [standing_pose(320, 240, t, trunk)]
 
     source = SyntheticSource(frames=420, size=(320, 240))
-    coach = Coach(Protocol(name="p", hold_s=9.0, holds_per_side=1))
-    steps = list(run_pipeline(source, ScriptedDetector(script), RotationEstimator(), coach))
+    session = CoachingSession(ScriptedDetector(script), Protocol(name="p", hold_s=9.0, holds_per_side=1))
+    coach = session.coach
+    steps = list(session.run(source))
     reasons = {s.sample.reason for s in steps if 6.1 < s.frame.t < 6.9}
     assert reasons == {"hips_not_visible"}
     assert {s.sample.reason for s in steps if 8.1 < s.frame.t < 8.9} <= {"back_to_camera", "person_switched"}

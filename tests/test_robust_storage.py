@@ -15,11 +15,10 @@ import subprocess
 import sys
 
 import pytest
-from test_robust_files import fake_mediapipe, one_line_error, plain_frames, write_video  # noqa: F401 - fixture
 
 from posecoach import cli, models
 from posecoach.session.store import SCHEMA_VERSION, SessionStore
-
+from test_robust_files import fake_mediapipe, one_line_error, plain_frames, write_video  # noqa: F401 - fixture
 from test_store import HOLD_LOCK  # noqa: E402  (the same lock-holding child process)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import synthetic_pose
 
+from conftest import synthetic_pose
 from posecoach.analysis import sample as reasons
 from posecoach.analysis.cues import compute_cues
 from posecoach.analysis.geometry import measure
@@ -151,7 +151,7 @@ def test_calibrates_with_jittered_camera_timestamps():
     rng = np.random.default_rng(7)
     estimator = RotationEstimator()
     t = 0.0
-    for i in range(120):
+    for _ in range(120):
         t += 1 / FPS + rng.uniform(-0.002, 0.002)
         image, world = synthetic_pose(0.0)
         estimator.update(t, image, world, 640, 480)

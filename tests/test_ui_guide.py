@@ -14,11 +14,11 @@ from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.sample import RotationSample
 from posecoach.capture.frame_source import Frame, SourceInfo
 from posecoach.pose.types import PoseFrame
+from posecoach.session import guide as g
 from posecoach.session.pipeline import PipelineStep
+from posecoach.session.session_log import SessionLog
 from posecoach.session.store import SessionStore
-from posecoach.ui import guide as g
-from posecoach.ui.session_log import SessionLog
-from posecoach.ui.testing import standing_pose
+from posecoach.testing import standing_pose
 
 
 def state(phase="calibrating", paused=None) -> CoachState:

@@ -15,7 +15,7 @@ from posecoach.analysis.protocol import load_protocol  # noqa: E402
 from posecoach.capture.recorder import RecordingSource, VideoRecorder  # noqa: E402
 from posecoach.capture.video_file import VideoFileSource  # noqa: E402
 from posecoach.errors import SourceError  # noqa: E402
-from posecoach.ui.testing import ScriptedDetector, SyntheticSource  # noqa: E402
+from posecoach.testing import ScriptedDetector, SyntheticSource  # noqa: E402
 from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig  # noqa: E402
 
 

@@ -16,10 +16,10 @@ from PyQt6.QtCore import QSettings, Qt  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 from PyQt6.QtWidgets import QFileDialog  # noqa: E402
 
+from posecoach.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
 from posecoach.ui.app import take_screenshot  # noqa: E402
 from posecoach.ui.main_window import AppOptions, MainWindow  # noqa: E402
 from posecoach.ui.perf import GuiHeartbeat  # noqa: E402
-from posecoach.ui.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
 from posecoach.ui.worker import SourceRequest  # noqa: E402
 
 pytestmark = pytest.mark.gui

@@ -1,6 +1,6 @@
 """The pipeline worker thread: newest-frame slot, pacing, pause/step/seek, clean stops.
 
-A simulated source and detector (posecoach.ui.testing) stand in for the camera and
+A simulated source and detector (posecoach.testing) stand in for the camera and
 MediaPipe, so these run in seconds; the real coach and estimator run on their landmarks.
 """
 
@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from posecoach.analysis.protocol import load_protocol  # noqa: E402
 from posecoach.errors import SourceError  # noqa: E402
 from posecoach.session.store import SessionStore  # noqa: E402
-from posecoach.ui.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
+from posecoach.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
 from posecoach.ui.worker import LatestSlot, PipelineWorker, SourceRequest, WorkerConfig  # noqa: E402
 
 pytestmark = pytest.mark.gui

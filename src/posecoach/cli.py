@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from posecoach import __version__
@@ -16,12 +17,35 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=None, choices=("lite", "full", "heavy"),
-                        help="pose model (default: full)")
-    parser.add_argument("--max-people", type=int, default=1, metavar="N",
+DEFAULT_PROTOCOL = "standing-rotation"
+
+
+def _add_model_args(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    """``--model`` and ``--max-people``; see :func:`_shared` for ``sub``."""
+    parser.add_argument("--model", choices=("lite", "full", "heavy"), help="pose model (default: full)",
+                        **_shared(None, sub))
+    parser.add_argument("--max-people", type=int, metavar="N",
                         help="people MediaPipe may detect per frame; >1 keeps following the same "
-                             "person when several are in view (slower)")
+                             "person when several are in view (slower)", **_shared(1, sub))
+
+
+def _add_verbose_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    parser.add_argument("--verbose", action="store_true", help="diagnostic messages, MediaPipe's own log lines too",
+                        **_shared(False, sub))
+
+
+def _add_db_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    parser.add_argument("--db", type=Path, help="session database (default: user data dir)", **_shared(None, sub))
+
+
+def _shared(default: object, sub: bool) -> dict[str, object]:
+    """The default of an option both the main parser and a sub-command take.
+
+    argparse lets a sub-command's defaults overwrite what was given before the
+    sub-command (``posecoach --db X analyze v.mp4`` would lose ``--db``): the
+    sub-command's copy has no default of its own, the main parser's default stands.
+    """
+    return {"default": argparse.SUPPRESS if sub else default}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,49 +54,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="A webcam coach for the standing trunk-rotation drill. Without a command, "
                     "opens the live coach window.")
     parser.add_argument("--version", action="version", version=f"posecoach {__version__}")
+    _add_verbose_arg(parser, sub=False)
     parser.add_argument("--camera", type=int, default=None, metavar="N", help="camera index (default 0)")
     parser.add_argument("--source", type=Path, default=None, metavar="VIDEO",
                         help="replay a recorded video in the window instead of the camera")
     parser.add_argument("--record", type=Path, default=None, metavar="FILE",
                         help="save the camera stream to FILE (mp4) for later replay")
-    parser.add_argument("--protocol", default=None, help="protocol name or .toml file")
+    parser.add_argument("--protocol", default=None,
+                        help=f"protocol name or .toml file (default: the last one chosen; analyze: {DEFAULT_PROTOCOL})")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
                         help="run --frames frames of the source, save the window as PNG, and quit")
     parser.add_argument("--frames", type=int, default=120, help="frames to run before --screenshot")
-    parser.add_argument("--db", type=Path, default=None, help="session database (default: user data dir)")
-    _add_model_args(parser)
+    _add_db_arg(parser, sub=False)
+    _add_model_args(parser, sub=False)
     sub = parser.add_subparsers(dest="command")
 
     analyze = sub.add_parser("analyze", help="analyse a recorded video without a window")
     analyze.add_argument("video", type=Path)
+    _add_verbose_arg(analyze)
     analyze.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
     analyze.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write per-frame angles")
-    analyze.add_argument("--protocol", default="standing-rotation", help="protocol name or .toml file")
+    analyze.add_argument("--protocol", help=f"protocol name or .toml file (default: {DEFAULT_PROTOCOL})",
+                         **_shared(None, True))
     analyze.add_argument("--no-save", action="store_true", help="do not store the session in the database")
-    analyze.add_argument("--db", type=Path, default=None, help="session database (default: user data dir)")
+    _add_db_arg(analyze)
     analyze.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     _add_model_args(analyze)
 
     models = sub.add_parser("models", help="list or fetch pose models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     fetch = models_sub.add_parser("fetch", help="download and verify a pose model")
-    fetch.add_argument("--model", default=None, choices=("lite", "full", "heavy"))
+    fetch.add_argument("--model", choices=("lite", "full", "heavy"), **_shared(None, True))
     fetch.add_argument("--force", action="store_true", help="fetch again even when cached")
     models_sub.add_parser("list", help="show the models and whether they are cached")
 
     history = sub.add_parser("history", help="table of past sessions")
     history.add_argument("--json", action="store_true", help="machine-readable output")
-    history.add_argument("--db", type=Path, default=None)
+    _add_db_arg(history)
 
     report = sub.add_parser("report", help="per-side range-of-motion report of a session")
     report.add_argument("session", nargs="?", default="latest", help="session id or 'latest'")
     report.add_argument("--html", type=Path, default=None)
     report.add_argument("--pdf", type=Path, default=None)
     report.add_argument("--csv", type=Path, default=None)
-    report.add_argument("--db", type=Path, default=None)
+    _add_db_arg(report)
 
     accuracy = sub.add_parser("accuracy", help="accuracy benchmark against ground-truth clips")
     accuracy.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+    _add_verbose_arg(accuracy)
     accuracy.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     accuracy.add_argument("--cache", type=Path, default=None,
                           help="folder to cache pose landmarks in (re-runs skip inference)")
@@ -80,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="refit the fusion model on ground-truth clips (leave-one-clip-out figures)")
     fit.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+    _add_verbose_arg(fit)
     fit.add_argument("--json", type=Path, default=None, help="also write the fit and its figures as JSON")
     fit.add_argument("--cache", type=Path, default=None,
                      help="folder to cache pose landmarks in (re-runs skip inference)")
@@ -87,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
     bench.add_argument("video", type=Path)
-    bench.add_argument("--model", default=None, choices=("lite", "full", "heavy"), help="pose model (default: full)")
+    bench.add_argument("--model", choices=("lite", "full", "heavy"), help="pose model (default: full)",
+                       **_shared(None, True))
     bench.add_argument("--frames", type=int, default=None, metavar="N", help="use the first N frames (default: all)")
     bench.add_argument("--no-live", action="store_true", help="skip the live window measurement")
     bench.add_argument("--minutes", type=float, default=0.0, metavar="M",
@@ -96,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="frames each loop runs before the other takes its turn (default 30)")
     bench.add_argument("--lead-in", type=float, default=4.5, metavar="S",
                        help="live: seconds of the still first frame before the video (framing, calibration)")
+    _add_verbose_arg(bench)
     bench.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="also write the report as JSON")
     bench.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
 
@@ -111,9 +143,19 @@ def _tolerant_output() -> None:
             pass
 
 
+def _configure_logging(verbose: bool) -> None:
+    """Diagnostics go to stderr through ``logging``: warnings and up; posecoach's own debug lines with ``--verbose``."""
+    logging.basicConfig(level=logging.WARNING, format="posecoach: %(levelname)s: %(name)s: %(message)s")
+    if verbose:
+        logging.getLogger("posecoach").setLevel(logging.DEBUG)
+        from posecoach.pose.mediapipe_backend import show_native_logs
+        show_native_logs()
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerant_output()
     args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
     try:
         if args.command == "analyze":
             return _cmd_analyze(args)
@@ -129,13 +171,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return run_report(args.db, args.session, args.html, args.pdf, args.csv)
         if args.command == "accuracy":
-            from posecoach.accuracy import run_accuracy
+            from posecoach.tools.accuracy import run_accuracy
             return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
         if args.command == "fit":
-            from posecoach.fitting import run_fit
+            from posecoach.tools.fitting import run_fit
             return run_fit(args.folder, model=args.model, json_out=args.json, cache=args.cache)
         if args.command == "bench":
-            from posecoach.bench import run_bench_command
+            from posecoach.tools.bench import run_bench_command
             return run_bench_command(args)
         from posecoach.ui.app import run_app
         return run_app(args)
@@ -169,7 +211,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from posecoach.session.analysis_doc import write_frames_csv, write_json
     from posecoach.session.analyze import analyze_video
 
-    protocol = load_protocol(args.protocol)
+    protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
     if args.max_people < 1:
         raise PosecoachError("--max-people must be at least 1")
     VideoFileSource(args.video).close()  # fail fast, before fetching a model, on a bad path
@@ -177,7 +219,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         _check_output(output)  # ... and before a long analysis, on an output that cannot be written
     model_name = model_spec(args.model).name
     model_path = ensure_model(model_name, progress=_say)
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     result = analyze_video(args.video, protocol, model_path, model_name, max_people=args.max_people,
                            progress=False if args.quiet else None)
     doc = result.document
@@ -197,7 +239,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             with SessionStore(db) as store:
                 session_id = store.save_analysis(
                     doc, started_at=started_at, model=model_name, live=False,
-                    ended_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                    ended_at=datetime.now(UTC).isoformat(timespec="seconds"))
             doc["session_id"] = session_id
         except PosecoachError as exc:
             _say(f"posecoach: warning: the session was not stored ({exc})")

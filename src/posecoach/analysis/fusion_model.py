@@ -1,6 +1,6 @@
 """The fusion model: every fitted number of the rotation estimator, in one place.
 
-The numbers are fitted by ``posecoach fit`` (session/fitting.py... see ``tools/fit.py``) on
+The numbers are fitted by ``posecoach fit`` (``tools/fitting.py``) on
 rendered clips with exact ground truth and checked leave-one-clip-out; ``PROVENANCE`` says
 on which clips, with which command, and what the fit printed. Thresholds that are not fitted
 (stillness, trust checks, framing) live in ``EstimatorSettings`` and ``AppearanceSettings``.

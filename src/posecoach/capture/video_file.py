@@ -16,19 +16,27 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-# FFmpeg's own log lines ("moov atom not found") would clutter the one-line errors we give.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from posecoach.capture.frame_source import Frame, SourceInfo  # noqa: E402
-from posecoach.errors import SourceError  # noqa: E402
+from posecoach.capture.frame_source import Frame, SourceInfo
+from posecoach.errors import SourceError
 
 _DEFAULT_FPS = 30.0
 _MAX_PTS_GAP_S = 60.0  # a presentation time further ahead than this is not believed
 _SAME_TIME_S = 1e-3    # presentation times this close to index / fps are index / fps
+
+
+def quiet_decoder_logs() -> None:
+    """Keep FFmpeg's and OpenCV's own log lines ("moov atom not found") off the terminal.
+
+    They would clutter the one-line errors we give. FFmpeg reads its level when OpenCV
+    first opens a file with it, so call this before the first ``cv2.VideoCapture`` of a
+    file; a level the user set in the environment is kept.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def _iso_media_problem(path: Path) -> str | None:
@@ -102,6 +110,7 @@ class VideoFileSource:
             raise SourceError(f"{self.path} is a folder, not a video file")
         self.frames_read = 0
         self.problem: str | None = None
+        quiet_decoder_logs()
         self._capture = cv2.VideoCapture(str(self.path))
         if not self._capture.isOpened():
             self._capture.release()

@@ -14,15 +14,39 @@ from posecoach.pose.types import PoseFrame
 
 MAX_SIDE = 1920  # pixels: larger frames are shrunk before inference
 
+_native_logs = False  # let MediaPipe's own log lines through (``posecoach --verbose``)
+
+
+def show_native_logs(show: bool = True) -> None:
+    """Let MediaPipe's C++ log lines (glog, absl, TFLite) reach stderr; call before the first model."""
+    global _native_logs
+    _native_logs = show
+
+
+def _quiet_native_logging() -> None:
+    """Ask MediaPipe's C++ loggers for errors only, before mediapipe is first imported.
+
+    glog and TensorFlow read these when the library loads; a level set in the
+    environment by the user is kept. What still comes (TFLite's "INFO: ..." lines) is
+    caught by :func:`_native_stderr_silenced` around model creation, warm-up and closing.
+    """
+    if not _native_logs:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def preload() -> None:
     """Import MediaPipe now (slow, holds the GIL) so later frames do not wait for it."""
+    _quiet_native_logging()
     from mediapipe.tasks.python import vision  # noqa: F401
 
 
 @contextlib.contextmanager
 def _native_stderr_silenced():
-    """Hide MediaPipe's C++ start-up chatter (it writes to fd 2 directly)."""
+    """Hide MediaPipe's C++ chatter (it writes to fd 2 directly), unless native logs are shown."""
+    if _native_logs:
+        yield
+        return
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
@@ -58,6 +82,7 @@ class MediaPipePoseEstimator:
     def __init__(self, model_path: str | Path, num_poses: int = 1,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  max_side: int | None = MAX_SIDE) -> None:
+        _quiet_native_logging()
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp_image = __import__("mediapipe").Image
@@ -122,7 +147,8 @@ class MediaPipePoseEstimator:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            self._landmarker.close()
+            with _native_stderr_silenced():  # it logs the accelerators it destroys
+                self._landmarker.close()
             self._landmarker = None
 
     def __enter__(self) -> MediaPipePoseEstimator:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from posecoach.analysis.summary import ProgressPoint
 from posecoach.errors import PosecoachError
-from posecoach.report.summary import ProgressPoint, fmt, format_faults, format_started
+from posecoach.report.format import fmt, format_faults, format_started
 from posecoach.session.store import SessionStore, SessionSummary, default_db_path
 
 _COLUMNS = (  # header, alignment ("<" or ">"), maximum width

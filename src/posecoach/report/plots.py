@@ -22,7 +22,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from posecoach.report.summary import ProgressPoint, Summary, local_time
+from posecoach.analysis.summary import ProgressPoint, Summary
+from posecoach.report.format import local_time
 
 SIDE_COLOURS = {"right": "#1f5fa8", "left": "#d9730d"}  # blue / orange: colour-blind safe
 SEPARATION_COLOUR = "#1a1a1a"

@@ -22,17 +22,10 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 
 from posecoach import __version__
+from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_label, summarize_reps
 from posecoach.report import plots
+from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow
-from posecoach.report.summary import (
-    SIDES,
-    ProgressPoint,
-    Summary,
-    fmt,
-    format_started,
-    source_label,
-    summarize_reps,
-)
 
 FAULT_TEXT = {"pelvis_rotation": "pelvis rotated", "too_fast": "too fast",
               "hold_broken": "hold broken"}

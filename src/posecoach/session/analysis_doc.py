@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from posecoach.analysis.coach import Coach
+from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
-from posecoach.report.summary import summarize_reps
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"
@@ -57,25 +58,37 @@ def lighting_of(image) -> str | None:
 
 
 class AnalysisRecorder:
-    """Collect frame records while the pipeline runs, then assemble the document."""
+    """A session sink: collect frame records while the session runs, then assemble the document.
 
-    def __init__(self, info: SourceInfo, coach: Coach, estimator: RotationEstimator, model: str) -> None:
+    The reps, events and calibration come from the coach and estimator of the last
+    frame (or of the session's end) when :meth:`document` is called.
+    """
+
+    def __init__(self, info: SourceInfo, model: str) -> None:
         self.info = info
-        self.coach = coach
-        self.estimator = estimator
         self.model = model
+        self.coach: Coach | None = None
+        self.estimator: RotationEstimator | None = None
         self.frames: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self._lighting = {"dark": 0, "overexposed": 0}
 
-    def add(self, step: PipelineStep) -> dict[str, Any]:
+    def add_step(self, step: PipelineStep, coach: Coach, estimator: RotationEstimator) -> None:
+        """Record one frame."""
+        self.coach, self.estimator = coach, estimator
         record = frame_record(step)
         self.frames.append(record)
         if step.pose is None:
             light = lighting_of(step.frame.image)
             if light is not None:
                 self._lighting[light] += 1
-        return record
+
+    def add_events(self, events: list[CoachEvent], coach: Coach, estimator: RotationEstimator) -> None:
+        """Nothing to do: the document takes every event from the coach."""
+        self.coach, self.estimator = coach, estimator
+
+    def finish(self, coach: Coach) -> None:
+        self.coach = coach
 
     def _all_warnings(self) -> list[str]:
         out = list(self.warnings)
@@ -89,13 +102,16 @@ class AnalysisRecorder:
         return out
 
     def document(self) -> dict[str, Any]:
+        """The analysis document of DESIGN.md section 5 (plus calibration, events, warnings)."""
+        if self.coach is None:
+            raise ValueError("the analysis document needs at least one frame")
         reps = [rep.to_dict() for rep in self.coach.reps]
         tracked = sum(1 for f in self.frames if f["tracked"])
         reasons: dict[str, int] = {}
         for f in self.frames:
             if not f["tracked"]:
                 reasons[f["reason"]] = reasons.get(f["reason"], 0) + 1
-        calibration = self.estimator.calibration
+        calibration = self.estimator.calibration if self.estimator is not None else None
         return {
             "schema": SCHEMA,
             "source": {"path": self.info.path, "fps": round(self.info.fps, 3), "frames": len(self.frames),

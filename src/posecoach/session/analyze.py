@@ -1,4 +1,4 @@
-"""Headless replay of a video through the whole pipeline (``posecoach analyze``).
+"""Headless replay of a video through a coaching session (``posecoach analyze``).
 
 The video is streamed: one frame is in memory at a time, whatever its length or size;
 the document keeps one small record per frame (about half a kilobyte).
@@ -11,22 +11,22 @@ interrupts at once.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import Protocol
-from posecoach.analysis.rotation import RotationEstimator
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.session.analysis_doc import AnalysisRecorder
-from posecoach.session.pipeline import PipelineStep, run_pipeline
+from posecoach.session.coaching import CoachingSession
+from posecoach.session.pipeline import PipelineStep, PoseDetector
 
 
 @dataclass(frozen=True)
@@ -74,25 +74,31 @@ class StopRequests:
         self._previous.clear()
 
 
-def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_name: str = "full",
+def analyze_video(path: str | Path, protocol: Protocol, model_path: Path | None = None, model_name: str = "full",
                   max_people: int = 1, progress: bool | None = None,
-                  on_step: Callable[[PipelineStep], None] | None = None) -> AnalysisResult:
-    """Run the pipeline over a video file and return the analysis document.
+                  on_step: Callable[[PipelineStep], None] | None = None,
+                  detector: PoseDetector | None = None) -> AnalysisResult:
+    """Run a coaching session over a video file and return the analysis document.
 
+    ``detector``: the pose detector to use (not closed here); by default MediaPipe with
+    the model at ``model_path``, finding up to ``max_people`` people a frame.
     ``progress``: show a progress bar on stderr (default: only when stderr is a terminal).
     The document's ``warnings`` say in plain words what limited the analysis (a file cut
     short, pictures too dark); ``interrupted`` is True when a signal stopped it early.
     """
-    from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
-
     started = time.perf_counter()
     stop = StopRequests()
-    with VideoFileSource(path) as source, MediaPipePoseEstimator(model_path, num_poses=max_people) as detector, \
-            stop:
-        estimator = RotationEstimator()
-        coach = Coach(protocol)
-        recorder = AnalysisRecorder(source.info, coach, estimator, model_name)
-        stage = {"decode": 0.0, "inference": 0.0, "estimation": 0.0, "coaching": 0.0}
+    with contextlib.ExitStack() as resources:
+        source = resources.enter_context(VideoFileSource(path))
+        if detector is None:
+            from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
+            if model_path is None:
+                raise ValueError("give a detector or the model_path of the MediaPipe model")
+            detector = resources.enter_context(MediaPipePoseEstimator(model_path, num_poses=max_people))
+        resources.enter_context(stop)
+        recorder = AnalysisRecorder(source.info, model_name)
+        session = CoachingSession(detector, protocol, sinks=[recorder])
+        stage: dict[str, float] = {}
         show = sys.stderr.isatty() if progress is None else progress
         bar = None
         if show:
@@ -100,13 +106,12 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_
             bar = tqdm(total=source.info.frames, unit="frame", desc=Path(path).name, file=sys.stderr,
                        dynamic_ncols=True, leave=False)
         last: PipelineStep | None = None
-        steps = run_pipeline(source, detector, estimator, coach)
+        steps = session.run(source)
         try:
             for step in steps:
                 last = step
-                recorder.add(step)
                 for key, value in step.timings.items():
-                    stage[key] += value
+                    stage[key] = stage.get(key, 0.0) + value
                 if on_step is not None:
                     on_step(step)
                 if bar is not None:
@@ -118,13 +123,13 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path, model_
             if bar is not None:
                 bar.close()
         if stop.signum is not None:
-            coach.finish(last.frame.t if last is not None else 0.0)  # keep the rep in progress
+            session.finish()  # keep the rep in progress
             where = f"{last.frame.t:.1f} s (frame {last.frame.index + 1})" if last is not None else "the start"
             recorder.warnings.append(f"the analysis was interrupted at {where}: it covers the video up to there")
         elif source.problem:
             recorder.warnings.append(source.problem)
         document = recorder.document()
-    document["analyzed_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    document["analyzed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     if stop.signum is not None:
         document["interrupted"] = True
     if source.problem:

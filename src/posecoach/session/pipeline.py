@@ -1,25 +1,23 @@
-"""The pipeline generator: frames -> pose -> rotation -> coach, one step per frame.
+"""The pipeline's pieces: what one frame gives (PipelineStep), whom to follow, time order.
 
-It knows nothing of Qt or files: the live window's worker, ``posecoach analyze`` and the
-tests all iterate the same generator.
+:class:`~posecoach.session.coaching.CoachingSession` puts them together: frames -> pose
+-> rotation -> coach, one step per frame.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
-from posecoach.analysis.coach import Coach, CoachState
+from posecoach.analysis.coach import CoachState
 from posecoach.analysis.events import CoachEvent
-from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.sample import RotationSample
-from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.capture.frame_source import Frame
 from posecoach.pose.types import PoseFrame
+from posecoach.session.guide import GuideState
 
 
 class PoseDetector(Protocol):
@@ -37,6 +35,7 @@ class PipelineStep:
     events: list[CoachEvent]          # events raised by this frame
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     people: int = 1                   # people detected in the frame (the one followed is ``pose``)
+    guide: GuideState | None = None   # what the guided start says after this frame
 
 
 # Why a frame is not measured, beyond the estimator's reasons (analysis/sample.py).
@@ -95,43 +94,7 @@ class PersonSelector:
         return people[index]
 
 
-def run_pipeline(source: FrameSource, detector: PoseDetector, estimator: RotationEstimator,
-                 coach: Coach, selector: PersonSelector | None = None) -> Iterator[PipelineStep]:
-    """Yield one PipelineStep per frame of ``source``; closes the rep in progress at the end."""
-    selector = selector or PersonSelector()
-    clock = time.perf_counter
-    last_t: float | None = None
-    frames = source.frames()
-    while True:
-        t0 = clock()
-        frame = next(frames, None)
-        t1 = clock()
-        if frame is None:
-            break
-        frame = _in_time_order(frame, last_t)
-        last_t = frame.t
-        people = detector.detect(frame.image, frame.t)
-        pose = selector.select(people)
-        t2 = clock()
-        height, width = frame.image.shape[:2]
-        measured = None if selector.unsure else pose
-        sample = estimator.update(frame.t, measured.image if measured else None,
-                                  measured.world if measured else None, width, height, frame.image)
-        if selector.unsure:
-            sample = replace(sample, reason=PERSON_UNSURE)
-        t3 = clock()
-        first_event = len(coach.events)
-        state = coach.update(sample)
-        t4 = clock()
-        yield PipelineStep(frame=frame, pose=pose, sample=sample, state=state,
-                           events=coach.events[first_event:],
-                           timings={"decode": t1 - t0, "inference": t2 - t1,
-                                    "estimation": t3 - t2, "coaching": t4 - t3},
-                           people=len(people))
-    coach.finish(last_t if last_t is not None else 0.0)
-
-
-def _in_time_order(frame: Frame, last_t: float | None) -> Frame:
+def in_time_order(frame: Frame, last_t: float | None) -> Frame:
     """The frame, re-timed just after the previous one if it came late, out of order or without a time.
 
     Every stage downstream (MediaPipe's video mode, the filters, the coach's timers)

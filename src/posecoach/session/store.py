@@ -22,8 +22,8 @@ from typing import Any
 
 import platformdirs
 
+from posecoach.analysis.summary import Summary, source_label, summarize_reps
 from posecoach.errors import StoreError
-from posecoach.report.summary import Summary, source_label, summarize_reps
 from posecoach.session.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 DB_ENV = "POSECOACH_DB"

@@ -26,7 +26,7 @@ def _ensure_platform(screenshot: bool) -> None:
                              "or use 'posecoach analyze VIDEO' or '--screenshot PATH' without one")
 
 
-def build_options(args: argparse.Namespace, settings) -> "AppOptions":  # noqa: F821 - Qt imported lazily
+def build_options(args: argparse.Namespace, settings) -> AppOptions:  # noqa: F821 - Qt imported lazily
     """Turn the command line (and remembered settings) into window options."""
     from posecoach.analysis.protocol import load_protocol
     from posecoach.models import model_spec

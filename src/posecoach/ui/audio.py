@@ -18,7 +18,7 @@ from PyQt6.QtCore import QObject, QUrl
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.events import CoachEvent
-from posecoach.ui.guide import GuideCue
+from posecoach.session.guide import GuideCue
 
 _RATE = 22050
 

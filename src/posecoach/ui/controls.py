@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
+from PyQt6.QtWidgets import QComboBox, QLabel, QMainWindow, QMenu, QToolBar, QWidget
 
-if TYPE_CHECKING:
-    from posecoach.ui.main_window import MainWindow
+
+@dataclass(frozen=True)
+class WindowActions:
+    """The window's actions, as the toolbar and the menus arrange them."""
+
+    play: QAction
+    step: QAction
+    reset: QAction
+    back: QAction
+    forward: QAction
+    mute: QAction
+    mirror: QAction
+    fullscreen: QAction
+    summary: QAction
+    open: QAction
+    quit: QAction
 
 
 def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str, ...] = (), checkable: bool = False,
@@ -29,41 +43,42 @@ def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str
     return action
 
 
-def build_toolbar(window: MainWindow) -> QToolBar:
+def build_toolbar(window: QMainWindow, actions: WindowActions, protocol_box: QComboBox) -> QToolBar:
     """Start/pause, step, reset | protocol | mute, mirror, full screen, summary."""
     toolbar = QToolBar("Controls", window)
     toolbar.setObjectName("controls")
     toolbar.setMovable(False)
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    for action in (window.act_play, window.act_step, window.act_reset):
+    for action in (actions.play, actions.step, actions.reset):
         toolbar.addAction(action)
     toolbar.addSeparator()
     toolbar.addWidget(QLabel(" Protocol "))
-    toolbar.addWidget(window.protocol_box)
+    toolbar.addWidget(protocol_box)
     toolbar.addSeparator()
-    for action in (window.act_mute, window.act_mirror, window.act_fullscreen, window.act_summary):
+    for action in (actions.mute, actions.mirror, actions.fullscreen, actions.summary):
         toolbar.addAction(action)
     for button in toolbar.findChildren(QWidget):
-        if button is not window.protocol_box:
+        if button is not protocol_box:
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and arrows stay the window's shortcuts
     window.addToolBar(toolbar)
     return toolbar
 
 
-def build_menus(window: MainWindow, protocols: Sequence[str], current_protocol: str) -> tuple[QMenu, QMenu]:
+def build_menus(window: QMainWindow, actions: WindowActions, protocols: Sequence[str], current_protocol: str,
+                choose_protocol: Callable[[str], None]) -> tuple[QMenu, QMenu]:
     """File (open, cameras, quit), Session (controls, protocols, summary), View, Audio.
 
     Returns the camera menu and the protocol menu, which change while the window runs.
     """
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    file_menu.addAction(window.act_open)
+    file_menu.addAction(actions.open)
     camera_menu = QMenu("&Camera", window)
     file_menu.addMenu(camera_menu)
     file_menu.addSeparator()
-    file_menu.addAction(window.act_quit)
+    file_menu.addAction(actions.quit)
     session_menu = bar.addMenu("&Session")
-    for action in (window.act_play, window.act_step, window.act_reset, window.act_back, window.act_forward):
+    for action in (actions.play, actions.step, actions.reset, actions.back, actions.forward):
         session_menu.addAction(action)
     protocol_menu = session_menu.addMenu("&Protocol")
     group = QActionGroup(protocol_menu)
@@ -71,14 +86,14 @@ def build_menus(window: MainWindow, protocols: Sequence[str], current_protocol: 
         action = protocol_menu.addAction(name)
         action.setCheckable(True)
         action.setChecked(name == current_protocol)
-        action.triggered.connect(partial(window.protocol_box.setCurrentText, name))
+        action.triggered.connect(partial(choose_protocol, name))
         group.addAction(action)
     session_menu.addSeparator()
-    session_menu.addAction(window.act_summary)
+    session_menu.addAction(actions.summary)
     view_menu = bar.addMenu("&View")
-    for action in (window.act_mirror, window.act_fullscreen):
+    for action in (actions.mirror, actions.fullscreen):
         view_menu.addAction(action)
-    bar.addMenu("&Audio").addAction(window.act_mute)
+    bar.addMenu("&Audio").addAction(actions.mute)
     return camera_menu, protocol_menu
 
 

@@ -18,7 +18,15 @@ from typing import Any
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSlider, QStackedWidget, QVBoxLayout,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -26,13 +34,13 @@ from posecoach.analysis import events as ev
 from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_protocol
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
+from posecoach.session.messages import EventBatch, Published, SessionEnd
+from posecoach.session.sources import DetectorFactory, SourceRequest
 from posecoach.ui.audio import AudioCues
-from posecoach.ui.controls import CameraProbe, build_menus, build_toolbar, fill_camera_menu, make_action
+from posecoach.ui.controls import CameraProbe, WindowActions, build_menus, build_toolbar, fill_camera_menu, make_action
 from posecoach.ui.panels import NoSourcePanel, SummaryPanel
 from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
-from posecoach.ui.messages import EventBatch, Published, SessionEnd
-from posecoach.ui.sources import DetectorFactory, SourceRequest
 from posecoach.ui.worker import PipelineWorker, WorkerConfig
 
 PULL_INTERVAL_MS = 33
@@ -191,8 +199,13 @@ class MainWindow(QMainWindow):
         self.protocol_box.setCurrentText(self.options.protocol_name)
         self.protocol_box.currentTextChanged.connect(self.choose_protocol)
 
-        self.toolbar = build_toolbar(self)
-        self.camera_menu, self.protocol_menu = build_menus(self, names, self.options.protocol_name)
+        actions = WindowActions(
+            play=self.act_play, step=self.act_step, reset=self.act_reset, back=self.act_back,
+            forward=self.act_forward, mute=self.act_mute, mirror=self.act_mirror, fullscreen=self.act_fullscreen,
+            summary=self.act_summary, open=self.act_open, quit=self.act_quit)
+        self.toolbar = build_toolbar(self, actions, self.protocol_box)
+        self.camera_menu, self.protocol_menu = build_menus(self, actions, names, self.options.protocol_name,
+                                                           self.protocol_box.setCurrentText)
         self._fill_camera_menu()
 
         self.status_label = QLabel()

@@ -32,9 +32,9 @@ from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainter
 
 from posecoach.analysis import coach as coach_mod
 from posecoach.pose import skeleton as sk
+from posecoach.session import guide as guide_mod
+from posecoach.session.guide import GuideState
 from posecoach.session.pipeline import PipelineStep
-from posecoach.ui import guide as guide_mod
-from posecoach.ui.guide import GuideState
 
 SHOULDER_COLOR = QColor(0, 229, 255)
 HIP_COLOR = QColor(255, 145, 0)

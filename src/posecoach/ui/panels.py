@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import (
-    QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
-)
+from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from posecoach.report.summary import FAULT_LABELS, Summary, fmt, summarize_reps
+from posecoach.analysis.summary import Summary, summarize_reps
+from posecoach.report.format import FAULT_LABELS, fmt
 
 
 class NoSourcePanel(QWidget):

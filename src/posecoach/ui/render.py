@@ -9,15 +9,18 @@ the GUI then only copies a finished image to the screen.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from PyQt6.QtGui import QImage
 
+from posecoach.session.messages import LatestSlot, Published
+from posecoach.session.sources import lower_thread_priority
 from posecoach.ui.overlay import OverlayModel, render_overlay
-from posecoach.ui.messages import LatestSlot, Published
-from posecoach.ui.sources import lower_thread_priority
+
+logger = logging.getLogger(__name__)
 
 _POLL_S = 0.008
 
@@ -135,8 +138,7 @@ class OverlayRenderer:
             try:
                 image = render_published(item, view, size)
             except Exception:  # noqa: BLE001 - a drawing bug must not kill the view
-                import traceback
-                traceback.print_exc()
+                logger.exception("drawing the overlay failed")
                 continue
             with self._cond:
                 if self._source is not source:  # switched sources meanwhile: drop the stale picture

@@ -15,9 +15,9 @@ already detected, so the coach's counts after a seek are the ones a straight rep
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,20 +27,28 @@ from PyQt6.QtCore import QThread, pyqtSignal
 
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import Protocol
-from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.report.summary import summarize_reps
-from posecoach.session.pipeline import PersonSelector, PipelineStep, PoseDetector, run_pipeline
-from posecoach.ui.guide import Guide, GuideState
-from posecoach.ui.messages import EventBatch, LatestSlot, Published, SessionEnd
-from posecoach.ui.session_log import SessionLog
-from posecoach.ui.sources import (
-    DetectorFactory, LiveClock, PoseCache, SourceRequest, lower_thread_priority, mediapipe_factory, open_source,
+from posecoach.session.coaching import CoachingSession
+from posecoach.session.guide import Guide, GuideState
+from posecoach.session.messages import EventBatch, LatestSlot, Published, SessionEnd
+from posecoach.session.pipeline import PipelineStep, PoseDetector
+from posecoach.session.session_log import SessionLog
+from posecoach.session.sources import (
+    DetectorFactory,
+    LiveClock,
+    PoseCache,
+    SourceRequest,
+    lower_thread_priority,
+    mediapipe_factory,
+    open_source,
 )
 
 __all__ = ["EventBatch", "LatestSlot", "PipelineWorker", "Published", "SessionEnd", "SourceRequest", "WorkerConfig",
            "mediapipe_factory", "open_source"]
+
+logger = logging.getLogger(__name__)
 
 _LATE_RESYNC_S = 0.25     # a replay this late gives up catching up and re-anchors its clock
 _SEEK_PUBLISH_EVERY = 15  # frames between previews while fast-forwarding to a seek target
@@ -192,7 +200,7 @@ class PipelineWorker(QThread):
         except PosecoachError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - report, never die silently
-            traceback.print_exc()
+            logger.exception("the pipeline worker stopped")
             self.failed.emit(f"internal error: {exc!r}")
         finally:
             for resource in (self._source, detector):
@@ -201,7 +209,7 @@ class PipelineWorker(QThread):
                     try:
                         close()
                     except Exception:  # noqa: BLE001 - closing must not mask the real error
-                        traceback.print_exc()
+                        logger.exception("closing %r failed", resource)
             self._source = None
 
     def _open(self) -> FrameSource:
@@ -223,43 +231,30 @@ class PipelineWorker(QThread):
         source = self._source
         assert source is not None
         live = config.request.live
-        protocol = config.protocol
-        estimator = RotationEstimator()
-        selector = PersonSelector()
-        guide = Guide(gate=self._gate, calibration_s=estimator.settings.calibration_s)
         log = SessionLog(config.db_path, source.info, config.model_name, live=live, on_warning=self.warning.emit)
-        poses: PoseDetector = detector if live else PoseCache(detector)
+        session = CoachingSession(detector if live else PoseCache(detector), config.protocol, sinks=[log],
+                                  gate=self._gate)
         target = 0
         try:
             while True:
-                coach = self.coach = Coach(protocol)
-                estimator.reset()
-                selector.reset()
-                guide.reset()
-                steps = run_pipeline(source, poses, estimator, coach, selector)
+                self.coach = session.coach
+                steps = session.run(source)
                 try:
-                    outcome = self._consume(steps, estimator, coach, guide, log, target)
+                    outcome = self._consume(steps, session, target)
                 finally:
                     steps.close()
                 if outcome is _END:
-                    log.finish(coach)
                     problem = getattr(source, "problem", None)  # a file that ended early says so
                     if problem:
                         self.warning.emit(problem)
-                    self._emit_end(coach, log)
+                    self._emit_end(session.coach, log)
                     outcome = self._idle()
-                elif outcome is _STOP and self._last_t is not None:
-                    # closing mid-session: keep the rep in progress, as the end of a file does
-                    coach.finish(self._last_t)
-                    log.add_events(list(coach.events[self._seen:]), coach, estimator)
-                    log.finish(coach)
-                else:
-                    log.finish(coach)
+                elif outcome is _STOP:
+                    session.finish()  # closing mid-session: keep the rep in progress, as the end of a file does
                 if outcome is _STOP:
                     return
                 self.session_reset.emit()
-                if outcome.kind == "protocol":
-                    protocol = outcome.value
+                session.restart(outcome.value if outcome.kind == "protocol" else None)
                 target = outcome.value if outcome.kind == "seek" else 0
                 if not live:
                     source.close()
@@ -271,17 +266,15 @@ class PipelineWorker(QThread):
         finally:
             log.close()
 
-    def _consume(self, steps: Iterator[PipelineStep], estimator: RotationEstimator, coach: Coach,
-                 guide: Guide, log: SessionLog, target: int) -> _Command:
+    def _consume(self, steps: Iterator[PipelineStep], session: CoachingSession, target: int) -> _Command:
+        coach, guide = session.coach, session.guide
         self._seen = seen = len(coach.events)
         for step in steps:
             self.frames_processed += 1
             self._last_t = step.frame.t
             self._measure_rate()
-            guide_state = guide.update(step.frame.t, step.pose, step.sample, step.state)
-            if self._gate and guide_state.blocks_calibration and not estimator.calibrated:
-                estimator.request_calibration()
-            log.add_step(step, coach, estimator)
+            guide_state = step.guide
+            assert guide_state is not None
             replaying = step.frame.index < target
             self._seen = seen = self._emit_events(coach, guide, seen, replaying)
             if replaying:
@@ -299,9 +292,7 @@ class PipelineWorker(QThread):
             command = self._checkpoint()
             if command is not None:
                 return command
-        # The generator closed the rep in progress: its events come after the last step.
-        final = coach.events[seen:]
-        log.add_events(list(final), coach, estimator)
+        # The session closed the rep in progress: its events come after the last step.
         self._emit_events(coach, guide, seen, False)
         return _END
 

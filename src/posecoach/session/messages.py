@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from posecoach.analysis.events import CoachEvent
+from posecoach.session.guide import GuideCue, GuideState
 from posecoach.session.pipeline import PipelineStep
-from posecoach.ui.guide import GuideCue, GuideState
 
 
 @dataclass(frozen=True)

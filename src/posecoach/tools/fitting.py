@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.accuracy import clip_paths, load_meta, load_truth
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
 from posecoach.analysis.rotation import EstimatorSettings
 from posecoach.analysis.smoothing import OneEuroFilter
 from posecoach.errors import PosecoachError
+from posecoach.tools.accuracy import clip_paths, load_meta, load_truth
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class ClipRecord:
 
 def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | None) -> ClipRecord:
     """Run the pipeline once over ``video`` and keep what the fusion saw in each frame."""
-    from posecoach.accuracy import run_clip
+    from posecoach.tools.accuracy import run_clip
 
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)

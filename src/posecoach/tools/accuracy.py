@@ -19,13 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import load_protocol
-from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.summary import asymmetry_pct
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.errors import PosecoachError
-from posecoach.report.summary import asymmetry_pct
-from posecoach.session.pipeline import run_pipeline
+from posecoach.session.coaching import CoachingSession
 
 ANGLES = ("trunk", "pelvis", "separation")
 SIGN_DEADBAND_DEG = 5.0
@@ -133,7 +131,7 @@ def expected_faults(rep: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS
 
 
 def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
-             on_step: Callable | None = None, estimator: RotationEstimator | None = None) -> dict:
+             on_step: Callable | None = None) -> dict:
     """Run the pipeline (or replay cached landmarks) and return per-frame angles and reps.
 
     ``on_step(step, estimator)`` is called after every frame (the fit records features).
@@ -149,20 +147,19 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
         from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
         closer = MediaPipePoseEstimator(model_path)
         detector = recorder = RecordingDetector(closer)
-    estimator = estimator or RotationEstimator()
-    coach = Coach(load_protocol("standing-rotation"))
+    session = CoachingSession(detector, load_protocol("standing-rotation"))
     angles: dict[str, list[float]] = {name: [] for name in (*ANGLES, "err")}
     tracked = []
     try:
         with VideoFileSource(video) as source:
-            for step in run_pipeline(source, detector, estimator, coach):
+            for step in session.run(source):
                 s = step.sample
                 tracked.append(s.tracked)
                 values = (s.trunk_deg, s.pelvis_deg, s.separation_deg, s.separation_err_deg)
                 for name, value in zip(angles, values):
                     angles[name].append(np.nan if value is None else value)
                 if on_step is not None:
-                    on_step(step, estimator)
+                    on_step(step, session.estimator)
     finally:
         if closer is not None:
             closer.close()
@@ -170,7 +167,7 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
         recorder.save(cached)
     out: dict = {name: np.array(values, dtype=float) for name, values in angles.items()}
     out["tracked"] = np.array(tracked, dtype=bool)
-    out["reps"] = coach.reps
+    out["reps"] = session.coach.reps
     return out
 
 

@@ -1,172 +1,35 @@
 """The live part of ``posecoach bench``: the real window, offscreen, fed by a video played like a camera.
 
-A :class:`PacedFileCamera` makes each frame of the video appear at its time on the wall
-clock and keeps only the newest one, as :class:`~posecoach.capture.camera.CameraSource`
-does, so a slow consumer skips frames exactly as with a webcam. The real
-:class:`~posecoach.ui.main_window.MainWindow` runs on it: worker thread (pose, estimator,
-coach, guide, session log into a temporary database), overlay render thread, pull timer,
-video view. Each frame's latency runs from its capture to the paint of the view that
-shows it; a frame never painted is dropped (skipped by the worker, or overtaken before
-the window pulled it). Everything kept per frame is of constant size (a ring of
+A :class:`~posecoach.capture.paced_file.PacedFileCamera` plays the video like a camera.
+The real :class:`~posecoach.ui.main_window.MainWindow` runs on it: worker thread (pose,
+estimator, coach, guide, session log into a temporary database), overlay render thread,
+pull timer, video view. Each frame's latency runs from its capture to the paint of the
+view that shows it; a frame never painted is dropped (skipped by the worker, or overtaken
+before the window pulled it). Everything kept per frame is of constant size (a ring of
 timestamps, fixed histograms), so a long run (``minutes``) measures the application's
 own memory growth; with ``trace_python`` tracemalloc names where Python memory grows.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PyQt6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer, qInstallMessageHandler
+from PyQt6.QtWidgets import QApplication
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from posecoach.capture.paced_file import PacedFileCamera
+from posecoach.measure import Histogram, current_rss_mb, growth_per_1000, peak_rss_mb
+from posecoach.session.messages import LatestSlot
 
-import cv2  # noqa: E402
-from PyQt6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer, qInstallMessageHandler  # noqa: E402
-from PyQt6.QtWidgets import QApplication  # noqa: E402
-
-from posecoach.bench import Histogram, current_rss_mb, growth_per_1000, peak_rss_mb  # noqa: E402
-from posecoach.capture.frame_source import Frame, SourceInfo  # noqa: E402
-from posecoach.errors import SourceError  # noqa: E402
-from posecoach.ui.messages import LatestSlot  # noqa: E402
-
-_RING = 4096  # frames whose capture/take times are remembered (> any latency, in frames)
-
-
-class PacedFileCamera:
-    """A video file played like a camera: frames appear at their time, only the newest is kept.
-
-    Parameters
-    ----------
-    path : the video.
-    frames : play only the first N frames of the clip (each pass).
-    minutes : loop the clip for this long, with continuing timestamps (0: one pass).
-    lead_in_s : show the first frame still for this long first (the person framing and
-        calibrating in front of a real camera).
-
-    The clock starts at the first ``frames()`` call (after the window loaded the model).
-    """
-
-    def __init__(self, path: str | Path, frames: int | None = None, minutes: float = 0.0,
-                 lead_in_s: float = 0.0) -> None:
-        self.path = Path(path)
-        self._capture = cv2.VideoCapture(str(self.path))
-        ok, first = self._capture.read()
-        if not ok or first is None:
-            self._capture.release()
-            raise SourceError(f"{self.path} contains no readable video frames")
-        fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        fps = fps if 1.0 < fps < 1000.0 else 30.0
-        self.info = SourceInfo(path=f"camera:bench {self.path.name}", fps=fps, frames=None,
-                               width=int(first.shape[1]), height=int(first.shape[0]), live=True)
-        self._first = first
-        self._pending: np.ndarray | None = first
-        self._clip_frames = frames
-        self._clip_index = 0
-        self._lead = int(round(max(0.0, lead_in_s) * fps))
-        self._total = int(round(minutes * 60.0 * fps)) if minutes > 0 else None
-        self.ring_index = np.full(_RING, -1, dtype=np.int64)
-        self.capture_t = np.zeros(_RING)
-        self.taken_t = np.zeros(_RING)
-        self.captured = 0
-        self.taken = 0
-        self.started: float | None = None
-        self._latest: tuple[np.ndarray, int] | None = None
-        self._cond = threading.Condition()
-        self._ended = False
-        self._stopped = False
-        self._thread: threading.Thread | None = None
-
-    @property
-    def expected_s(self) -> float:
-        """How long the source runs (seconds of video, lead-in included)."""
-        if self._total is not None:
-            return self._total / self.info.fps
-        count = self._clip_frames or int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        return (self._lead + count) / self.info.fps
-
-    def _next_clip_frame(self) -> np.ndarray | None:
-        if self._pending is not None:
-            frame, self._pending = self._pending, None
-            self._clip_index = 1
-            return frame
-        if self._clip_frames is None or self._clip_index < self._clip_frames:
-            ok, frame = self._capture.read()
-            if ok and frame is not None:
-                self._clip_index += 1
-                return frame
-        if self._total is None:
-            return None
-        self._capture.release()  # loop: start the clip again
-        self._capture = cv2.VideoCapture(str(self.path))
-        ok, frame = self._capture.read()
-        self._clip_index = 1
-        return frame if ok else None
-
-    def _run(self) -> None:
-        fps = self.info.fps
-        start = self.started = time.perf_counter()
-        index = 0
-        while not self._stopped and (self._total is None or index < self._total):
-            bgr = self._first if index < self._lead else self._next_clip_frame()
-            if bgr is None:
-                break
-            delay = start + index / fps - time.perf_counter()
-            while delay > 0 and not self._stopped:
-                time.sleep(min(delay, 0.05))
-                delay = start + index / fps - time.perf_counter()
-            slot = index % _RING
-            with self._cond:
-                self.ring_index[slot] = index
-                self.capture_t[slot] = time.perf_counter()
-                self.taken_t[slot] = np.nan
-                self._latest = (bgr, index)
-                self.captured += 1
-                self._cond.notify_all()
-            index += 1
-        with self._cond:
-            self._ended = True
-            self._cond.notify_all()
-
-    def frames(self) -> Iterator[Frame]:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="posecoach-bench-camera", daemon=True)
-            self._thread.start()
-        fps = self.info.fps
-        while True:
-            with self._cond:
-                while self._latest is None and not self._ended and not self._stopped:
-                    self._cond.wait(timeout=0.5)
-                if self._latest is None or self._stopped:
-                    return
-                bgr, index = self._latest
-                self._latest = None
-                self.taken_t[index % _RING] = time.perf_counter()
-                self.taken += 1
-            yield Frame(image=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t=index / fps, index=index)
-
-    def capture_time(self, index: int) -> tuple[float, float] | None:
-        """(captured, taken by the worker) perf_counter times of frame ``index``, if still remembered."""
-        slot = index % _RING
-        with self._cond:
-            if self.ring_index[slot] != index:
-                return None
-            return float(self.capture_t[slot]), float(self.taken_t[slot])
-
-    def close(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-        self._capture.release()
+logger = logging.getLogger(__name__)
 
 
 class _TappedSlot(LatestSlot):
@@ -238,7 +101,7 @@ class _DisplayProbe(QObject):
 def _quiet_qt(mode, context, message: str) -> None:
     """Qt's messages, less the offscreen platform's notes about window hints."""
     if "propagateSizeHints" not in message:
-        print(message, file=sys.stderr)
+        logger.warning("Qt: %s", message)
 
 
 def _top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count: int = 5) -> list[dict[str, Any]]:
@@ -251,8 +114,15 @@ def _top_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, count
 def run_live(video: str | Path, model_name: str, frames: int | None = None, lead_in_s: float = 4.5,
              minutes: float = 0.0, protocol_name: str = "standing-rotation",
              trace_python: bool = False) -> dict[str, Any]:
-    """Run the window on the video played like a camera; return latency, drops and memory."""
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "posecoach"])
+    """Run the window on the video played like a camera; return latency, drops and memory.
+
+    Without a running QApplication, one is made on Qt's offscreen platform (unless
+    ``QT_QPA_PLATFORM`` says otherwise): the measurement needs no display.
+    """
+    app = QApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication([sys.argv[0] if sys.argv else "posecoach"])
     previous_handler = qInstallMessageHandler(_quiet_qt)
     try:
         return _run_live(app, video, model_name, frames, lead_in_s, minutes, protocol_name, trace_python)
@@ -261,10 +131,10 @@ def run_live(video: str | Path, model_name: str, frames: int | None = None, lead
 
 
 def _run_live(app, video, model_name, frames, lead_in_s, minutes, protocol_name, trace_python) -> dict[str, Any]:
+    from posecoach.session.sources import SourceRequest, mediapipe_factory
     from posecoach.session.store import SessionStore
     from posecoach.ui.main_window import AppOptions, MainWindow
     from posecoach.ui.perf import GuiHeartbeat
-    from posecoach.ui.sources import SourceRequest, mediapipe_factory
 
     cameras: list[PacedFileCamera] = []
     probe_camera = PacedFileCamera(video, frames=frames, minutes=minutes, lead_in_s=lead_in_s)

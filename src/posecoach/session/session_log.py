@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.report.summary import summarize_reps
 from posecoach.session.analysis_doc import frame_record
 from posecoach.session.pipeline import PipelineStep
 
@@ -27,7 +27,7 @@ _PRE_CALIBRATION_FRAMES = 9000  # ~5 min at 30 fps kept from before calibration
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class SessionLog:

@@ -3,12 +3,12 @@
 Measured in one run, on the same frames of one video:
 
 - **bare**: the bare MediaPipe PoseLandmarker loop: decode, BGR->RGB, inference, nothing else;
-- **analyze**: the ``posecoach analyze`` pipeline (the pieces of
-  :func:`posecoach.session.analyze.analyze_video`, which cannot stop after N frames:
-  source, detector, rotation estimator, coach, analysis recorder) and the session stored
-  in a SessionStore in a temporary folder, with the time of every stage;
+- **analyze**: the ``posecoach analyze`` pipeline (the
+  :class:`~posecoach.session.coaching.CoachingSession` with an analysis recorder, as
+  :func:`posecoach.session.analyze.analyze_video` runs it, one frame at a time) and the
+  session stored in a SessionStore in a temporary folder, with the time of every stage;
 - **start-up**: a fresh ``posecoach`` process until its first analysed frame;
-- **live** (:mod:`posecoach.bench_live`, needs Qt): the window (offscreen) fed by the
+- **live** (:mod:`posecoach.ui.live_bench`, needs Qt): the window (offscreen) fed by the
   video played like a camera at real time: frame-to-display latency and dropped frames;
   with ``--minutes`` a long looping session for memory growth per frame.
 
@@ -21,20 +21,20 @@ import itertools
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.measure import current_rss_mb, growth_per_1000, peak_rss_mb
 
 SCHEMA = "posecoach.bench/1"
 Say = Callable[[str], None]
@@ -43,65 +43,6 @@ TARGET_LATENCY_MARGIN_MS = 15.0
 TARGET_STARTUP_S = 3.0
 FLAT_MB_PER_1000_FRAMES = 0.1  # below this, over a 10-minute session (18 000 frames), growth is < 2 MB
 
-
-# ---------------------------------------------------------------------------- memory
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far (ru_maxrss), MB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def current_rss_mb() -> float:
-    """The process's resident memory now, MB (Linux: /proc; elsewhere the peak)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return peak_rss_mb()
-
-
-def growth_per_1000(frames: np.ndarray, values_mb: np.ndarray) -> float | None:
-    """Least-squares slope of memory against frames processed, MB per 1000 frames."""
-    frames = np.asarray(frames, dtype=float)
-    values_mb = np.asarray(values_mb, dtype=float)
-    if len(frames) < 3 or np.ptp(frames) <= 0:
-        return None
-    slope = np.polyfit(frames, values_mb, 1)[0]
-    return float(slope * 1000.0)
-
-
-class Histogram:
-    """Milliseconds in fixed bins (constant memory however long the run): count, quantiles."""
-
-    def __init__(self, max_ms: float = 2000.0, bin_ms: float = 0.25) -> None:
-        self.bin_ms = bin_ms
-        self.counts = np.zeros(int(max_ms / bin_ms) + 1, dtype=np.int64)  # the last bin: beyond max_ms
-        self.total = 0.0
-        self.max = 0.0
-
-    def add(self, ms: float) -> None:
-        index = min(len(self.counts) - 1, max(0, int(ms / self.bin_ms)))
-        self.counts[index] += 1
-        self.total += ms
-        self.max = max(self.max, ms)
-
-    @property
-    def count(self) -> int:
-        return int(self.counts.sum())
-
-    def quantile(self, q: float) -> float | None:
-        """The ``q`` quantile (bin centre), None when empty."""
-        n = self.count
-        if n == 0:
-            return None
-        index = int(np.searchsorted(np.cumsum(self.counts), q * n, side="left"))
-        return round(min((index + 0.5) * self.bin_ms, self.max), 2)
-
-    def summary(self) -> dict[str, float | int | None]:
-        n = self.count
-        return {"count": n, "median": self.quantile(0.5), "p95": self.quantile(0.95),
-                "mean": round(self.total / n, 2) if n else None, "max": round(self.max, 2) if n else None}
 
 
 # ---------------------------------------------------------------------------- loops
@@ -156,9 +97,11 @@ def bare_loop(video: Path, model_path: Path, frames: int | None, result: LoopRes
     """
     import cv2
 
+    from posecoach.capture.video_file import quiet_decoder_logs
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator, _native_stderr_silenced
 
     result.stages = {"decode": 0.0, "inference": 0.0}
+    quiet_decoder_logs()
     capture = cv2.VideoCapture(str(video))
     capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
@@ -199,13 +142,11 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
     A generator like :func:`bare_loop`; the last ``next()`` assembles the analysis
     document and saves it to a SessionStore in a temporary folder (timed as storage).
     """
-    from posecoach.analysis.coach import Coach
     from posecoach.analysis.protocol import load_protocol
-    from posecoach.analysis.rotation import RotationEstimator
     from posecoach.capture.video_file import VideoFileSource
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
     from posecoach.session.analysis_doc import AnalysisRecorder
-    from posecoach.session.pipeline import run_pipeline
+    from posecoach.session.coaching import CoachingSession
     from posecoach.session.store import SessionStore
 
     protocol = load_protocol(protocol_name)
@@ -215,24 +156,18 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
     with FirstFrames(VideoFileSource(video), frames) as source, \
             MediaPipePoseEstimator(model_path, num_poses=1) as detector, \
             tempfile.TemporaryDirectory(prefix="posecoach-bench-") as scratch:
-        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        estimator = RotationEstimator()
-        coach = Coach(protocol)
-        recorder = AnalysisRecorder(source.info, coach, estimator, model_name)
-        steps = run_pipeline(source, detector, estimator, coach)
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        recorder = AnalysisRecorder(source.info, model_name)
+        steps = CoachingSession(detector, protocol, sinks=[recorder]).run(source)
         while True:
             t0 = clock()
             step = next(steps, None)  # the last call closes the rep in progress
             if step is None:
                 result.seconds += clock() - t0
                 break
-            t1 = clock()
-            recorder.add(step)
-            t2 = clock()
             for key, value in step.timings.items():
                 stages[key] += value
-            stages["recording"] += t2 - t1
-            result.seconds += t2 - t0
+            result.seconds += clock() - t0
             result.frames += 1
             yield
         t0 = clock()
@@ -240,7 +175,7 @@ def analyze_loop(video: Path, model_path: Path, model_name: str, frames: int | N
         t1 = clock()
         with SessionStore(Path(scratch) / "bench.db") as store:
             store.save_analysis(document, started_at=started_at, model=model_name, live=False,
-                                ended_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                                ended_at=datetime.now(UTC).isoformat(timespec="seconds"))
         t2 = clock()
         stages["recording"] += t1 - t0
         stages["storage"] += t2 - t1
@@ -278,13 +213,11 @@ def startup_probe(video: Path, model: str | None, protocol_name: str = "standing
     Prints one JSON line of wall-clock (``time.time()``) marks for the parent.
     """
     marks = {"entered": time.time()}
-    from posecoach.analysis.coach import Coach
     from posecoach.analysis.protocol import load_protocol
-    from posecoach.analysis.rotation import RotationEstimator
     from posecoach.capture.video_file import VideoFileSource
     from posecoach.models import ensure_model, model_spec
     from posecoach.session.analysis_doc import AnalysisRecorder
-    from posecoach.session.pipeline import run_pipeline
+    from posecoach.session.coaching import CoachingSession
 
     protocol = load_protocol(protocol_name)
     VideoFileSource(video).close()
@@ -294,11 +227,8 @@ def startup_probe(video: Path, model: str | None, protocol_name: str = "standing
     from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
     with VideoFileSource(video) as source, MediaPipePoseEstimator(model_path) as detector:
         marks["model_loaded"] = time.time()
-        estimator = RotationEstimator()
-        coach = Coach(protocol)
-        recorder = AnalysisRecorder(source.info, coach, estimator, name)
-        steps = run_pipeline(source, detector, estimator, coach)
-        recorder.add(next(steps))
+        steps = CoachingSession(detector, protocol, sinks=[AnalysisRecorder(source.info, name)]).run(source)
+        next(steps)
         marks["first_frame"] = time.time()
         steps.close()
     print(json.dumps(marks), flush=True)
@@ -370,7 +300,7 @@ def run_bench(video: Path, model: str | None = None, frames: int | None = None, 
         "soak": None,
     }
     if live or minutes > 0:
-        from posecoach.bench_live import run_live
+        from posecoach.ui.live_bench import run_live
         if live:
             say("live: the window (offscreen) fed by the video like a camera, at real time…")
             report["live"] = run_live(video, name, frames=frames, lead_in_s=lead_in_s, protocol_name=protocol_name)

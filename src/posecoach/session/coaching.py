@@ -1,0 +1,148 @@
+"""The coaching session: one person's drill over one stream, a frame at a time.
+
+Every front end runs through :class:`CoachingSession`: ``posecoach analyze``, the
+accuracy and speed benchmarks, and the live window's worker. It owns the per-stream
+pieces (person selector, rotation estimator, coach, guide), takes the pose detector
+from its caller (MediaPipe, a cache of recorded landmarks, a scripted fake in tests),
+and hands every step to its sinks (the analysis document, the session store).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from posecoach.analysis.coach import Coach
+from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.protocol import Protocol as ExerciseProtocol
+from posecoach.analysis.rotation import RotationEstimator
+from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.session.guide import Guide
+from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector, PipelineStep, PoseDetector, in_time_order
+
+
+class SessionSink(Protocol):
+    """Where a session writes as it runs (the analysis document, the session store)."""
+
+    def add_step(self, step: PipelineStep, coach: Coach, estimator: RotationEstimator) -> None:
+        """One frame and the coach events it raised."""
+
+    def add_events(self, events: list[CoachEvent], coach: Coach, estimator: RotationEstimator) -> None:
+        """Coach events raised outside a frame (closing the rep in progress at the end)."""
+
+    def finish(self, coach: Coach) -> None:
+        """The session ended, or starts over."""
+
+
+class CoachingSession:
+    """Coach one person through a protocol, one frame at a time.
+
+    Parameters
+    ----------
+    detector : finds the people in a frame (``detect(image, t) -> list[PoseFrame]``).
+    protocol : the exercise protocol.
+    sinks : written to after every frame and at the end.
+    gate : hold calibration back until the guide has seen the person framed and counted
+        down (live cameras); without it the guide only describes what it sees, so a
+        replay calibrates as ``posecoach analyze`` does.
+    """
+
+    def __init__(self, detector: PoseDetector, protocol: ExerciseProtocol, sinks: Sequence[SessionSink] = (),
+                 gate: bool = False) -> None:
+        self.detector = detector
+        self.sinks = list(sinks)
+        self.gate = gate
+        self.selector = PersonSelector()
+        self.estimator = RotationEstimator()
+        self.coach = Coach(protocol)
+        self.guide = Guide(gate=gate, calibration_s=self.estimator.settings.calibration_s)
+        self.last_t: float | None = None
+        self._finished = False
+
+    @property
+    def protocol(self) -> ExerciseProtocol:
+        return self.coach.protocol
+
+    def step(self, frame: Frame, decode_s: float = 0.0) -> PipelineStep:
+        """Detect, measure, coach and guide one frame; write it to the sinks."""
+        clock = time.perf_counter
+        estimator, coach = self.estimator, self.coach
+        t1 = clock()
+        frame = in_time_order(frame, self.last_t)
+        self.last_t = frame.t
+        self._finished = False
+        people = self.detector.detect(frame.image, frame.t)
+        pose = self.selector.select(people)
+        t2 = clock()
+        height, width = frame.image.shape[:2]
+        measured = None if self.selector.unsure else pose
+        sample = estimator.update(frame.t, measured.image if measured else None,
+                                  measured.world if measured else None, width, height, frame.image)
+        if self.selector.unsure:
+            sample = replace(sample, reason=PERSON_UNSURE)
+        t3 = clock()
+        first_event = len(coach.events)
+        state = coach.update(sample)
+        guide = self.guide.update(frame.t, pose, sample, state)
+        if self.gate and guide.blocks_calibration and not estimator.calibrated:
+            estimator.request_calibration()
+        t4 = clock()
+        step = PipelineStep(frame=frame, pose=pose, sample=sample, state=state, events=coach.events[first_event:],
+                            timings={"decode": decode_s, "inference": t2 - t1, "estimation": t3 - t2,
+                                     "coaching": t4 - t3},
+                            people=len(people), guide=guide)
+        for sink in self.sinks:
+            sink.add_step(step, coach, estimator)
+        step.timings["recording"] = clock() - t4
+        return step
+
+    def run(self, source: FrameSource) -> Iterator[PipelineStep]:
+        """Step through every frame of ``source``; at its end, close the rep in progress.
+
+        The events of that last rep come after the last step: read them from
+        ``coach.events``. Closing the generator early leaves the session open.
+        """
+        clock = time.perf_counter
+        frames = source.frames()
+        while True:
+            t0 = clock()
+            frame = next(frames, None)
+            decode_s = clock() - t0
+            if frame is None:
+                break
+            yield self.step(frame, decode_s)
+        self.finish()
+
+    def finish(self) -> list[CoachEvent]:
+        """End the session: close the rep in progress, tell the sinks; returns the events it raised.
+
+        Finishing twice does nothing the second time (until another frame comes).
+        """
+        if self._finished:
+            return []
+        self._finished = True
+        coach = self.coach
+        seen = len(coach.events)
+        coach.finish(self.last_t if self.last_t is not None else 0.0)
+        events = coach.events[seen:]
+        for sink in self.sinks:
+            sink.add_events(events, coach, self.estimator)
+            sink.finish(coach)
+        return events
+
+    def restart(self, protocol: ExerciseProtocol | None = None) -> None:
+        """Start over (with another protocol when given); the sinks close the session so far.
+
+        A rep in progress is dropped, not closed: the person starts again.
+        """
+        if not self._finished:
+            for sink in self.sinks:
+                sink.finish(self.coach)
+        self.coach = Coach(protocol or self.coach.protocol)
+        self.estimator.reset()
+        self.selector.reset()
+        self.guide.reset()
+        self.last_t = None
+        self._finished = False

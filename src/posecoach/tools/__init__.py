@@ -1,0 +1,1 @@
+"""Measuring tools for developers: ``posecoach accuracy`` and ``posecoach bench``."""
