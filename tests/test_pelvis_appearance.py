@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posecoach.analysis.pelvis_appearance import make_template, pelvis_change
+from posecoach.analysis.pelvis_appearance import CueProblem, PelvisAppearance, make_template, pelvis_change
 
 
 def scene(shift_texture: float = 0.0, squeeze: float = 1.0, brightness: float = 1.0, seed: int = 0):
@@ -52,3 +52,84 @@ def test_flat_or_off_image_patches_give_no_cue():
     assert make_template(flat, pixels(), torso_px=80.0) is None
     template = make_template(scene(), pixels(), torso_px=80.0)
     assert pelvis_change(template, scene(), pixels(dx=-400)) is None
+
+
+# --------------------------------------------------------------------------- the tracker
+def body_scene(squeeze: float = 1.0, gain: float = 1.0, noise: float = 0.0, seed: int = 0, frame: int = 0):
+    """A pelvis block (rows 220-300) and a shins block (rows 320-400) on a grey wall."""
+    rng = np.random.default_rng(seed)
+    image = np.full((480, 640), 120.0)
+    pelvis = rng.uniform(0, 255, size=(80, 200))
+    xs = np.clip(((np.arange(200) - 100) * squeeze + 100).astype(int), 0, 199)
+    image[220:300, 220:420] = pelvis[:, xs]
+    image[320:400, 240:400] = rng.uniform(0, 255, size=(80, 160))
+    if noise:
+        image += np.random.default_rng(1000 + frame).normal(0, noise, image.shape)
+    return np.clip(image[:, :, None].repeat(3, axis=2) * gain, 0, 255).astype(np.uint8)
+
+
+def body_pixels(wrists_at: tuple[float, float] | None = None) -> np.ndarray:
+    p = pixels()
+    p[25], p[26] = (345, 330), (295, 330)            # knees
+    p[13], p[14] = (400, 200), (240, 200)            # elbows, out to the sides
+    p[15], p[16] = (330, 150), (310, 150)            # wrists at the chest
+    if wrists_at is not None:
+        p[15] = p[16] = wrists_at
+    return p
+
+
+def feed(tracker, start: float, seconds: float, trunk: float, **scene_kw):
+    readings = []
+    for k in range(int(seconds * 30)):
+        t = start + k / 30
+        readings.append(tracker.observe(t, body_scene(frame=int(t * 30), **scene_kw), body_pixels(), 80.0, trunk))
+    return readings
+
+
+def test_tracker_reads_a_turn_and_nothing_when_still():
+    tracker = PelvisAppearance()
+    assert tracker.rebase(0.0, body_scene(), body_pixels(), 80.0)
+    still = feed(tracker, 0.0, 1.0, trunk=30.0)
+    turned = feed(tracker, 1.0, 1.0, trunk=30.0, squeeze=0.85)
+    assert all(r.trusted for r in still + turned)
+    assert max(r.change for r in still) < 1e-3
+    assert min(r.change for r in turned[10:]) > 0.01
+
+
+def test_tracker_takes_a_new_neutral_picture_at_each_pause_at_centre():
+    tracker = PelvisAppearance()
+    tracker.rebase(0.0, body_scene(), body_pixels(), 80.0)
+    drifted = feed(tracker, 0.0, 0.2, trunk=30.0, squeeze=0.9)      # turned away: the old picture
+    assert drifted[-1].change > 0.01
+    feed(tracker, 0.2, 0.6, trunk=1.0, squeeze=0.9)                   # back at centre, still
+    after = feed(tracker, 0.8, 0.5, trunk=30.0, squeeze=0.9)
+    assert after[-1].trusted and after[-1].change < 1e-3
+
+
+def test_hands_over_the_pelvis_make_the_cue_decline():
+    tracker = PelvisAppearance()
+    tracker.rebase(0.0, body_scene(), body_pixels(), 80.0)
+    reading = tracker.observe(0.1, body_scene(), body_pixels(wrists_at=(320, 250)), 80.0, 20.0)
+    assert not reading.trusted and reading.problem == CueProblem.HANDS_OVER_PELVIS
+
+
+def test_a_light_jump_voids_the_picture_until_the_next_pause():
+    tracker = PelvisAppearance()
+    tracker.rebase(0.0, body_scene(), body_pixels(), 80.0)
+    feed(tracker, 0.0, 0.5, trunk=30.0)
+    lamp = feed(tracker, 0.5, 1.0, trunk=30.0, gain=1.4)
+    assert all(r.problem == CueProblem.LIGHT_CHANGING for r in lamp)
+    feed(tracker, 1.5, 0.6, trunk=0.0, gain=1.4)                     # a pause at centre
+    later = feed(tracker, 2.1, 0.5, trunk=30.0, gain=1.4)
+    assert all(r.trusted for r in later)
+
+
+def test_a_plain_patch_says_how_much_noise_can_move_it():
+    tracker = PelvisAppearance()
+    tracker.rebase(0.0, body_scene(), body_pixels(), 80.0)
+    textured = feed(tracker, 0.0, 0.3, trunk=30.0)[-1].plainness
+    plain = body_scene()
+    plain[220:300, 220:420] = (plain[220:300, 220:420].astype(float) * 0.05 + 100).astype(np.uint8)
+    tracker.rebase(1.0, plain, body_pixels(), 80.0)
+    reading = tracker.observe(1.1, plain, body_pixels(), 80.0, 30.0)
+    assert reading.trusted and reading.plainness > 50 * textured

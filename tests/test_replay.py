@@ -16,24 +16,34 @@ from posecoach.tools.accuracy import expected_holds, load_truth
 
 pytestmark = pytest.mark.replay
 
-SYNTH = sorted(p.stem for p in (SHARED / "synth").glob("*.mp4")) if (SHARED / "synth").is_dir() else []
+FOLDERS = ("synth", "synth_hard")
+
+
+def _clips(folder: str) -> list[str]:
+    return sorted(f"{folder}/{p.stem}" for p in (SHARED / folder).glob("*.mp4")) if (SHARED / folder).is_dir() else []
+
+
+# "synth/c01_baseline", ..., "synth_hard/d01_large_far_hd", ...: the development renders,
+# the second set under real-room conditions (large turns, loose shirt, eyes on the screen...)
+SYNTH = [clip for folder in FOLDERS for clip in _clips(folder)]
 _cache: dict[str, dict] = {}
 
 
 def analysed(name: str, model_path) -> dict:
     if name not in _cache:
-        video = shared_path("synth", f"{name}.mp4")
+        video = shared_path(*f"{name}.mp4".split("/"))
         _cache[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False).document
     return _cache[name]
 
 
 def meta(name: str) -> dict:
-    return json.loads(shared_path("synth", f"{name}_meta.json").read_text())
+    return json.loads(shared_path(*f"{name}_meta.json".split("/")).read_text())
 
 
-def test_synth_clips_present():
-    shared_path("synth")
-    assert SYNTH, "../shared/synth has no clips"
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_synth_clips_present(folder):
+    shared_path(folder)
+    assert _clips(folder), f"../shared/{folder} has no clips"
 
 
 @pytest.mark.parametrize("name", SYNTH)
@@ -53,7 +63,7 @@ def test_synth_contract_and_measurement(name, model_path):
         assert doc["reps"] == []
         return
     assert doc["tracking"]["rate"] > 0.9
-    truth = load_truth(shared_path("synth", f"{name}.csv"), m)
+    truth = load_truth(shared_path(*f"{name}.csv".split("/")), m)
     sep = np.array([np.nan if f["separation_deg"] is None else f["separation_deg"] for f in doc["frames"]])
     true_sep = truth["separation"][: len(sep)]
     holding_right = true_sep > 15
@@ -61,7 +71,12 @@ def test_synth_contract_and_measurement(name, model_path):
     assert np.nanmin(sep[holding_right]) > 0, "right-side rotations must come out positive"
     assert np.nanmax(sep[holding_left]) < 0, "left-side rotations must come out negative"
     mae = np.nanmean(np.abs(sep - true_sep))
-    assert mae < 7.0, f"separation MAE {mae:.1f} deg"
+    assert mae < 5.0, f"separation MAE {mae:.1f} deg"
+    # the uncertainty is there for every measured frame, and honest most of the time
+    err = np.array([np.nan if f.get("separation_err_deg") is None else f["separation_err_deg"] for f in doc["frames"]])
+    measured = np.isfinite(sep) & np.isfinite(true_sep)
+    assert np.all(np.isfinite(err[measured]))
+    assert np.mean(np.abs(sep - true_sep)[measured] <= err[measured]) > 0.6
 
 
 @pytest.mark.parametrize("name", SYNTH)
@@ -82,9 +97,9 @@ def test_synth_rep_faults(name, model_path):
         return
     assert [r["side"] for r in doc["reps"]] == [r["side"] for r in m["reps"]]
     for got, want in zip(doc["reps"], m["reps"]):
-        assert ("hold_broken" in got["faults"]) == (want["hold_s"] < 7.0)
+        assert ("hold_broken" in got["faults"]) == (want["hold_s"] < 7.0), got
         assert ("too_fast" in got["faults"]) == bool(want["jerky"])
-        assert ("pelvis_rotation" in got["faults"]) == (want["pelvis"] >= 10)
+        assert ("pelvis_rotation" in got["faults"]) == (want["pelvis"] >= 10), (got, want)
         assert got["completed"] == (want["hold_s"] >= 7.0 and want["pelvis"] < 10)
 
 

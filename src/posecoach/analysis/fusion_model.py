@@ -32,9 +32,14 @@ class TrunkModel:
 class PelvisModel:
     """Pelvis yaw from the change of the pelvis picture, plus a small share of the trunk.
 
-    ``|pelvis| = gain * sqrt(max(0, change - floor - trunk_allowance * (trunk / 45 deg)^2))``:
-    for small deformations ``1 - NCC`` grows with the square of the turn, hence the square
-    root. A turned trunk changes the picture a little even with a still pelvis (shading,
+    ``|pelvis| = gain * max(0, excess) ** exponent`` with ``excess = change - plain_share *
+    plainness - noise_multiple * noise - floor - trunk_allowance * (trunk / 45 deg)^2``
+    (``plainness``: how much camera noise can move a patch this plain; ``noise``: the change
+    seen at neutral).
+    Small-deformation theory says ``1 - NCC`` grows with the square of the turn (exponent
+    1/2); the fitted exponent is lower because the picture changes faster per degree in
+    some views (an off-centre camera, a crotch line across the patch) and saturates in
+    others. A turned trunk changes the picture a little even with a still pelvis (shading,
     the waistband), which the allowance removes. ``follows_trunk`` is the lumbar share of
     a twist that even a "fixed" pelvis shows.
     """
@@ -43,6 +48,9 @@ class PelvisModel:
     floor: float
     trunk_allowance: float
     follows_trunk: float
+    exponent: float = 0.5
+    plain_share: float = 0.0
+    noise_multiple: float = 0.0
 
 
 @dataclass(frozen=True)

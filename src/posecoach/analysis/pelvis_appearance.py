@@ -18,8 +18,13 @@ What keeps it honest in a real room (``PelvisAppearance``):
 - The cue declines to read (``trusted`` False, with a reason) while the hands or forearms
   are over the patch, and for a moment after the light jumps (a lamp switched on, while
   auto-exposure catches up). Slow drift of exposure does not matter: NCC ignores gain.
-- The noise of the picture at neutral (camera noise, compression) is measured after each
-  new template and raises the floor below which a change is not a turn.
+- A plain patch (dark, one-coloured trousers in a dim room) is at the mercy of camera noise
+  and compression, which re-encode it whenever anything moves nearby: the reading carries
+  how plain the patch is (``plainness``: nominal noise over the patch's contrast, squared),
+  and the fusion discounts the change by it. The change measured at neutral right after
+  each new template is reported too (``noise``).
+- After a jump of the light (a lamp switched on) the neutral picture no longer matches
+  until the next pause at centre: the cue says so and is not read meanwhile.
 
 Pure numpy: the caller passes the RGB frame as an array.
 """
@@ -49,20 +54,20 @@ class CueProblem(StrEnum):
 class AppearanceSettings:
     """Where the patch lies and when the cue is trusted (lengths in torso heights)."""
 
-    band_top: float = 0.05            # below the hip line: under the waistband
-    band_bottom: float = 0.35
-    band_half_width: float = 0.30     # of the hip width (at least ``min_half_width``)
+    band_top: float = 0.12            # below the hip line: under the waistband and a loose hem
+    band_bottom: float = 0.40
+    band_half_width: float = 0.25     # of the hip width (at least ``min_half_width``): the crotch
     min_half_width: float = 0.06
     search_frac: float = 0.25         # search margin, of the patch width (half that vertically)
     window_s: float = 0.2             # the cue is the minimum over this window: brief glitches vanish
     refresh_trunk_deg: float = 4.0    # a pause at centre: |trunk| within this...
     refresh_still_s: float = 0.3      # ...for this long renews the neutral picture
     noise_window_s: float = 0.5       # after a new template, the change measured this long is noise
-    noise_multiple: float = 2.0       # a change below this multiple of the neutral noise is no turn
     occlusion_margin: float = 0.08    # hands or forearms this close to the patch cover it
     light_jump: float = 0.08          # the picture's brightness changing this much (relative)...
-    light_jump_s: float = 0.15        # ...within this time is a light jump (a lamp), not drift...
-    light_hold_s: float = 1.5         # ...and the cue is not trusted until this long after it
+    light_jump_s: float = 0.15        # ...within this time is a light jump (a lamp), not drift:
+                                      # the cue is not read until the next neutral picture
+    nominal_noise: float = 2.0        # grey levels of camera noise a plain patch is judged against
 
 
 @dataclass(frozen=True)
@@ -75,15 +80,23 @@ class PelvisTemplate:
     step: int              # downsampling factor
     anchor_x: float        # ankle midpoint x (pixels) at neutral
     anchor_y: float
+    contrast: float = 0.0  # standard deviation of the patch's grey levels (0-255)
 
 
 @dataclass(frozen=True)
 class AppearanceReading:
-    """One frame's reading: ``change`` (0 = as at neutral) beyond the measured noise, or the
-    reason the picture was not read."""
+    """One frame's reading, or the reason the picture was not read.
+
+    ``change``: how much the pelvis picture differs from neutral (0 = the same), its minimum
+    over a short window; ``plainness``: how much camera noise can move it (nominal noise over
+    the patch's contrast, squared); ``noise``: the change measured at neutral right after the
+    template was taken. How these make an angle is the fusion model's.
+    """
 
     change: float | None
     problem: CueProblem | None = None
+    plainness: float = 0.0
+    noise: float = 0.0
 
     @property
     def trusted(self) -> bool:
@@ -130,6 +143,8 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
                   settings: AppearanceSettings | None = None) -> PelvisTemplate | None:
     """The neutral pelvis patch (see ``patch_box``); None when off the picture or flat."""
     x0, y0, x1, y1 = patch_box(pixels, torso_px, settings)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
     step = max(1, (x1 - x0) // PATCH_WIDTH)
     h, w = image.shape[:2]
     if x0 - step < 0 or y0 - step < 0 or x1 + step > w or y1 + step > h:
@@ -138,11 +153,13 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
     grey = _grey(image, x0 - step, y0 - step, x1 + step, y1 + step, step)
     if grey is None or grey.shape[0] < 6 or grey.shape[1] < 6:
         return None
-    patch = _normalised(grey[1:-1, 1:-1])
+    inner = grey[1:-1, 1:-1]
+    patch = _normalised(inner)
     if patch is None:  # a flat patch (no texture, no light) cannot be followed
         return None
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
-    return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]))
+    return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]),
+                          float(inner.std()))
 
 
 def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
@@ -223,7 +240,7 @@ class PelvisAppearance:
         self._centre_since: float | None = None
         self._recent: deque[tuple[float, float]] = deque()   # (t, change) for the minimum
         self._light: deque[tuple[float, float]] = deque()    # (t, brightness)
-        self._light_unsettled_until = -np.inf
+        self._light_jumped = False            # since the template: its light is gone
 
     def rebase(self, t: float, image: np.ndarray, pixels: np.ndarray, torso_px: float) -> bool:
         """Take the neutral picture now; False when the patch cannot be taken (off-image, flat)."""
@@ -234,6 +251,7 @@ class PelvisAppearance:
         self._template_t = t
         self._noise_samples = []
         self._recent.clear()
+        self._light_jumped = False
         return True
 
     def observe(self, t: float, image: np.ndarray, pixels: np.ndarray, torso_px: float,
@@ -259,14 +277,15 @@ class PelvisAppearance:
         if at_centre and t - self._template_t <= s.noise_window_s:
             self._noise_samples.append(change)
             self.noise = float(np.median(self._noise_samples))
-        if not light_steady:
+        if self._light_jumped:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.LIGHT_CHANGING)
         self._recent.append((t, change))
         while self._recent and self._recent[0][0] < t - s.window_s:
             self._recent.popleft()
         lowest = min(value for _, value in self._recent)
-        return AppearanceReading(max(0.0, lowest - s.noise_multiple * self.noise))
+        plainness = (s.nominal_noise / max(self.template.contrast, 1e-3)) ** 2
+        return AppearanceReading(lowest, None, plainness=plainness, noise=self.noise)
 
     # ------------------------------------------------------------------ trust checks
     def _hands_over(self, pixels: np.ndarray, torso_px: float) -> bool:
@@ -278,7 +297,7 @@ class PelvisAppearance:
                 or _segment_near_box(pixels[R_ELBOW], pixels[R_WRIST], box))
 
     def _watch_light(self, t: float, image: np.ndarray) -> bool:
-        """False while the picture's brightness changes fast (and for a while after)."""
+        """False while the picture's brightness jumps; a jump also voids the template's light."""
         level = brightness(image)
         light = self._light
         light.append((t, level))
@@ -286,5 +305,6 @@ class PelvisAppearance:
             light.popleft()
         reference = max(light[0][1], 1.0)
         if abs(level - reference) / reference > self.settings.light_jump:
-            self._light_unsettled_until = t + self.settings.light_hold_s
-        return t >= self._light_unsettled_until
+            self._light_jumped = True
+            return False
+        return True

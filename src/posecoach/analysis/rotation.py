@@ -75,7 +75,9 @@ class FrameFeatures:
     world: float
     hands: float
     foreshortening: float
-    appearance_change: float | None     # beyond the neutral noise; None when not trusted
+    appearance_change: float | None     # None when not trusted
+    appearance_plainness: float
+    appearance_noise: float
     appearance_problem: str | None
     trunk_deg: float                    # filtered, as published
     pelvis_deg: float
@@ -95,11 +97,13 @@ def cue_spread(cues: Cues, trunk: float, model: FusionModel = DEFAULT_MODEL) -> 
     return float(math.sqrt(sum((e - trunk) ** 2 for e in estimates) / len(estimates)))
 
 
-def pelvis_from_appearance(change: float, trunk: float, model: FusionModel = DEFAULT_MODEL) -> float:
-    """Unsigned pelvis turn (degrees) from the picture's change (see PelvisModel)."""
+def pelvis_from_appearance(reading: AppearanceReading, trunk: float, model: FusionModel = DEFAULT_MODEL) -> float:
+    """Unsigned pelvis turn (degrees) from a trusted picture reading (see PelvisModel)."""
     p = model.pelvis
-    excess = change - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2
-    return p.gain * math.sqrt(max(0.0, excess))
+    assert reading.change is not None
+    excess = (reading.change - p.plain_share * reading.plainness - p.noise_multiple * reading.noise
+              - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2)
+    return p.gain * max(0.0, excess) ** p.exponent
 
 
 def separation_uncertainty(separation: float, pelvis: float, spread: float, pelvis_trusted: bool,
@@ -263,8 +267,7 @@ class RotationEstimator:
         reading = self._read_pelvis_picture(t, m, trunk)
         prior = model.pelvis.follows_trunk * trunk
         if reading.trusted:
-            assert reading.change is not None
-            magnitude = pelvis_from_appearance(reading.change, trunk, model)
+            magnitude = pelvis_from_appearance(reading, trunk, model)
             raw_pelvis = (math.copysign(magnitude, trunk) if trunk else 0.0) + prior
         else:
             # Nothing trustworthy says the pelvis turned: the drill's prior (it stays put).
@@ -277,7 +280,8 @@ class RotationEstimator:
             t=t, trunk_features=tuple(float(x) for x in cues.trunk_features()), world=cues.world,
             hands=cues.hands, foreshortening=cues.foreshortening,
             appearance_change=reading.change if reading.trusted else None,
-            appearance_problem=problem, trunk_deg=trunk, pelvis_deg=pelvis)
+            appearance_plainness=reading.plainness, appearance_noise=reading.noise, appearance_problem=problem,
+            trunk_deg=trunk, pelvis_deg=pelvis)
         return RotationSample(t=t, tracked=True, trunk_deg=trunk, pelvis_deg=pelvis,
                               separation_deg=separation, confidence=_confidence(m, spread),
                               calibrated=True,

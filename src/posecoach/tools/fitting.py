@@ -20,6 +20,7 @@ filter scores both, so the figures are those of the published (filtered) angles.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import math
@@ -39,9 +40,12 @@ log = logging.getLogger(__name__)
 
 PELVIS_LIMIT_DEG = 10.0
 COVERAGE = 0.9
-_GAINS = np.arange(40.0, 241.0, 10.0)
-_FLOORS = np.arange(0.0, 0.0081, 0.0005)
-_ALLOWANCES = np.arange(0.0, 0.0121, 0.001)
+_EXPONENTS = (1 / 3, 0.4, 0.5, 0.6)
+_GAINS = np.exp(np.linspace(np.log(20.0), np.log(600.0), 30))
+_PLAIN_SHARES = (0.0, 0.25, 0.5, 1.0, 2.0)
+_NOISE_MULTIPLES = (0.0, 2.0)
+_FLOORS = np.arange(0.0, 0.0081, 0.001)
+_ALLOWANCES = np.arange(0.0, 0.0121, 0.002)
 
 
 @dataclass
@@ -56,6 +60,8 @@ class ClipRecord:
     hands: np.ndarray
     foreshortening: np.ndarray
     change: np.ndarray         # pelvis picture change; NaN when not trusted
+    plainness: np.ndarray      # how much camera noise can move the pelvis patch
+    noise: np.ndarray          # the pelvis change at neutral after the template
     true_trunk: np.ndarray
     true_pelvis: np.ndarray
 
@@ -75,17 +81,19 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     def keep(step, estimator) -> None:
         f = estimator.last_features
         if f is None:
-            rows.append((step.frame.t,) + (math.nan,) * 8)
+            rows.append((step.frame.t,) + (math.nan,) * 10)
         else:
             rows.append((f.t, *f.trunk_features, f.world, f.hands, f.foreshortening,
-                         math.nan if f.appearance_change is None else f.appearance_change))
+                         math.nan if f.appearance_change is None else f.appearance_change,
+                         f.appearance_plainness, f.appearance_noise))
 
     run_clip(video, model_path, model_name, cache, on_step=keep)
-    data = np.array(rows, dtype=float).reshape(-1, 9)
+    data = np.array(rows, dtype=float).reshape(-1, 11)
     n = min(len(data), len(truth["trunk"]))
     data = data[:n]
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:5],
-                      data[:, 5], data[:, 6], data[:, 7], data[:, 8], truth["trunk"][:n], truth["pelvis"][:n])
+                      data[:, 5], data[:, 6], data[:, 7], data[:, 8], data[:, 9], data[:, 10],
+                      truth["trunk"][:n], truth["pelvis"][:n])
 
 
 # ---------------------------------------------------------------------------- replay
@@ -106,8 +114,9 @@ def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) ->
     raw_trunk = clip.features @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     p = model.pelvis
-    excess = clip.change - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2
-    magnitude = np.where(np.isfinite(clip.change), p.gain * np.sqrt(np.clip(excess, 0.0, None)), 0.0)
+    excess = (clip.change - p.plain_share * clip.plainness - p.noise_multiple * clip.noise
+              - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2)
+    magnitude = np.where(np.isfinite(clip.change), p.gain * np.clip(excess, 0.0, None) ** p.exponent, 0.0)
     raw_pelvis = np.sign(trunk) * magnitude + p.follows_trunk * trunk
     pelvis = _filtered(raw_pelvis, clip.t, settings)
     return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis, "raw_trunk": raw_trunk}
@@ -157,24 +166,28 @@ def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: Estim
     base = dataclasses.replace(DEFAULT_MODEL, trunk=trunk_model)
     trunk = np.concatenate([replay(c, base, settings)["trunk"] for c in clips])
     change = np.concatenate([c.change for c in clips])
+    plainness = np.concatenate([c.plainness for c in clips])
+    noise = np.concatenate([c.noise for c in clips])
     truth = np.concatenate([c.true_pelvis for c in clips])
     keep = np.isfinite(trunk) & np.isfinite(truth)
-    trunk, change, truth = trunk[keep], change[keep], truth[keep]
+    trunk, change, plainness, noise, truth = trunk[keep], change[keep], plainness[keep], noise[keep], truth[keep]
     readable = np.isfinite(change)
     trunk_term = (trunk / 45.0) ** 2
     prior = follows_trunk * trunk
     best, best_cost = None, math.inf
-    for floor in _FLOORS:
-        for allowance in _ALLOWANCES:
-            root = np.where(readable, np.sqrt(np.clip(change - floor - allowance * trunk_term, 0.0, None)), 0.0)
-            signed_root = np.sign(trunk) * root
+    for plain_share, noise_multiple in itertools.product(_PLAIN_SHARES, _NOISE_MULTIPLES):
+        corrected = np.nan_to_num(change - plain_share * plainness - noise_multiple * noise, nan=0.0)
+        for exponent, floor, allowance in itertools.product(_EXPONENTS, _FLOORS, _ALLOWANCES):
+            excess = np.clip(corrected - floor - allowance * trunk_term, 0.0, None)
+            signed_root = np.sign(trunk) * np.where(readable, excess, 0.0) ** exponent
             for gain in _GAINS:
                 cost = _pelvis_cost(truth, gain * signed_root + prior)
                 if cost < best_cost:
-                    best, best_cost = (float(gain), float(floor), float(allowance)), cost
+                    best, best_cost = (gain, floor, allowance, exponent, plain_share, noise_multiple), cost
     assert best is not None
-    gain, floor, allowance = best
-    return PelvisModel(round(gain, 1), round(floor, 5), round(allowance, 5), follows_trunk)
+    gain, floor, allowance, exponent, plain_share, noise_multiple = best
+    return PelvisModel(round(float(gain), 1), round(float(floor), 5), round(float(allowance), 5), follows_trunk,
+                       round(float(exponent), 4), float(plain_share), float(noise_multiple))
 
 
 def _uncertainty_inputs(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> np.ndarray:
@@ -241,7 +254,6 @@ def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = 
     videos = [v for folder in folders for v in clip_paths(Path(folder))]
     model_name = model_spec(model).name
     model_path = ensure_model(model_name, progress=lambda m: print(m, file=sys.stderr))
-    settings = EstimatorSettings()
     clips = []
     for video in videos:
         meta = load_meta(video)
@@ -250,9 +262,14 @@ def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = 
             continue
         clips.append(record_clip(video, model_path, model_name, cache))
         print(f"recorded {video.stem}: {int(clips[-1].measured.sum())} measured frames", file=out, flush=True)
+    return fit_and_report(clips, json_out, out)
+
+
+def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sys.stdout) -> int:
+    """Fit on ``clips``, score each clip in-sample and left out, print (and save) the figures."""
     if len(clips) < 3:
         raise PosecoachError("fitting needs at least 3 clips with ground truth")
-
+    settings = EstimatorSettings()
     fitted = fit_model(clips, settings)
     # Leave-one-clip-out: each clip scored by a model fitted on the others.
     loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []

@@ -123,7 +123,9 @@ def overlay_text(model: OverlayModel) -> OverlayText:
         separation = f"{abs(sep):.0f}°"
         side = "centre" if abs(sep) < 3.0 else ("right" if sep > 0 else "left")
         angles = f"trunk {_signed(sample.trunk_deg)}   pelvis {_signed(sample.pelvis_deg)}"
-        tracking = f"tracking {100 * sample.confidence:.0f}%"
+        # how sure the measurement is, in degrees (90% of the time within this), when known
+        err = sample.separation_err_deg
+        tracking = f"sure to ±{err:.0f}°" if err is not None else f"tracking {100 * sample.confidence:.0f}%"
     else:
         separation, side, angles = "–", "", "not measured"
         tracking = "tracking –"
