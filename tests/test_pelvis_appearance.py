@@ -133,3 +133,18 @@ def test_a_plain_patch_says_how_much_noise_can_move_it():
     tracker.rebase(1.0, plain, body_pixels(), 80.0)
     reading = tracker.observe(1.1, plain, body_pixels(), 80.0, 30.0)
     assert reading.trusted and reading.plainness > 50 * textured
+
+
+def test_a_loose_hem_over_the_hips_moves_the_patch_below_it():
+    from posecoach.analysis.pelvis_appearance import hem_below_hips, patch_box
+
+    shirt_to_hips = body_scene()
+    shirt_to_hips[200:248, 200:440] = (40, 160, 60)       # a green shirt hanging 8 px below the hips
+    hem = hem_below_hips(shirt_to_hips, body_pixels(), 80.0)
+    assert hem is not None and 0.0 < hem < 0.12
+    tucked_in = body_scene()
+    tucked_in[150:225, 200:440] = (40, 160, 60)            # ends above the hip line (y = 240)
+    default_top = patch_box(body_pixels(), 80.0)[1]
+    assert make_template(tucked_in, body_pixels(), 80.0).y0 == default_top
+    below_hem = make_template(shirt_to_hips, body_pixels(), 80.0)
+    assert below_hem is not None and below_hem.y0 > default_top

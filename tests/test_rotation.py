@@ -159,3 +159,29 @@ def test_calibrates_with_jittered_camera_timestamps():
             break
     assert estimator.calibrated and t < 1.7
     assert estimator.calibration_progress == 1.0
+
+
+def test_without_a_picture_the_pelvis_is_the_drills_prior_and_the_error_grows_with_the_angle():
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+
+    estimator = calibrated_estimator()
+    small = feed(estimator, [15.0] * 40, t0=2.0)[-1]
+    large = feed(estimator, [55.0] * 40, t0=4.0)[-1]
+    for s in (small, large):
+        assert s.pelvis_deg == pytest.approx(DEFAULT_MODEL.pelvis.follows_trunk * s.trunk_deg, abs=0.2)
+        assert s.separation_err_deg is not None and s.separation_err_deg > 0
+    assert large.separation_err_deg >= small.separation_err_deg
+    assert estimator.last_features is not None and estimator.last_features.appearance_change is None
+
+
+def test_pelvis_from_the_picture_grows_with_the_change_beyond_its_allowances():
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+    from posecoach.analysis.pelvis_appearance import AppearanceReading
+    from posecoach.analysis.rotation import pelvis_from_appearance
+
+    p = DEFAULT_MODEL.pelvis
+    assert pelvis_from_appearance(AppearanceReading(p.floor * 0.5), 0.0) == 0.0
+    values = [pelvis_from_appearance(AppearanceReading(c), 30.0) for c in (0.01, 0.02, 0.05, 0.1)]
+    assert values == sorted(values) and values[-1] > values[0] > 0.0
+    # the same change means less turn when the trunk is turned far (its own share of the change)
+    assert pelvis_from_appearance(AppearanceReading(0.02), 60.0) <= pelvis_from_appearance(AppearanceReading(0.02), 0.0)

@@ -54,7 +54,10 @@ class CueProblem(StrEnum):
 class AppearanceSettings:
     """Where the patch lies and when the cue is trusted (lengths in torso heights)."""
 
-    band_top: float = 0.12            # below the hip line: under the waistband and a loose hem
+    band_top: float = 0.12            # below the hip line: under the waistband...
+    hem_clearance: float = 0.08       # ...and this far below a shirt's hem found lower down: a
+                                      # loose hem hangs to the crotch and twists with the chest
+    hem_min_step: float = 25.0        # a colour step (0-255, any channel) this large across rows is a hem
     band_bottom: float = 0.40
     band_half_width: float = 0.25     # of the hip width (at least ``min_half_width``): the crotch
     min_half_width: float = 0.06
@@ -128,21 +131,48 @@ def _normalised(patch: np.ndarray) -> np.ndarray | None:
     return centred / norm if norm > 1e-3 * centred.size else None
 
 
-def patch_box(pixels: np.ndarray, torso_px: float, settings: AppearanceSettings | None = None
-              ) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of the pelvis patch for landmark ``pixels`` (33 x 2, in pixels)."""
+def patch_box(pixels: np.ndarray, torso_px: float, settings: AppearanceSettings | None = None,
+              top: float | None = None) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the pelvis patch for landmark ``pixels`` (33 x 2, in pixels);
+    ``top`` (torso heights below the hip line) moves its upper edge down, below a hem."""
     s = settings or AppearanceSettings()
     hip_l, hip_r = pixels[L_HIP], pixels[R_HIP]
     hip_x, hip_y = (hip_l + hip_r) / 2
     half = max(abs(hip_l[0] - hip_r[0]) * s.band_half_width, s.min_half_width * torso_px)
-    return (int(round(hip_x - half)), int(round(hip_y + s.band_top * torso_px)),
-            int(round(hip_x + half)), int(round(hip_y + s.band_bottom * torso_px)))
+    top = s.band_top if top is None else max(top, s.band_top)
+    bottom = s.band_bottom + (top - s.band_top)
+    return (int(round(hip_x - half)), int(round(hip_y + top * torso_px)),
+            int(round(hip_x + half)), int(round(hip_y + bottom * torso_px)))
+
+
+def hem_below_hips(image: np.ndarray, pixels: np.ndarray, torso_px: float,
+                   settings: AppearanceSettings | None = None) -> float | None:
+    """Where the shirt ends over the hips: the first strong colour step across rows down the
+    body's middle (shirt to trousers), in torso heights below the hip line; None when none is
+    found. A loose hem twists with the chest, so the pelvis patch must start below it."""
+    s = settings or AppearanceSettings()
+    hip_l, hip_r = pixels[L_HIP], pixels[R_HIP]
+    hip_x, hip_y = (hip_l + hip_r) / 2
+    half = max(2, int(abs(hip_l[0] - hip_r[0]) * s.band_half_width))
+    y0, y1 = int(hip_y - 0.05 * torso_px), int(hip_y + s.band_top * torso_px)  # above the crotch
+    x0, x1 = int(hip_x - half), int(hip_x + half)
+    h, w = image.shape[:2]
+    if y0 < 3 or y1 + 3 > h or x0 < 0 or x1 > w or image.ndim != 3:
+        return None
+    rows = image[y0 - 3:y1 + 3, x0:x1].astype(np.float32).mean(axis=1)   # (rows, 3) mean colour
+    steps = np.abs(rows[6:] - rows[:-6]).max(axis=1)                     # colour change over 6 rows
+    strong = np.flatnonzero(steps >= s.hem_min_step)
+    if strong.size == 0:
+        return None
+    return float((y0 + strong[0] - hip_y) / torso_px)
 
 
 def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
                   settings: AppearanceSettings | None = None) -> PelvisTemplate | None:
-    """The neutral pelvis patch (see ``patch_box``); None when off the picture or flat."""
-    x0, y0, x1, y1 = patch_box(pixels, torso_px, settings)
+    """The neutral pelvis patch (see ``patch_box``), below any hem; None when off the picture or flat."""
+    s = settings or AppearanceSettings()
+    hem = hem_below_hips(image, pixels, torso_px, s)
+    x0, y0, x1, y1 = patch_box(pixels, torso_px, s, None if hem is None else hem + s.hem_clearance)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     step = max(1, (x1 - x0) // PATCH_WIDTH)
@@ -291,6 +321,11 @@ class PelvisAppearance:
     def _hands_over(self, pixels: np.ndarray, torso_px: float) -> bool:
         """The wrists or forearms over (or right beside) the patch."""
         x0, y0, x1, y1 = patch_box(pixels, torso_px, self.settings)
+        if self.template is not None:  # the patch as taken (below a hem), following the feet
+            dx = (pixels[L_ANKLE][0] + pixels[R_ANKLE][0]) / 2 - self.template.anchor_x
+            dy = (pixels[L_ANKLE][1] + pixels[R_ANKLE][1]) / 2 - self.template.anchor_y
+            x0, y0 = self.template.x0 + dx, min(y0, self.template.y0 + dy)
+            x1, y1 = self.template.x0 + self.template.width + dx, self.template.y0 + self.template.height + dy
         m = self.settings.occlusion_margin * torso_px
         box = (x0 - m, y0 - m, x1 + m, y1 + m)
         return (_segment_near_box(pixels[L_ELBOW], pixels[L_WRIST], box)
