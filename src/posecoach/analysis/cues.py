@@ -43,14 +43,17 @@ class Cues:
 
 
 HANDS_SIGN_DEADBAND = 0.02  # torso heights: below this hand travel, the sign comes from the world yaw
+FORESHORTENING_BLIND_DEG = 12.0  # below this the shoulder-width angle is noise, not signal
+DEFAULT_HANDS_LEVER = 0.77  # torso heights; the fitted value is fusion_model's TrunkModel.hands_lever
 
 
 def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
 
-def compute_cues(m: BodyMeasures, neutral: BodyMeasures) -> Cues:
-    """All cues of frame ``m`` against the calibrated ``neutral``."""
+def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DEFAULT_HANDS_LEVER) -> Cues:
+    """All cues of frame ``m`` against the calibrated ``neutral``; ``hands_lever`` (torso
+    heights) turns the hand travel into an angle where the shoulder width is blind."""
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
     hands = m.hands_x - neutral.hands_x
     # A rotation to the right carries the hands toward the image left (negative x).
@@ -58,7 +61,12 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures) -> Cues:
     yaw0 = math.radians(neutral.world_shoulder_yaw)
     ratio = m.shoulder_width / neutral.shoulder_width if neutral.shoulder_width > 1e-6 else 1.0
     phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
-    foreshortening = math.degrees(sign * phi - yaw0)
+    if math.degrees(phi) < FORESHORTENING_BLIND_DEG:
+        # Blind near 0 deg (the cosine is flat there: 2% of width noise reads as 11 deg, with
+        # a random sign): the hands, which move most there, speak for it.
+        foreshortening = math.degrees(math.asin(max(-1.0, min(1.0, -hands / hands_lever))))
+    else:
+        foreshortening = math.degrees(sign * phi - yaw0)
     hip_ratio = m.hip_width / neutral.hip_width if abs(neutral.hip_width) > 1e-6 else 1.0
     trunk_sign = math.copysign(1.0, world) if world else 0.0
     return Cues(

@@ -261,7 +261,7 @@ class RotationEstimator:
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
         model = self.model
-        cues = compute_cues(m, self.calibration.neutral)
+        cues = compute_cues(m, self.calibration.neutral, model.trunk.hands_lever)
         raw_trunk = fuse_trunk(cues, model)
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)
