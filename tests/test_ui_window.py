@@ -185,7 +185,7 @@ def test_toast_and_audio_survive_without_an_audio_device(qtbot, settings, no_lea
     window = make_window(qtbot, settings)
     from posecoach.analysis.events import CoachEvent
     for kind in ("hold_started", "hold_tick", "hold_complete", "fault", "rotate_now", "tracking_lost"):
-        window.audio.on_event(CoachEvent(t=0.0, kind=kind, message="Hold it"))
+        window.audio.on_event(CoachEvent(t=0.0, kind=kind), "Hold it")
     window.show_toast("Good. Inhale and return to centre")
     assert window.view_options().toast == "Good. Inhale and return to centre"
     with qtbot.waitSignal(window.session_ended, timeout=60_000):

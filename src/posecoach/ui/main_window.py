@@ -34,8 +34,9 @@ from posecoach.analysis import events as ev
 from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_protocol
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
-from posecoach.session.messages import EventBatch, Published, SessionEnd
+from posecoach.session import messages
 from posecoach.session.sources import DetectorFactory, SourceRequest
+from posecoach.session.updates import EventBatch, Published, SessionEnd
 from posecoach.ui.audio import AudioCues
 from posecoach.ui.controls import CameraProbe, WindowActions, build_menus, build_toolbar, fill_camera_menu, make_action
 from posecoach.ui.panels import NoSourcePanel, SummaryPanel
@@ -358,9 +359,10 @@ class MainWindow(QMainWindow):
         if batch.replayed:
             return
         for event in batch.events:
-            self.audio.on_event(event)
-            if event.kind in _TOAST_KINDS and event.message:
-                self.show_toast(event.message)
+            text = messages.event_text(event, self.protocol)
+            self.audio.on_event(event, text)
+            if event.kind in _TOAST_KINDS and text:
+                self.show_toast(text)
             if event.kind == ev.SESSION_COMPLETE:
                 self.session_complete = True
                 self.summary.set_reps(self.reps, self.protocol.holds_per_side, finished=True)

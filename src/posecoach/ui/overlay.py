@@ -30,9 +30,10 @@ import numpy as np
 from PyQt6.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
-from posecoach.analysis import coach as coach_mod
+from posecoach.analysis.protocol import Cues
+from posecoach.analysis.vocabulary import Alert, BannerKind, GuideStage, Pause, Phase
 from posecoach.pose import skeleton as sk
-from posecoach.session import guide as guide_mod
+from posecoach.session import messages
 from posecoach.session.guide import GuideState
 from posecoach.session.pipeline import PipelineStep
 
@@ -48,7 +49,7 @@ _MIN_VISIBILITY = 0.3
 _FACE = {sk.NOSE, sk.LEFT_EYE, sk.RIGHT_EYE, sk.LEFT_EAR, sk.RIGHT_EAR}
 _BODY_EDGES = tuple(e for e in sk.EDGES if not (set(e) & _FACE))
 
-PELVIS, TOO_FAST = "pelvis", "too_fast"  # banner kinds
+PELVIS, TOO_FAST = BannerKind
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class OverlayModel:
     toast: str | None = None
     paused: bool = False
     notice: str | None = None   # replaces the instruction (e.g. the end of a recording)
+    cues: Cues = Cues()         # the protocol's words for its cues
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class OverlayText:
     hold_value: str
     hold_label: str
     instruction: str
-    banners: tuple[tuple[str, str], ...]  # (kind, text)
+    banners: tuple[tuple[BannerKind, str], ...]  # (kind, text)
 
 
 # ---------------------------------------------------------------------- model -> text
@@ -84,13 +86,13 @@ def _hold(model: OverlayModel) -> tuple[float | None, str, str, QColor]:
     """(progress 0..1 or None to hide, centre text, label, colour) of the ring."""
     guide = model.guide
     step = model.step
-    if guide is not None and guide.stage == guide_mod.CALIBRATING and guide.calibration_progress is not None:
+    if guide is not None and guide.stage == GuideStage.CALIBRATING and guide.calibration_progress is not None:
         return guide.calibration_progress, "still", "calibrating", SHOULDER_COLOR
-    if step is None or step.state.phase == coach_mod.CALIBRATING:
+    if step is None or step.state.phase == Phase.CALIBRATING:
         return None, "", "", DIM_COLOR
     state = step.state
     target = state.hold_target_s
-    if state.phase == coach_mod.HOLDING:
+    if state.phase == Phase.HOLDING:
         done = state.hold_progress_s >= target - 1e-6
         remaining = max(0, math.ceil(target - state.hold_progress_s - 1e-6))
         if done:
@@ -98,9 +100,9 @@ def _hold(model: OverlayModel) -> tuple[float | None, str, str, QColor]:
         if state.paused_reason:
             return state.hold_progress_s / target, f"{remaining} s", "paused", WARN_COLOR
         return state.hold_progress_s / target, f"{remaining} s", "hold", GOOD_COLOR
-    if state.phase == coach_mod.RETURNING and state.hold_progress_s >= target - 1e-6:
+    if state.phase == Phase.RETURNING and state.hold_progress_s >= target - 1e-6:
         return 1.0, "✓", "done", GOOD_COLOR
-    if state.phase == coach_mod.REST:
+    if state.phase == Phase.REST:
         return 0.0, f"{state.rest_remaining_s:.0f} s", "rest", DIM_COLOR
     return 0.0, f"{target:g} s", "hold", DIM_COLOR
 
@@ -130,21 +132,20 @@ def overlay_text(model: OverlayModel) -> OverlayText:
     counts = {"right": "Right 0/0", "left": "Left 0/0"}
     set_label = ""
     instruction = ""
-    banners: list[tuple[str, str]] = []
+    banners: list[tuple[BannerKind, str]] = []
     if state is not None:
         need = state.required_per_side
         counts = {s: f"{s.capitalize()} {state.completed.get(s, 0)}/{need}" for s in ("right", "left")}
         set_label = f"Set {state.set_index}/{state.sets}"
-        instruction = state.instruction
-        if "pelvis" in state.warnings or state.paused_reason == "pelvis":
-            turned = f"Pelvis turned {abs(sample.pelvis_deg):.0f}°" if sample and sample.pelvis_deg is not None \
-                else "Pelvis turning"
-            banners.append((PELVIS, f"{turned}: " + (
-                "hold paused" if state.paused_reason == "pelvis" else "keep your hips facing forward")))
-        if "too_fast" in state.warnings:
-            banners.append((TOO_FAST, "Too fast: turn slowly and smoothly"))
-    if model.guide is not None and model.guide.message:
-        instruction = model.guide.message
+        instruction = messages.instruction_text(state, model.cues)
+        if Alert.PELVIS in state.warnings or state.paused_reason == Pause.PELVIS:
+            banners.append((PELVIS, messages.pelvis_banner(sample.pelvis_deg if sample else None,
+                                                            state.paused_reason == Pause.PELVIS)))
+        if Alert.TOO_FAST in state.warnings:
+            banners.append((TOO_FAST, model.cues.too_fast))
+    guide_says = messages.guide_text(model.guide) if model.guide is not None else None
+    if guide_says:
+        instruction = guide_says
     if model.notice:
         instruction = model.notice
     _, hold_value, hold_label, _ = _hold(model)
@@ -421,8 +422,8 @@ def draw_overlay(painter: QPainter, rect: QRectF, model: OverlayModel) -> None:
     # left column: readout and counters
     readout = QRectF(rect.left() + margin, rect.top() + margin, 36 * u, 24 * u)
     _draw_readout(painter, readout, text, step.sample if step else None, u)
-    if step is not None and step.state.phase != coach_mod.CALIBRATING:
-        expected = step.state.expected_side if step.state.phase == coach_mod.NEUTRAL else step.state.side
+    if step is not None and step.state.phase != Phase.CALIBRATING:
+        expected = step.state.expected_side if step.state.phase == Phase.NEUTRAL else step.state.side
         _draw_counts(painter, readout.left(), readout.bottom() + 1.5 * u, text, expected, u)
     # right column: top view and hold ring
     dial_box = QRectF(rect.right() - margin - 25 * u, rect.top() + margin, 25 * u, 37 * u)
@@ -430,7 +431,7 @@ def draw_overlay(painter: QPainter, rect: QRectF, model: OverlayModel) -> None:
     _draw_ring(painter, QPointF(dial_box.center().x(), dial_box.bottom() + 2 * u + 10.8 * u), 9 * u, model, u)
     _draw_bottom(painter, rect, text, model.toast, u)
     guide = model.guide
-    if guide is not None and guide.stage == guide_mod.COUNTDOWN and guide.countdown is not None:
+    if guide is not None and guide.stage == GuideStage.COUNTDOWN and guide.countdown is not None:
         _outlined(painter, rect.center(), str(guide.countdown), 30 * u, TEXT_COLOR)
     if model.paused:
         label = "❚❚  PAUSED"

@@ -9,7 +9,8 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from posecoach.analysis.summary import Summary, summarize_reps
-from posecoach.report.format import FAULT_LABELS, fmt
+from posecoach.report.format import fmt
+from posecoach.session.messages import FAULT_LABELS
 
 
 class NoSourcePanel(QWidget):

@@ -32,7 +32,6 @@ from posecoach.capture.frame_source import FrameSource, SourceInfo
 from posecoach.errors import PosecoachError
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.guide import Guide, GuideState
-from posecoach.session.messages import EventBatch, LatestSlot, Published, SessionEnd
 from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import (
@@ -44,6 +43,7 @@ from posecoach.session.sources import (
     mediapipe_factory,
     open_source,
 )
+from posecoach.session.updates import EventBatch, LatestSlot, Published, SessionEnd
 
 __all__ = ["EventBatch", "LatestSlot", "PipelineWorker", "Published", "SessionEnd", "SourceRequest", "WorkerConfig",
            "mediapipe_factory", "open_source"]
@@ -126,6 +126,7 @@ class PipelineWorker(QThread):
         self._source: FrameSource | None = None
         self._seen = 0
         self._last_t: float | None = None
+        self._cues = config.protocol.cues
 
     # ------------------------------------------------------------------ control (any thread)
     @property
@@ -268,6 +269,7 @@ class PipelineWorker(QThread):
 
     def _consume(self, steps: Iterator[PipelineStep], session: CoachingSession, target: int) -> _Command:
         coach, guide = session.coach, session.guide
+        self._cues = session.protocol.cues
         self._seen = seen = len(coach.events)
         for step in steps:
             self.frames_processed += 1
@@ -314,7 +316,7 @@ class PipelineWorker(QThread):
 
     def _publish(self, step: PipelineStep, guide: GuideState, seeking_to: int | None = None) -> None:
         self.latest.put(Published(step=step, guide=guide, paused=self._paused, fps=self._rate,
-                                  seeking_to=seeking_to))
+                                  seeking_to=seeking_to, cues=self._cues))
 
     def _measure_rate(self) -> None:
         now = time.perf_counter()
