@@ -16,11 +16,11 @@ from PyQt6.QtCore import QSettings, Qt  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 from PyQt6.QtWidgets import QFileDialog  # noqa: E402
 
+from posecoach.session.sources import SourceRequest  # noqa: E402
 from posecoach.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
 from posecoach.ui.app import take_screenshot  # noqa: E402
 from posecoach.ui.main_window import AppOptions, MainWindow  # noqa: E402
 from posecoach.ui.perf import GuiHeartbeat  # noqa: E402
-from posecoach.ui.worker import SourceRequest  # noqa: E402
 
 pytestmark = pytest.mark.gui
 REPS = (("right", 40.0, 8.0), ("left", 40.0, 8.0))
@@ -194,7 +194,7 @@ def test_toast_and_audio_survive_without_an_audio_device(qtbot, settings, no_lea
 
 
 def test_camera_menu_switches_cameras(qtbot, settings, monkeypatch, no_leaks):
-    import posecoach.ui.worker as worker_mod
+    import posecoach.session.live as worker_mod
     from posecoach.errors import SourceError
 
     opened = []

@@ -35,6 +35,7 @@ from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_p
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
 from posecoach.session import messages
+from posecoach.session.live import LiveConfig
 from posecoach.session.sources import DetectorFactory, SourceRequest
 from posecoach.session.updates import EventBatch, Published, SessionEnd
 from posecoach.ui.audio import AudioCues
@@ -42,7 +43,7 @@ from posecoach.ui.controls import CameraProbe, WindowActions, build_menus, build
 from posecoach.ui.panels import NoSourcePanel, SummaryPanel
 from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
-from posecoach.ui.worker import PipelineWorker, WorkerConfig
+from posecoach.ui.worker import PipelineWorker
 
 PULL_INTERVAL_MS = 33
 TOAST_S = 3.0
@@ -253,7 +254,7 @@ class MainWindow(QMainWindow):
         self._launch(request)
 
     def _launch(self, request: SourceRequest) -> None:
-        config = WorkerConfig(request=request, protocol=self.protocol, detector_factory=self.options.detector_factory,
+        config = LiveConfig(request=request, protocol=self.protocol, detector_factory=self.options.detector_factory,
                               model_name=self.options.model_name, realtime=self.options.realtime,
                               db_path=self.options.db_path, max_frames=self.options.max_frames)
         worker = PipelineWorker(config, self)
