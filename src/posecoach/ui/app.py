@@ -153,7 +153,7 @@ def _close_on_signals(window) -> list[int]:
 
 def _fit_window_to_video(app, window) -> None:
     """Resize the window so the video fills its view (no black bars in the picture)."""
-    info = window.info
+    info = window.model.info
     if info is None or not window.view.isVisible():
         return
     chrome = window.height() - window.view.height()
