@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 
-from posecoach.analysis.coach import CoachState  # noqa: E402
+from posecoach.analysis.coach_state import CoachState  # noqa: E402
 from posecoach.analysis.protocol import Cues  # noqa: E402
 from posecoach.analysis.sample import RotationSample  # noqa: E402
 from posecoach.capture.frame_source import Frame  # noqa: E402

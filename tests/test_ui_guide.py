@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from posecoach.analysis import events as ev
-from posecoach.analysis.coach import Coach, CoachState, Rep
+from posecoach.analysis.coach import Coach
+from posecoach.analysis.coach_state import CoachState, Rep
 from posecoach.analysis.protocol import load_protocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.sample import RotationSample

@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 
 from posecoach.analysis import events as ev
-from posecoach.analysis.coach import Coach, CoachState
+from posecoach.analysis.coach import Coach
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.protocol import Cues, load_protocol
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import EventKind, Fault, FramingIssue, Instruction, Phase, Reason, Side

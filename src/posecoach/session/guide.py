@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posecoach.analysis.coach import CoachState
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.rotation import hips_in_view
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import FramingIssue, GuideCueKind, GuideStage, Phase, Reason

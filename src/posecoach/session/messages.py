@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posecoach.analysis.coach import CoachState
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Cues, Protocol
 from posecoach.analysis.vocabulary import EventKind, Fault, FramingIssue, GuideCueKind, GuideStage, Instruction, Pause, Reason

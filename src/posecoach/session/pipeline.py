@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from posecoach.analysis.coach import CoachState
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import Reason
