@@ -1,6 +1,6 @@
 """The coaching overlay drawn over the video: pure QPainter drawing from plain data.
 
-``draw_overlay(painter, rect, model)`` draws into any painter (the video widget, a
+``draw_overlay(painter, rect, model)`` draws (what ``overlay_text.py`` says) into any painter (the video widget, a
 QImage in tests and screenshots). Sizes scale with the target rectangle, so the text
 stays legible at any window size. Mirroring flips the picture and the landmarks only:
 every number shown is the measurement, never mirrored.
@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PyQt6.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
-from posecoach.analysis.protocol import Cues
-from posecoach.analysis.vocabulary import Alert, BannerKind, GuideStage, Pause, Phase
+from posecoach.analysis.vocabulary import GuideStage, Phase
 from posecoach.pose import skeleton as sk
-from posecoach.session import messages
-from posecoach.session.guide import GuideState
 from posecoach.session.pipeline import PipelineStep
+from posecoach.ui.overlay_text import PELVIS, TOO_FAST, OverlayModel, OverlayText, Tone, hold_ring, overlay_text, signed_angle
+
+__all__ = ["PELVIS", "TOO_FAST", "OverlayModel", "OverlayText", "draw_overlay", "overlay_text", "render_overlay"]
 
 SHOULDER_COLOR = QColor(0, 229, 255)
 HIP_COLOR = QColor(255, 145, 0)
@@ -49,108 +48,7 @@ _MIN_VISIBILITY = 0.3
 _FACE = {sk.NOSE, sk.LEFT_EYE, sk.RIGHT_EYE, sk.LEFT_EAR, sk.RIGHT_EAR}
 _BODY_EDGES = tuple(e for e in sk.EDGES if not (set(e) & _FACE))
 
-PELVIS, TOO_FAST = BannerKind
-
-
-@dataclass(frozen=True)
-class OverlayModel:
-    """Everything the overlay shows: a pipeline step plus what the window adds."""
-
-    step: PipelineStep | None
-    mirrored: bool = False
-    guide: GuideState | None = None
-    toast: str | None = None
-    paused: bool = False
-    notice: str | None = None   # replaces the instruction (e.g. the end of a recording)
-    cues: Cues = Cues()         # the protocol's words for its cues
-
-
-@dataclass(frozen=True)
-class OverlayText:
-    """The texts of the overlay (the numbers are the same whether mirrored or not)."""
-
-    separation: str
-    side: str
-    angles: str
-    tracking: str
-    counts: dict[str, str]
-    set_label: str
-    hold_value: str
-    hold_label: str
-    instruction: str
-    banners: tuple[tuple[BannerKind, str], ...]  # (kind, text)
-
-
-# ---------------------------------------------------------------------- model -> text
-def _hold(model: OverlayModel) -> tuple[float | None, str, str, QColor]:
-    """(progress 0..1 or None to hide, centre text, label, colour) of the ring."""
-    guide = model.guide
-    step = model.step
-    if guide is not None and guide.stage == GuideStage.CALIBRATING and guide.calibration_progress is not None:
-        return guide.calibration_progress, "still", "calibrating", SHOULDER_COLOR
-    if step is None or step.state.phase == Phase.CALIBRATING:
-        return None, "", "", DIM_COLOR
-    state = step.state
-    target = state.hold_target_s
-    if state.phase == Phase.HOLDING:
-        done = state.hold_progress_s >= target - 1e-6
-        remaining = max(0, math.ceil(target - state.hold_progress_s - 1e-6))
-        if done:
-            return 1.0, "✓", "done", GOOD_COLOR
-        if state.paused_reason:
-            return state.hold_progress_s / target, f"{remaining} s", "paused", WARN_COLOR
-        return state.hold_progress_s / target, f"{remaining} s", "hold", GOOD_COLOR
-    if state.phase == Phase.RETURNING and state.hold_progress_s >= target - 1e-6:
-        return 1.0, "✓", "done", GOOD_COLOR
-    if state.phase == Phase.REST:
-        return 0.0, f"{state.rest_remaining_s:.0f} s", "rest", DIM_COLOR
-    return 0.0, f"{target:g} s", "hold", DIM_COLOR
-
-
-def _signed(angle: float | None) -> str:
-    """``+12°``, ``-3°``, ``0°`` (never ``-0°``); positive = toward the person's right."""
-    if angle is None:
-        return "–"
-    value = int(round(angle))
-    return f"{value:+d}°" if value else "0°"
-
-
-def overlay_text(model: OverlayModel) -> OverlayText:
-    """The texts the overlay draws for ``model``."""
-    step = model.step
-    sample = step.sample if step else None
-    state = step.state if step else None
-    if sample is not None and sample.tracked and sample.separation_deg is not None:
-        sep = sample.separation_deg
-        separation = f"{abs(sep):.0f}°"
-        side = "centre" if abs(sep) < 3.0 else ("right" if sep > 0 else "left")
-        angles = f"trunk {_signed(sample.trunk_deg)}   pelvis {_signed(sample.pelvis_deg)}"
-        tracking = f"tracking {100 * sample.confidence:.0f}%"
-    else:
-        separation, side, angles = "–", "", "not measured"
-        tracking = "tracking –"
-    counts = {"right": "Right 0/0", "left": "Left 0/0"}
-    set_label = ""
-    instruction = ""
-    banners: list[tuple[BannerKind, str]] = []
-    if state is not None:
-        need = state.required_per_side
-        counts = {s: f"{s.capitalize()} {state.completed.get(s, 0)}/{need}" for s in ("right", "left")}
-        set_label = f"Set {state.set_index}/{state.sets}"
-        instruction = messages.instruction_text(state, model.cues)
-        if Alert.PELVIS in state.warnings or state.paused_reason == Pause.PELVIS:
-            banners.append((PELVIS, messages.pelvis_banner(sample.pelvis_deg if sample else None,
-                                                            state.paused_reason == Pause.PELVIS)))
-        if Alert.TOO_FAST in state.warnings:
-            banners.append((TOO_FAST, model.cues.too_fast))
-    guide_says = messages.guide_text(model.guide) if model.guide is not None else None
-    if guide_says:
-        instruction = guide_says
-    if model.notice:
-        instruction = model.notice
-    _, hold_value, hold_label, _ = _hold(model)
-    return OverlayText(separation, side, angles, tracking, counts, set_label, hold_value, hold_label,
-                       instruction, tuple(banners))
+_TONE = {Tone.CALIBRATING: SHOULDER_COLOR, Tone.GOOD: GOOD_COLOR, Tone.WARN: WARN_COLOR, Tone.DIM: DIM_COLOR}
 
 
 # ---------------------------------------------------------------------- geometry
@@ -274,7 +172,7 @@ def _draw_readout(painter: QPainter, box: QRectF, text: OverlayText, sample, u: 
     tracked = bool(sample is not None and sample.tracked and sample.trunk_deg is not None)
     row = QRectF(x, box.top() + 15.6 * u, w, 3.6 * u)
     if tracked:
-        trunk, pelvis = f"trunk {_signed(sample.trunk_deg)}", f"pelvis {_signed(sample.pelvis_deg)}"
+        trunk, pelvis = f"trunk {signed_angle(sample.trunk_deg)}", f"pelvis {signed_angle(sample.pelvis_deg)}"
         px = min(_fit_px(trunk, 2.8 * u, 0.48 * w), _fit_px(pelvis, 2.8 * u, 0.48 * w))
         _text(painter, row, trunk, px, SHOULDER_COLOR, True)
         _text(painter, row, pelvis, px, HIP_COLOR, True, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -355,7 +253,8 @@ def _draw_dial(painter: QPainter, box: QRectF, step: PipelineStep | None, mirror
 
 
 def _draw_ring(painter: QPainter, centre: QPointF, radius: float, model: OverlayModel, u: float) -> None:
-    progress, value, label, color = _hold(model)
+    progress, value, label, tone = hold_ring(model)
+    color = _TONE[tone]
     if progress is None:
         return
     painter.setPen(Qt.PenStyle.NoPen)
