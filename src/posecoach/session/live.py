@@ -26,14 +26,31 @@ from pathlib import Path
 from posecoach.analysis.events import REP_DONE
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.summary import summarize_reps
-from posecoach.capture.frame_source import FrameSource, SourceInfo
+from posecoach.capture.frame_source import FrameSource
 from posecoach.errors import PosecoachError
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.guide import GuideState
 from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import DetectorFactory, LiveClock, PoseCache, SourceRequest, open_source
-from posecoach.session.updates import EventBatch, Published, SessionEnd
+from posecoach.session.updates import (
+    EventBatch,
+    Failed,
+    LiveUpdate,
+    Opened,
+    PausedChanged,
+    Problem,
+    Published,
+    SessionEnd,
+    SessionReset,
+    SourceFailed,
+    Status,
+    Wait,
+)
+
+__all__ = ["Command", "EventBatch", "Failed", "LiveConfig", "LiveLoop", "LiveUpdate", "Opened", "Pause", "PausedChanged",
+           "Play", "Problem", "Published", "Restart", "Seek", "SessionEnd", "SessionReset", "SetRealtime", "SourceFailed",
+           "Status", "StepOnce", "Stop", "Wait"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,63 +101,6 @@ class Stop:
 
 
 Command = Play | Pause | StepOnce | Seek | Restart | SetRealtime | Stop
-
-
-# ---------------------------------------------------------------------- updates (yielded out)
-@dataclass(frozen=True)
-class Wait:
-    """Nothing to show: resume after ``seconds`` (None: only when a command comes)."""
-
-    seconds: float | None
-
-
-@dataclass(frozen=True)
-class Status:
-    """A progress message (opening, loading the model, seeking); "" clears it."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something that does not stop the session (the database, the recorder, a damaged file)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Opened:
-    """The source is open."""
-
-    info: SourceInfo
-
-
-@dataclass(frozen=True)
-class SourceFailed:
-    """The source cannot be opened (no camera, a bad file); the loop ends."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Another error stopped the loop (the model, a source failing mid-way)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class PausedChanged:
-    paused: bool
-
-
-@dataclass(frozen=True)
-class SessionReset:
-    """The coach started over (restart, seek, protocol change)."""
-
-
-LiveUpdate = (Wait | Status | Problem | Opened | SourceFailed | Failed | PausedChanged | SessionReset | Published
-              | EventBatch | SessionEnd)
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""What the worker hands to the window: the newest step (in a slot) and signal payloads."""
+"""What the live loop yields to its driver (the window's worker): the newest step, events, state changes.
+
+The steps go to a :class:`LatestSlot` (only the newest is kept), the rest as signals.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Cues
+from posecoach.capture.frame_source import SourceInfo
 from posecoach.session.guide import GuideCue, GuideState
 from posecoach.session.pipeline import PipelineStep
 
@@ -47,6 +51,63 @@ class SessionEnd:
     summary: dict[str, Any]
     frames: int
     session_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to show: resume after ``seconds`` (None: only when a command comes)."""
+
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """A progress message (opening, loading the model, seeking); "" clears it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that does not stop the session (the database, the recorder, a damaged file)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The source is open."""
+
+    info: SourceInfo
+
+
+@dataclass(frozen=True)
+class SourceFailed:
+    """The source cannot be opened (no camera, a bad file); the loop ends."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Another error stopped the loop (the model, a source failing mid-way)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PausedChanged:
+    paused: bool
+
+
+@dataclass(frozen=True)
+class SessionReset:
+    """The coach started over (restart, seek, protocol change)."""
+
+
+LiveUpdate = (Wait | Status | Problem | Opened | SourceFailed | Failed | PausedChanged | SessionReset | Published
+              | EventBatch | SessionEnd)
+"""What the live loop (``session/live.py``) yields."""
 
 
 class LatestSlot:

@@ -3,7 +3,7 @@
 The thread iterates the generator and hands each value it yields to :meth:`deliver`
 (by default the ``yielded`` signal); commands given to :meth:`send`, from any thread, are
 sent into the generator at its next ``yield``, in order. When the generator yields a
-:class:`~posecoach.session.live.Wait`, the thread waits that long (or until a command
+:class:`~posecoach.session.updates.Wait`, the thread waits that long (or until a command
 comes) before resuming it, and delivers nothing.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
-from posecoach.session.live import Wait
+from posecoach.session.updates import Wait
 
 logger = logging.getLogger(__name__)
 
