@@ -252,8 +252,9 @@ class LiveLoop:
         source = self._source
         assert source is not None
         gate = self.live if config.gate is None else config.gate
+        outbox = self._outbox   # not ``self``: the session's log must not keep the loop alive in a cycle
         log = SessionLog(config.db_path, source.info, config.model_name, live=self.live,
-                         on_warning=lambda text: self._outbox.append(Problem(text)))
+                         on_warning=lambda text: outbox.append(Problem(text)))
         session = self.session = CoachingSession(detector if self.live else PoseCache(detector), config.protocol,
                                                  sinks=[log], gate=gate)
         target = 0

@@ -43,6 +43,13 @@ def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str
     return action
 
 
+def check_quietly(action: QAction, checked: bool) -> None:
+    """Set a checkable action without running its slot (the state it shows changed elsewhere)."""
+    blocked = action.blockSignals(True)
+    action.setChecked(checked)
+    action.blockSignals(blocked)
+
+
 def protocol_box(names: list[str], current: str, on_change: Callable[[str], None]) -> QComboBox:
     """The protocol chooser; a protocol file given on the command line joins the shipped names."""
     box = QComboBox()

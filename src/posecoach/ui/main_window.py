@@ -10,6 +10,7 @@ has drawn it (and by a 30 Hz timer).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,9 +25,10 @@ from posecoach.session import view_model as vm
 from posecoach.session.live import LiveConfig
 from posecoach.session.sources import DetectorFactory, SourceRequest
 from posecoach.session.updates import Published
+from posecoach.ui import controls
 from posecoach.ui.audio import AudioCues
 from posecoach.ui.controller import SessionController
-from posecoach.ui.controls import CameraProbe, WindowActions, build_menus, build_toolbar, fill_camera_menu, make_action, protocol_box
+from posecoach.ui.controls import CameraProbe, WindowActions, make_action
 from posecoach.ui.panels import NoSourcePanel, SeekBar, StatusLine, SummaryPanel
 from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
@@ -54,6 +56,12 @@ class AppOptions:
     persist: bool = True               # remember choices and geometry in the settings
     mirrored: bool | None = None       # None: mirrored for cameras (remembered), not for files
 
+    def live_config(self, request: SourceRequest, protocol: Protocol) -> LiveConfig:
+        """The live loop's configuration for a source and protocol, in these modes."""
+        return LiveConfig(request=request, protocol=protocol, detector_factory=self.detector_factory,
+                          model_name=self.model_name, realtime=self.realtime, db_path=self.db_path,
+                          max_frames=self.max_frames)
+
 
 class MainWindow(QMainWindow):
     """The live coach window. ``session_end`` is set when a replayed file ends."""
@@ -79,7 +87,7 @@ class MainWindow(QMainWindow):
         self.camera_probe = CameraProbe(self)
         self.audio = AudioCues(self, enabled=options.audio)
         self.audio.set_muted(self.settings.value("audio/muted", False, type=bool))
-        self.controller = SessionController(self.model, self.audio, self._live_config, self)
+        self.controller = SessionController(self.model, self.audio, options.live_config, self)
         self.controller.on_started = self._on_worker_started
         self._rendered_seq = 0
         self._pull_posted = False
@@ -88,7 +96,7 @@ class MainWindow(QMainWindow):
         self.renderer.output.on_put = self._on_frame_rendered
         self.setWindowTitle("posecoach")
         self._build()
-        self.model.subscribe(self._on_model)
+        self._unsubscribe: Callable[[], None] | None = self.model.subscribe(self._on_model)
         self.view.resized.connect(self.renderer.set_size)
         self.camera_probe.found.connect(self._on_cameras)
         self._pull_timer = QTimer(self)
@@ -147,38 +155,30 @@ class MainWindow(QMainWindow):
         self.act_refresh_cameras = make_action(self, "Look for cameras again", self.refresh_cameras)
         self.act_quit = make_action(self, "Quit", self.close, ("Ctrl+Q",))
         self.summary_dock.visibilityChanged.connect(self._on_dock_visibility)
-        self.act_mute.blockSignals(True)
-        self.act_mute.setChecked(self.audio.muted)
-        self.act_mute.blockSignals(False)
+        controls.check_quietly(self.act_mute, self.audio.muted)
         if not self.audio.available:
             reason = "; ".join(self.audio.problems) or "audio is off"
             self.act_mute.setToolTip(f"No sound on this computer ({reason})")
 
-        self.protocol_box = protocol_box(builtin_protocol_names(), self.options.protocol_name, self.choose_protocol)
+        self.protocol_box = controls.protocol_box(builtin_protocol_names(), self.options.protocol_name, self.choose_protocol)
         names = [self.protocol_box.itemText(i) for i in range(self.protocol_box.count())]
 
         actions = WindowActions(
             play=self.act_play, step=self.act_step, reset=self.act_reset, back=self.act_back,
             forward=self.act_forward, mute=self.act_mute, mirror=self.act_mirror, fullscreen=self.act_fullscreen,
             summary=self.act_summary, open=self.act_open, quit=self.act_quit)
-        self.toolbar = build_toolbar(self, actions, self.protocol_box)
-        self.camera_menu, self.protocol_menu = build_menus(self, actions, names, self.options.protocol_name,
+        self.toolbar = controls.build_toolbar(self, actions, self.protocol_box)
+        self.camera_menu, self.protocol_menu = controls.build_menus(self, actions, names, self.options.protocol_name,
                                                            self.protocol_box.setCurrentText)
         self._fill_camera_menu()
 
         self.status_line = StatusLine(self.options.db_path)
         self.setStatusBar(self.status_line)
 
-    # ------------------------------------------------------------------ the controller's worker, the live loop's config
+    # ------------------------------------------------------------------ the controller's worker
     @property
     def worker(self) -> PipelineWorker | None:
         return self.controller.worker
-
-    def _live_config(self, request: SourceRequest, protocol: Protocol) -> LiveConfig:
-        options = self.options
-        return LiveConfig(request=request, protocol=protocol, detector_factory=options.detector_factory,
-                          model_name=options.model_name, realtime=options.realtime, db_path=options.db_path,
-                          max_frames=options.max_frames)
 
     # ------------------------------------------------------------------ sources
     def start_source(self, request: SourceRequest) -> None:
@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
 
     def _fill_camera_menu(self) -> None:
         live = self.model.request.live and self.model.request.factory is None
-        fill_camera_menu(self.camera_menu, self._cameras, self.model.request.camera if live else None, self.select_camera,
+        controls.fill_camera_menu(self.camera_menu, self._cameras, self.model.request.camera if live else None, self.select_camera,
                          self.act_refresh_cameras, self.camera_probe.probed)
 
     # ------------------------------------------------------------------ the view model
@@ -234,9 +234,7 @@ class MainWindow(QMainWindow):
         model = self.model
         if name == vm.SOURCE:
             request = model.request
-            self.act_mirror.blockSignals(True)
-            self.act_mirror.setChecked(model.mirrored)
-            self.act_mirror.blockSignals(False)
+            controls.check_quietly(self.act_mirror, model.mirrored)
             self.seek_row.setVisible(not request.live)
             for action in (self.act_step, self.act_back, self.act_forward):
                 action.setEnabled(not request.live)
@@ -362,29 +360,30 @@ class MainWindow(QMainWindow):
         self.summary_dock.setVisible(visible)
 
     def _on_dock_visibility(self, visible: bool) -> None:
-        self.act_summary.blockSignals(True)
-        self.act_summary.setChecked(visible)
-        self.act_summary.blockSignals(False)
+        controls.check_quietly(self.act_summary, visible)
 
     def toggle_fullscreen(self) -> None:
-        if self.isFullScreen():
-            self.leave_fullscreen()
-        else:
-            for bar in (self.menuBar(), self.toolbar, self.statusBar()):
-                bar.hide()
+        full = not self.isFullScreen()
+        for bar in (self.menuBar(), self.toolbar, self.statusBar()):
+            bar.setVisible(not full)
+        if full:
             self.showFullScreen()
+        else:
+            self.showNormal()
 
     def leave_fullscreen(self) -> None:
         if self.isFullScreen():
-            self.showNormal()
-            for bar in (self.menuBar(), self.toolbar, self.statusBar()):
-                bar.show()
+            self.toggle_fullscreen()
 
     # ------------------------------------------------------------------ closing
     def shutdown(self, timeout_ms: int = 15000) -> None:
         """Stop the worker(s) and wait for them; close audio (idempotent)."""
         self._pull_timer.stop()
         self.controller.shutdown(timeout_ms)
+        self.controller.on_started = None
+        if self._unsubscribe is not None:   # no window <-> model cycle left behind
+            self._unsubscribe()
+            self._unsubscribe = None
         self.renderer.stop()
         self.audio.close()
         self.camera_probe.join(timeout=5.0)

@@ -11,6 +11,7 @@ never be dropped, travel by queued signal.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from PyQt6.QtCore import QObject, pyqtSignal
@@ -55,12 +56,21 @@ class PipelineWorker(GeneratorWorker):
 
     def __init__(self, config: LiveConfig, parent: QObject | None = None) -> None:
         self.config = config
-        self.loop = LiveLoop(config, progress=self._progress)
+        # The loop holds its session (every detection of a file, for seeks): it must not hold
+        # this worker in a reference cycle, or both outlive the window until a full collection.
+        worker = weakref.ref(self)
+
+        def progress(text: str) -> None:
+            alive = worker()
+            if alive is not None:
+                alive.status.emit(text)
+
+        self.loop = LiveLoop(config, progress=progress)
         super().__init__(self.loop.updates, parent)
         self.latest = LatestSlot()
         self.info: SourceInfo | None = None
         self._paused = False
-        self.errored.connect(lambda exc: self.failed.emit(f"internal error: {exc!r}"))
+        self.errored.connect(self._on_errored)
 
     # ------------------------------------------------------------------ state (any thread)
     @property
@@ -110,8 +120,8 @@ class PipelineWorker(GeneratorWorker):
         lower_thread_priority()
         super().run()
 
-    def _progress(self, text: str) -> None:
-        self.status.emit(text)
+    def _on_errored(self, exc: BaseException) -> None:
+        self.failed.emit(f"internal error: {exc!r}")
 
     def deliver(self, value: Any) -> None:
         if isinstance(value, Published):
