@@ -14,7 +14,8 @@ import pytest
 
 from conftest import shared_path
 from posecoach.measure import Histogram, growth_per_1000
-from posecoach.tools.bench import check_targets, format_report, interleave
+from posecoach.tools.bench import interleave
+from posecoach.tools.bench_report import check_targets, format_report
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:

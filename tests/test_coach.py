@@ -11,6 +11,7 @@ from posecoach.analysis import events as ev
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import load_protocol
 from posecoach.analysis.sample import RotationSample
+from posecoach.session import messages
 
 FPS = 30.0
 
@@ -82,7 +83,7 @@ def test_clean_alternating_reps_complete_and_count_per_side():
     assert [e.side for e in rotate[:3]] == ["right", "left", "right"]
     assert rotate[0].data["breath"] == "exhale"
     complete = next(e for e in coach.events if e.kind == ev.HOLD_COMPLETE)
-    assert complete.data["breath"] == "inhale" and "return" in complete.message.lower()
+    assert complete.data["breath"] == "inhale" and "return" in messages.event_text(complete, coach.protocol).lower()
 
 
 def test_short_hold_is_broken_and_not_counted():
@@ -203,7 +204,7 @@ def test_full_standing_session_7_by_7_twice_is_coached_to_the_end():
     proto = load_protocol("standing-rotation")
     coach, states = run(reps[:14], rest_s=2.0)
     # first set done, resting, the instruction says what comes next
-    assert states[-1].phase == "rest" and "Next set" in states[-1].instruction
+    assert states[-1].phase == "rest" and "Next set" in messages.instruction_text(states[-1], coach.protocol.cues)
     coach, states = run(reps, rest_s=0.5)
     assert len(coach.reps) == 28 and all(r.completed for r in coach.reps)
     assert all(r.faults == [] for r in coach.reps)
@@ -212,4 +213,4 @@ def test_full_standing_session_7_by_7_twice_is_coached_to_the_end():
     # every waiting moment names the side to turn to next
     for state in states:
         if state.phase == "neutral":
-            assert state.expected_side in state.instruction
+            assert state.expected_side in messages.instruction_text(state, proto.cues)

@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 
-from posecoach.analysis.coach import CoachState  # noqa: E402
+from posecoach.analysis.coach_state import CoachState  # noqa: E402
+from posecoach.analysis.protocol import Cues  # noqa: E402
 from posecoach.analysis.sample import RotationSample  # noqa: E402
 from posecoach.capture.frame_source import Frame  # noqa: E402
 from posecoach.pose import skeleton as sk  # noqa: E402
@@ -30,7 +31,7 @@ def _app(qapp):
 
 
 def make_step(width=640, height=480, *, sep=42.0, pelvis=1.0, phase="holding", progress=3.4, paused=None,
-              warnings=(), tracked=True, pose=True, completed=None, instruction="Hold it: 4 s") -> PipelineStep:
+              warnings=(), tracked=True, pose=True, completed=None, instruction="hold") -> PipelineStep:
     rgb = np.full((height, width, 3), 70, np.uint8)
     sample = RotationSample(t=10.0, tracked=tracked, trunk_deg=sep + pelvis if tracked else None,
                             pelvis_deg=pelvis if tracked else None, separation_deg=sep if tracked else None,
@@ -137,29 +138,30 @@ def test_texts_for_counts_hold_and_untracked():
     warned = ov.overlay_text(ov.OverlayModel(step=make_step(pelvis=-12.4, warnings=("pelvis", "too_fast"),
                                                             paused="pelvis")))
     assert warned.banners == (("pelvis", "Pelvis turned 12°: hold paused"),
-                              ("too_fast", "Too fast: turn slowly and smoothly"))
+                              ("too_fast", "Slower: turn smoothly"))  # the protocol's own too-fast cue
+    slower = Cues(too_fast="Easy now")
+    assert ov.overlay_text(ov.OverlayModel(step=make_step(warnings=("too_fast",)), cues=slower)).banners == (
+        ("too_fast", "Easy now"),)
     assert ov.overlay_text(ov.OverlayModel(step=make_step(warnings=("pelvis",)))).banners[0][1].endswith("forward")
     done = ov.overlay_text(ov.OverlayModel(step=make_step(progress=7.0)))
     assert done.hold_label == "done"
     lost = make_step(tracked=False, pose=False)
-    text = ov.overlay_text(ov.OverlayModel(step=lost, guide=GuideState("coaching", message="Step back: your hips")))
-    assert text.separation == "–" and text.instruction == "Step back: your hips"
+    text = ov.overlay_text(ov.OverlayModel(step=lost, guide=GuideState("coaching", untracked="hips_not_visible")))
+    assert text.separation == "–" and text.instruction == "Step back: your hips must be in view"
     image = ov.render_overlay(lost.frame.image, ov.OverlayModel(step=lost))
     assert not image.isNull()
 
 
 def test_guided_start_countdown_and_calibration_ring():
     step = make_step(phase="calibrating", tracked=False)
-    countdown = ov.OverlayModel(step=step, guide=GuideState("countdown", message="Good. Stand facing the camera",
-                                                            countdown=2))
+    countdown = ov.OverlayModel(step=step, guide=GuideState("countdown", countdown=2))
     rgb = pixels(ov.render_overlay(step.frame.image, countdown))
     h, w = rgb.shape[:2]
     centre = rgb[h // 2 - 40:h // 2 + 40, w // 2 - 40:w // 2 + 40]
     assert near_color(centre, (255, 255, 255), 20).sum() > 200  # the big "2"
-    calibrating = ov.OverlayModel(step=step, guide=GuideState("calibrating", message="Hold still",
-                                                              calibration_progress=0.5))
+    calibrating = ov.OverlayModel(step=step, guide=GuideState("calibrating", calibration_progress=0.5))
     assert ov.overlay_text(calibrating).hold_label == "calibrating"
-    assert ov.overlay_text(calibrating).instruction == "Hold still"
+    assert ov.overlay_text(calibrating).instruction == "Hold still: calibrating your neutral stance"
 
 
 def test_nothing_to_show_yet():

@@ -182,9 +182,11 @@ def test_mediapipe_accepts_late_repeated_and_missing_timestamps(model_path):
 @pytest.mark.gui
 def test_the_window_worker_ends_the_session_when_the_camera_is_unplugged(qtbot, driver, tmp_path):
     """The live worker: the source ends, the session is finished in the database, ``ended`` says so."""
+    from posecoach.session.live import LiveConfig
+    from posecoach.session.sources import SourceRequest
     from posecoach.session.store import SessionStore
     from posecoach.testing import ScriptedDetector
-    from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig
+    from posecoach.ui.worker import PipelineWorker
     driver(good=60, after="fail", fps=60.0)
     opened = []
 
@@ -193,7 +195,7 @@ def test_the_window_worker_ends_the_session_when_the_camera_is_unplugged(qtbot, 
         opened.append(source)
         return source
 
-    config = WorkerConfig(request=SourceRequest(factory=open_camera, live_factory=True),
+    config = LiveConfig(request=SourceRequest(factory=open_camera, live_factory=True),
                           protocol=Protocol(name="p"), detector_factory=lambda progress: ScriptedDetector(),
                           db_path=tmp_path / "s.db")
     worker = PipelineWorker(config)

@@ -430,12 +430,14 @@ def test_disk_full_while_writing_the_json(tmp_path, fake_mediapipe, capsys, monk
 
 @pytest.mark.gui
 def test_window_replay_of_a_truncated_file_warns(qtbot, tmp_path):
+    from posecoach.session.live import LiveConfig
+    from posecoach.session.sources import SourceRequest
     from posecoach.testing import ScriptedDetector
-    from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig
+    from posecoach.ui.worker import PipelineWorker
     data = faststart(write_video(tmp_path / "whole.mp4", plain_frames(90)).read_bytes())
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
-    worker = PipelineWorker(WorkerConfig(request=SourceRequest(path=cut), protocol=PROTOCOL,
+    worker = PipelineWorker(LiveConfig(request=SourceRequest(path=cut), protocol=PROTOCOL,
                                          detector_factory=lambda progress: ScriptedDetector(), realtime=False))
     warnings = []
     worker.warning.connect(warnings.append)

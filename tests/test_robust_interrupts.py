@@ -58,8 +58,8 @@ class Scripted:
 
 backend.MediaPipePoseEstimator = Scripted
 models.ensure_model = lambda name=None, progress=None: Path("scripted.task")
-import posecoach.ui.worker as worker
-worker.mediapipe_factory = lambda model_name=None, max_people=1: (lambda progress: Scripted())
+import posecoach.session.sources as sources
+sources.mediapipe_factory = lambda model_name=None, max_people=1: (lambda progress: Scripted())
 from posecoach.cli import main
 sys.exit(main(sys.argv[4:]))
 '''

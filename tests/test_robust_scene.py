@@ -8,6 +8,7 @@ import numpy as np
 
 from conftest import shared_path
 from posecoach.analysis.protocol import Protocol, load_protocol
+from posecoach.session import messages
 from posecoach.session.analyze import analyze_video
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector
@@ -81,7 +82,7 @@ def test_someone_walking_up_close_makes_the_frames_unsure_then_tracking_resumes(
     assert unsure and all(abs(other_x(s.frame.t) - 0.35) < 0.12 for s in unsure)
     assert all(s.people == 2 for s in steps)
     lost = [e for e in coach.events if e.kind == "tracking_lost" and e.data.get("reason") == PERSON_UNSURE]
-    assert lost and "not sure whom to follow" in lost[0].message
+    assert lost and "not sure whom to follow" in messages.event_text(lost[0], coach.protocol)
     assert steps[-1].sample.tracked  # measured again once the other person moved away
 
 
@@ -118,8 +119,8 @@ def test_hips_out_of_frame_and_back_to_the_camera_mid_hold_pause_it_with_the_rea
     assert {s.sample.reason for s in steps if 8.1 < s.frame.t < 8.9} <= {"back_to_camera", "person_switched"}
     paused = [s for s in steps if 6.1 < s.frame.t < 6.9]
     assert all(s.state.paused_reason == "tracking" for s in paused)
-    messages = [e.message for e in coach.events if e.kind == "tracking_lost"]
-    assert "Step back: your hips must be in view" in messages
+    said = [messages.event_text(e, coach.protocol) for e in coach.events if e.kind == "tracking_lost"]
+    assert "Step back: your hips must be in view" in said
     assert any(e.kind == "tracking_regained" for e in coach.events)
 
 

@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 
 from posecoach.analysis import events as ev
-from posecoach.analysis.coach import Coach, CoachState, Rep
+from posecoach.analysis.coach import Coach
+from posecoach.analysis.coach_state import CoachState, Rep
 from posecoach.analysis.protocol import load_protocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.sample import RotationSample
 from posecoach.capture.frame_source import Frame, SourceInfo
 from posecoach.pose.types import PoseFrame
 from posecoach.session import guide as g
+from posecoach.session import messages
 from posecoach.session.pipeline import PipelineStep
 from posecoach.session.session_log import SessionLog
 from posecoach.session.store import SessionStore
@@ -24,7 +26,7 @@ from posecoach.testing import standing_pose
 def state(phase="calibrating", paused=None) -> CoachState:
     return CoachState(t=0.0, phase=phase, side=None, expected_side="right", hold_progress_s=0.0, hold_target_s=7.0,
                       paused_reason=paused, completed={"right": 0, "left": 0}, required_per_side=7, set_index=1,
-                      sets=1, instruction="coach says")
+                      sets=1, instruction="calibrate")
 
 
 def untracked(reason="calibrating", t=0.0) -> RotationSample:
@@ -50,13 +52,13 @@ def test_framing_checks():
     assert g.check_framing(moved(pose, scale=0.5)) == g.TOO_FAR
     assert g.check_framing(moved(pose, dx=0.38)) == g.OFF_CENTRE
     assert g.check_framing(pose, untracked("not_facing")) == g.NOT_FACING
-    assert all(g.FRAMING_TEXT[issue] for issue in (g.NO_PERSON, g.HEAD, g.HIPS, g.KNEES, g.TOO_FAR))
+    assert all(messages.FRAMING_TEXT[issue] for issue in g.FramingIssue)
 
 
 def test_gated_start_frames_then_counts_down_then_calibrates():
     guide = g.Guide(gate=True, countdown_s=3.0)
     first = guide.update(0.0, None, untracked("no_person"), state())
-    assert first.stage == g.FRAMING and first.blocks_calibration and "Nobody" in first.message
+    assert first.stage == g.FRAMING and first.blocks_calibration and "Nobody" in messages.guide_text(first)
     pose = standing_pose()
     stages = []
     for i in range(0, 150):
@@ -70,6 +72,8 @@ def test_gated_start_frames_then_counts_down_then_calibrates():
     kinds = [(c.kind, c.value) for c in guide.cues]
     assert kinds[:5] == [("framing", None), ("countdown", 3), ("countdown", 2), ("countdown", 1),
                          ("calibrating", None)]
+    assert guide.cues[0].issue == g.NO_PERSON and "Nobody" in messages.cue_text(guide.cues[0])
+    assert messages.cue_text(guide.cues[1]) == ""   # a countdown second is a beep
     # losing the framing starts over
     lost = guide.update(9.0, moved(pose, hide=(23, 24)), untracked(t=9.0), state())
     assert lost.stage == g.FRAMING and lost.issue == g.HIPS
@@ -86,13 +90,13 @@ def test_ungated_replay_never_blocks_calibration():
 def test_coaching_messages_say_why_nothing_is_measured():
     guide = g.Guide()
     tracked = RotationSample(t=1.0, tracked=True, trunk_deg=1.0, pelvis_deg=0.0, separation_deg=1.0, calibrated=True)
-    assert guide.update(1.0, standing_pose(), tracked, state("neutral")).message is None
+    assert messages.guide_text(guide.update(1.0, standing_pose(), tracked, state("neutral"))) is None
     hips = guide.update(2.0, None, RotationSample.untracked(2.0, "hips_not_visible", True), state("neutral"))
-    assert hips.stage == g.COACHING and hips.message.startswith("Step back")
+    assert hips.stage == g.COACHING and messages.guide_text(hips).startswith("Step back")
     nobody = guide.update(2.0, None, RotationSample.untracked(2.0, "no_person", True), state("neutral"))
-    assert "Nobody" in nobody.message
+    assert "Nobody" in messages.guide_text(nobody)
     paused = guide.update(3.0, None, RotationSample.untracked(3.0, "no_person", True), state("holding", "tracking"))
-    assert paused.message is None  # the coach's own "hold paused" instruction is shown
+    assert messages.guide_text(paused) is None  # the coach's own "hold paused" instruction is shown
     assert guide.update(4.0, None, tracked, state("done")).stage == g.DONE
 
 

@@ -15,8 +15,10 @@ from posecoach.analysis.protocol import load_protocol  # noqa: E402
 from posecoach.capture.recorder import RecordingSource, VideoRecorder  # noqa: E402
 from posecoach.capture.video_file import VideoFileSource  # noqa: E402
 from posecoach.errors import SourceError  # noqa: E402
+from posecoach.session.live import LiveConfig  # noqa: E402
+from posecoach.session.sources import SourceRequest  # noqa: E402
 from posecoach.testing import ScriptedDetector, SyntheticSource  # noqa: E402
-from posecoach.ui.worker import PipelineWorker, SourceRequest, WorkerConfig  # noqa: E402
+from posecoach.ui.worker import PipelineWorker  # noqa: E402
 
 
 def frame(i: int) -> np.ndarray:
@@ -63,7 +65,7 @@ def test_live_session_is_recorded_and_replays(qtbot, tmp_path: Path):
     path = tmp_path / "session.mp4"
     request = SourceRequest(factory=lambda: SyntheticSource(frames=45, size=(64, 48), live=True), live_factory=True,
                             record=path)
-    worker = PipelineWorker(WorkerConfig(request=request, protocol=load_protocol("standing-rotation"),
+    worker = PipelineWorker(LiveConfig(request=request, protocol=load_protocol("standing-rotation"),
                                          detector_factory=lambda progress: ScriptedDetector()))
     with qtbot.waitSignal(worker.ended, timeout=10_000):
         worker.start()

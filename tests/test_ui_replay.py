@@ -33,9 +33,10 @@ def _reps(reps):
 def test_window_replay_ends_with_the_counts_of_analyze(qtbot, tmp_path: Path):
     from posecoach.models import ensure_model
     from posecoach.session.analyze import analyze_video
+    from posecoach.session.sources import SourceRequest, mediapipe_factory
     from posecoach.ui.main_window import AppOptions, MainWindow
     from posecoach.ui.perf import GuiHeartbeat
-    from posecoach.ui.worker import PipelineWorker, SourceRequest, mediapipe_factory
+    from posecoach.ui.worker import PipelineWorker
 
     model = ensure_model()
     before = set(threading.enumerate())

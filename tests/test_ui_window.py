@@ -16,11 +16,11 @@ from PyQt6.QtCore import QSettings, Qt  # noqa: E402
 from PyQt6.QtGui import QImage  # noqa: E402
 from PyQt6.QtWidgets import QFileDialog  # noqa: E402
 
+from posecoach.session.sources import SourceRequest  # noqa: E402
 from posecoach.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
 from posecoach.ui.app import take_screenshot  # noqa: E402
 from posecoach.ui.main_window import AppOptions, MainWindow  # noqa: E402
 from posecoach.ui.perf import GuiHeartbeat  # noqa: E402
-from posecoach.ui.worker import SourceRequest  # noqa: E402
 
 pytestmark = pytest.mark.gui
 REPS = (("right", 40.0, 8.0), ("left", 40.0, 8.0))
@@ -117,14 +117,14 @@ def test_no_camera_offers_to_open_a_video(qtbot, settings, tmp_path: Path, monke
     with qtbot.waitSignal(window.session_ended, timeout=20_000):
         pass
     assert window.stack.currentWidget() is not window.no_source
-    assert window.request.path == clip and not window.mirrored
+    assert window.model.request.path == clip and not window.model.mirrored
     assert settings.value("files/last_dir") == str(tmp_path)
     window.close()
 
 
 def test_live_camera_is_mirrored_and_guides_the_start(qtbot, settings, no_leaks):
     window = make_window(qtbot, settings, live=True, detector_factory=lambda progress: ScriptedDetector())
-    assert window.mirrored and window.act_mirror.isChecked()
+    assert window.model.mirrored and window.act_mirror.isChecked()
     assert not window.seek_row.isVisible()
     qtbot.waitUntil(lambda: window.published is not None, timeout=10_000)
     qtbot.waitUntil(lambda: window.published.guide.stage == "countdown", timeout=10_000)
@@ -152,7 +152,7 @@ def test_shortcuts_and_remembered_settings(qtbot, settings, no_leaks):
     qtbot.keyClick(window, Qt.Key.Key_S)
     assert not window.summary_dock.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_V)
-    assert window.mirrored and window.view_options().mirrored
+    assert window.model.mirrored and window.view_options().mirrored
     with qtbot.waitSignal(window.worker.session_reset, timeout=10_000):
         qtbot.keyClick(window, Qt.Key.Key_R)
     qtbot.keyClick(window, Qt.Key.Key_F)
@@ -162,7 +162,7 @@ def test_shortcuts_and_remembered_settings(qtbot, settings, no_leaks):
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=10_000)
     assert window.toolbar.isVisible()
     window.protocol_box.setCurrentText("seated-rotation")
-    assert window.protocol.name == "seated-rotation"
+    assert window.model.protocol.name == "seated-rotation"
     assert settings.value("session/protocol") == "seated-rotation"
     window.close()
     again = make_window(qtbot, settings, frames=30)
@@ -185,7 +185,7 @@ def test_toast_and_audio_survive_without_an_audio_device(qtbot, settings, no_lea
     window = make_window(qtbot, settings)
     from posecoach.analysis.events import CoachEvent
     for kind in ("hold_started", "hold_tick", "hold_complete", "fault", "rotate_now", "tracking_lost"):
-        window.audio.on_event(CoachEvent(t=0.0, kind=kind, message="Hold it"))
+        window.audio.on_event(CoachEvent(t=0.0, kind=kind), "Hold it")
     window.show_toast("Good. Inhale and return to centre")
     assert window.view_options().toast == "Good. Inhale and return to centre"
     with qtbot.waitSignal(window.session_ended, timeout=60_000):
@@ -194,7 +194,7 @@ def test_toast_and_audio_survive_without_an_audio_device(qtbot, settings, no_lea
 
 
 def test_camera_menu_switches_cameras(qtbot, settings, monkeypatch, no_leaks):
-    import posecoach.ui.worker as worker_mod
+    import posecoach.session.live as worker_mod
     from posecoach.errors import SourceError
 
     opened = []
@@ -213,7 +213,7 @@ def test_camera_menu_switches_cameras(qtbot, settings, monkeypatch, no_leaks):
     assert labels[:2] == ["Camera 0", "Camera 2"] and "Look for cameras again" in labels
     next(a for a in window.camera_menu.actions() if a.text() == "Camera 2").trigger()
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.no_source, timeout=10_000)
-    assert opened == [2] and window.request.camera == 2 and window.mirrored
+    assert opened == [2] and window.model.request.camera == 2 and window.model.mirrored
     assert settings.value("camera/index", type=int) == 2
     window.no_source.retry_button.click()
     qtbot.waitUntil(lambda: opened == [2, 2], timeout=10_000)
@@ -234,14 +234,14 @@ def test_a_completed_protocol_shows_the_summary_and_offers_a_new_session(qtbot, 
     protocol = tmp_path / "short.toml"
     protocol.write_text('name = "short"\nhold_s = 7.0\nholds_per_side = 1\nsets = 1\n')
     window = make_window(qtbot, settings, protocol_name=str(protocol), frames=None)  # endless: no end-of-file race
-    assert window.protocol.holds_per_side == 1 and window.protocol_box.currentText() == str(protocol)
-    qtbot.waitUntil(lambda: window.session_complete, timeout=60_000)
+    assert window.model.protocol.holds_per_side == 1 and window.protocol_box.currentText() == str(protocol)
+    qtbot.waitUntil(lambda: window.model.session_complete, timeout=60_000)
     assert window.summary_dock.isVisible() and window.summary.heading.text() == "Session complete"
     assert window.summary.cell("holds", "right") == "1 / 1" and window.summary.cell("holds", "left") == "1 / 1"
     assert window.act_play.text() == "New session"
     seen_at_reset = []  # read in a slot connected after the window's: the new session may run on at once
     window.worker.session_reset.connect(
-        lambda: seen_at_reset.append((window.session_complete, window.summary.cell("holds", "right"),
+        lambda: seen_at_reset.append((window.model.session_complete, window.summary.cell("holds", "right"),
                                       window.act_play.text())))
     with qtbot.waitSignal(window.worker.session_reset, timeout=10_000):
         qtbot.keyClick(window, Qt.Key.Key_Space)

@@ -18,9 +18,12 @@ import pytest  # noqa: E402
 
 from posecoach.analysis.protocol import load_protocol  # noqa: E402
 from posecoach.errors import SourceError  # noqa: E402
+from posecoach.session.live import LiveConfig  # noqa: E402
+from posecoach.session.sources import SourceRequest  # noqa: E402
 from posecoach.session.store import SessionStore  # noqa: E402
+from posecoach.session.updates import LatestSlot  # noqa: E402
 from posecoach.testing import ScriptedDetector, SyntheticSource, drill_detector, drill_duration_s  # noqa: E402
-from posecoach.ui.worker import LatestSlot, PipelineWorker, SourceRequest, WorkerConfig  # noqa: E402
+from posecoach.ui.worker import PipelineWorker  # noqa: E402
 
 pytestmark = pytest.mark.gui
 PROTOCOL = load_protocol("standing-rotation")
@@ -48,7 +51,7 @@ class Harness:
             return made
 
         request = SourceRequest(factory=open_source, live_factory=live)
-        worker = PipelineWorker(WorkerConfig(request=request, protocol=PROTOCOL, detector_factory=make_detector,
+        worker = PipelineWorker(LiveConfig(request=request, protocol=PROTOCOL, detector_factory=make_detector,
                                              realtime=realtime, **config))
         worker.record = {"events": [], "ended": [], "failed": [], "source_failed": [], "warnings": [], "paused": []}
         worker.events.connect(worker.record["events"].append)

@@ -1,24 +1,30 @@
 """The hold/rep state machine: neutral -> rotating -> holding -> returning, per side.
 
 Pure and deterministic: it sees only RotationSamples (with their timestamps) and never
-reads a clock. One instance follows one session; ``reset()`` starts over.
+reads a clock. One instance follows one session; ``reset()`` starts over. What it
+records and shows (:class:`Rep`, :class:`CoachState`) is in ``coach_state.py``.
+
+Over 400 lines on purpose: it is one state machine whose transitions share private state
+(the rep in progress, the hold reference, the recent samples, the speed window);
+splitting the transitions across modules would scatter those invariants.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TypeGuard
 
 from posecoach.analysis import events as ev
+from posecoach.analysis.coach_state import CoachState, Rep
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.sample import RotationSample
+from posecoach.analysis.vocabulary import Alert, Fault, Instruction, Pause, Phase, Reason, Side
 
-CALIBRATING, NEUTRAL, ROTATING, HOLDING, RETURNING, REST, DONE = (
-    "calibrating", "neutral", "rotating", "holding", "returning", "rest", "done")
+__all__ = ["Coach", "CoachState", "Rep", "side_of"]
 
-PELVIS_FAULT, TOO_FAST, HOLD_BROKEN, WRONG_SIDE = "pelvis_rotation", "too_fast", "hold_broken", "wrong_side"
+CALIBRATING, NEUTRAL, ROTATING, HOLDING, RETURNING, REST, DONE = Phase
+PELVIS_FAULT, TOO_FAST, HOLD_BROKEN, WRONG_SIDE = Fault
 
 _SPEED_WINDOW_S = 0.3   # angular speed = least-squares slope over this window
 _SETTLE_S = 0.3         # speed must stay below the settle threshold this long
@@ -38,73 +44,8 @@ def _plausible(angle: float | None) -> TypeGuard[float]:
     return _finite(angle) and abs(angle) <= 360.0
 
 
-def side_of(angle: float) -> str:
-    return "right" if angle > 0 else "left"
-
-
-@dataclass
-class Rep:
-    """One excursion from neutral to end range and back (DESIGN.md section 4)."""
-
-    side: str
-    start_s: float
-    set_index: int
-    expected_side: str
-    hold_start_s: float | None = None
-    hold_end_s: float | None = None
-    end_s: float | None = None
-    hold_s: float = 0.0             # seconds of correct holding
-    end_range_s: float = 0.0        # seconds at end range, whatever the posture
-    completed: bool = False
-    peak_separation_deg: float = 0.0
-    max_pelvis_deg: float = 0.0
-    peak_speed_dps: float = 0.0
-    faults: list[str] = field(default_factory=list)
-    _hold_sum: float = 0.0
-    _hold_n: int = 0
-
-    @property
-    def mean_hold_separation_deg(self) -> float | None:
-        return self._hold_sum / self._hold_n if self._hold_n else None
-
-    def add_fault(self, fault: str) -> bool:
-        if fault in self.faults:
-            return False
-        self.faults.append(fault)
-        return True
-
-    def to_dict(self) -> dict:
-        def r(x: float | None) -> float | None:
-            return None if x is None else round(x, 2)
-        return {
-            "side": self.side, "start_s": r(self.start_s), "hold_start_s": r(self.hold_start_s),
-            "hold_end_s": r(self.hold_end_s), "end_s": r(self.end_s), "hold_s": r(self.hold_s),
-            "end_range_s": r(self.end_range_s), "completed": self.completed,
-            "peak_separation_deg": r(self.peak_separation_deg),
-            "mean_hold_separation_deg": r(self.mean_hold_separation_deg),
-            "max_pelvis_deg": r(self.max_pelvis_deg), "peak_speed_dps": r(self.peak_speed_dps),
-            "faults": list(self.faults), "set": self.set_index, "expected_side": self.expected_side,
-        }
-
-
-@dataclass(frozen=True)
-class CoachState:
-    """What the UI needs to show after each sample."""
-
-    t: float
-    phase: str
-    side: str | None              # side of the rep in progress
-    expected_side: str | None     # side the protocol asks for next
-    hold_progress_s: float
-    hold_target_s: float
-    paused_reason: str | None     # "pelvis" or "tracking" while a hold is paused
-    completed: dict[str, int]     # completed holds per side in the current set
-    required_per_side: int
-    set_index: int                # 1-based
-    sets: int
-    instruction: str
-    rest_remaining_s: float = 0.0
-    warnings: tuple[str, ...] = ()
+def side_of(angle: float) -> Side:
+    return Side.RIGHT if angle > 0 else Side.LEFT
 
 
 class Coach:
@@ -132,7 +73,7 @@ class Coach:
         self._last_t: float | None = None
         self._last_tracked_t: float | None = None
         self._tracking = True
-        self._paused_reason: str | None = None
+        self._paused_reason: Pause | None = None
         self._ticks = 0
         self._rest_until = 0.0
         self._speed = 0.0
@@ -142,31 +83,31 @@ class Coach:
 
     # ----------------------------------------------------------------- helpers
     @property
-    def phase(self) -> str:
+    def phase(self) -> Phase:
         return self._phase
 
-    def _emit(self, t: float, kind: str, message: str = "", side: str | None = None, **data) -> None:
-        self.events.append(ev.CoachEvent(t=t, kind=kind, message=message, side=side, data=data))
+    def _emit(self, t: float, kind: ev.EventKind, side: Side | None = None, **data) -> None:
+        self.events.append(ev.CoachEvent(t=t, kind=kind, side=side, data=data))
 
-    def expected_side(self) -> str:
+    def expected_side(self) -> Side:
         need = self.protocol.holds_per_side
         right_full = self._set_counts["right"] >= need
         left_full = self._set_counts["left"] >= need
         if right_full != left_full:
-            return "left" if right_full else "right"
+            return Side.LEFT if right_full else Side.RIGHT
         order = self.protocol.side_order
         if order == "right-then-left":
-            return "right"
+            return Side.RIGHT
         if order == "left-then-right":
-            return "left"
+            return Side.LEFT
         set_reps = [r for r in self.reps if r.set_index == self._set_index]
         if not set_reps:
-            return self.protocol.first_side
-        return "left" if set_reps[-1].side == "right" else "right"
+            return Side(self.protocol.first_side)
+        return Side.LEFT if set_reps[-1].side == Side.RIGHT else Side.RIGHT
 
     def _announce_next(self, t: float) -> None:
         side = self.expected_side()
-        self._emit(t, ev.ROTATE_NOW, self.protocol.cues.rotate.format(side=side), side=side, breath="exhale")
+        self._emit(t, ev.ROTATE_NOW, side=side, breath="exhale")
 
     def _speed_at(self, t: float, separation: float) -> float:
         history = self._history
@@ -200,7 +141,7 @@ class Coach:
         if self._phase == CALIBRATING:
             if sample.calibrated:
                 self._phase = NEUTRAL
-                self._emit(t, ev.CALIBRATED, "Calibrated: neutral stance recorded")
+                self._emit(t, ev.CALIBRATED)
                 self._announce_next(t)
             return self.state(t)
         if self._phase == DONE:
@@ -208,19 +149,19 @@ class Coach:
         if self._phase == REST:
             if t >= self._rest_until:
                 self._phase = NEUTRAL
-                self._emit(t, ev.REST_OVER, f"Set {self._set_index} of {self.protocol.sets}")
+                self._emit(t, ev.REST_OVER, set=self._set_index)
                 self._announce_next(t)
             else:
                 return self.state(t)
 
         if not sample.tracked or not _plausible(sample.separation_deg):
-            self._on_untracked(t, sample.reason or "tracking")
+            self._on_untracked(t, sample.reason or Reason.TRACKING)
             return self.state(t)
         if not self._tracking:
             self._tracking = True
             self._history.clear()
             self._last_hold_t = t  # the time without tracking neither counts nor breaks the hold
-            self._emit(t, ev.TRACKING_REGAINED, "Tracking again")
+            self._emit(t, ev.TRACKING_REGAINED)
         self._last_tracked_t = t
         separation = sample.separation_deg
         assert separation is not None  # plausible, checked above
@@ -232,14 +173,14 @@ class Coach:
         self._step(t, motion, separation, pelvis)
         return self.state(t)
 
-    def _on_untracked(self, t: float, reason: str) -> None:
+    def _on_untracked(self, t: float, reason: Reason) -> None:
         if self._tracking:
             self._tracking = False
-            self._emit(t, ev.TRACKING_LOST, _REASON_TEXT.get(reason, "Cannot see you clearly"), reason=reason)
-        if self._phase == HOLDING and self._paused_reason != "tracking":
+            self._emit(t, ev.TRACKING_LOST, reason=reason)
+        if self._phase == HOLDING and self._paused_reason != Pause.TRACKING:
             assert self._rep is not None  # a hold belongs to a rep
-            self._paused_reason = "tracking"
-            self._emit(t, ev.HOLD_PAUSED, "Hold paused: cannot see you", side=self._rep.side, reason="tracking")
+            self._paused_reason = Pause.TRACKING
+            self._emit(t, ev.HOLD_PAUSED, side=self._rep.side, reason=Pause.TRACKING)
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:
             self._finish_rep(self._last_tracked_t)
 
@@ -255,7 +196,7 @@ class Coach:
         assert rep is not None
         same_side = side_of(motion) == rep.side or magnitude <= th.neutral_deg
         signed = magnitude if same_side else -magnitude
-        rep_separation = separation if rep.side == "right" else -separation
+        rep_separation = separation if rep.side == Side.RIGHT else -separation
         rep.peak_separation_deg = max(rep.peak_separation_deg, rep_separation)
         rep.max_pelvis_deg = max(rep.max_pelvis_deg, abs(pelvis))
         rep.peak_speed_dps = max(rep.peak_speed_dps, abs(self._speed))
@@ -288,7 +229,7 @@ class Coach:
         if abs(pelvis) > th.pelvis_limit_deg:
             self._pelvis_over_since = self._pelvis_over_since if self._pelvis_over_since is not None else t
             if t - self._pelvis_over_since >= _FAULT_PERSIST_S and rep.add_fault(PELVIS_FAULT):
-                self._emit(t, ev.FAULT, self.protocol.cues.pelvis, side=rep.side, fault=PELVIS_FAULT)
+                self._emit(t, ev.FAULT, side=rep.side, fault=PELVIS_FAULT)
         else:
             self._pelvis_over_since = None
         if abs(self._speed) > th.too_fast_dps:
@@ -311,7 +252,7 @@ class Coach:
     def _flag_too_fast(self, t: float, rep: Rep) -> None:
         self._fast_warning_until = t + _FAST_WARNING_S
         if rep.add_fault(TOO_FAST):
-            self._emit(t, ev.FAULT, self.protocol.cues.too_fast, side=rep.side, fault=TOO_FAST)
+            self._emit(t, ev.FAULT, side=rep.side, fault=TOO_FAST)
 
     def _start_rep(self, t: float, separation: float) -> None:
         side = side_of(separation)
@@ -325,8 +266,7 @@ class Coach:
         self._peak_motion = abs(separation)
         if side != expected:
             self._rep.add_fault(WRONG_SIDE)
-            self._emit(t, ev.WRONG_SIDE, f"The other side: this one should be to your {expected}",
-                       side=side, expected=expected)
+            self._emit(t, ev.WRONG_SIDE, side=side, expected=expected)
 
     def _arrival_time(self, level: float) -> float:
         """When the angle first came within the arrival band of ``level`` (backdating the hold)."""
@@ -363,7 +303,7 @@ class Coach:
             rep._hold_n += 1
             previous = sample_t
         self._last_hold_t = t
-        self._emit(start, ev.HOLD_STARTED, self.protocol.cues.hold, side=rep.side, angle=round(level, 1))
+        self._emit(start, ev.HOLD_STARTED, side=rep.side, angle=round(level, 1))
         self._tick(t)
 
     def _hold_step(self, t: float, angle: float, pelvis_ok: bool, separation: float) -> None:
@@ -389,11 +329,11 @@ class Coach:
         if pelvis_ok and self._tracking:
             if self._paused_reason is not None:
                 self._paused_reason = None
-                self._emit(t, ev.HOLD_RESUMED, self.protocol.cues.hold, side=rep.side)
+                self._emit(t, ev.HOLD_RESUMED, side=rep.side)
             rep.hold_s += dt
-        elif not pelvis_ok and self._paused_reason != "pelvis":
-            self._paused_reason = "pelvis"
-            self._emit(t, ev.HOLD_PAUSED, self.protocol.cues.pelvis, side=rep.side, reason="pelvis")
+        elif not pelvis_ok and self._paused_reason != Pause.PELVIS:
+            self._paused_reason = Pause.PELVIS
+            self._emit(t, ev.HOLD_PAUSED, side=rep.side, reason=Pause.PELVIS)
         self._tick(t)
 
     def _tick(self, t: float) -> None:
@@ -402,11 +342,10 @@ class Coach:
         while not rep.completed and self._ticks + 1 <= min(rep.hold_s, self.protocol.hold_s) + 1e-6:
             self._ticks += 1
             remaining = self.protocol.hold_s - self._ticks
-            self._emit(t, ev.HOLD_TICK, str(int(round(remaining))) if remaining > 0 else "",
-                       side=rep.side, second=self._ticks, remaining=round(remaining, 1))
+            self._emit(t, ev.HOLD_TICK, side=rep.side, second=self._ticks, remaining=round(remaining, 1))
         if not rep.completed and rep.hold_s >= self.protocol.hold_s - 1e-6:
             rep.completed = True
-            self._emit(t, ev.HOLD_COMPLETE, self.protocol.cues.hold_complete, side=rep.side, breath="inhale")
+            self._emit(t, ev.HOLD_COMPLETE, side=rep.side, breath="inhale")
 
     def _leave_hold(self, t: float) -> None:
         rep = self._rep
@@ -439,8 +378,7 @@ class Coach:
             return
         if rep.end_range_s < self.protocol.hold_s - 1e-6:
             rep.add_fault(HOLD_BROKEN)
-            self._emit(t, ev.HOLD_BROKEN, f"Hold the end position for the full {self.protocol.hold_s:g} seconds",
-                       side=rep.side, held_s=round(rep.end_range_s, 1))
+            self._emit(t, ev.HOLD_BROKEN, side=rep.side, held_s=round(rep.end_range_s, 1))
 
     def _finish_rep(self, t: float) -> None:
         rep = self._rep
@@ -462,62 +400,59 @@ class Coach:
         self.reps.append(rep)
         if rep.completed:
             self._set_counts[rep.side] += 1
-        self._emit(t, ev.REP_DONE, "", side=rep.side, completed=rep.completed, faults=list(rep.faults))
+        self._emit(t, ev.REP_DONE, side=rep.side, completed=rep.completed, faults=list(rep.faults))
         need = self.protocol.holds_per_side
         if self._set_counts["right"] >= need and self._set_counts["left"] >= need:
-            self._emit(t, ev.SET_COMPLETE, f"Set {self._set_index} complete", set=self._set_index)
+            self._emit(t, ev.SET_COMPLETE, set=self._set_index)
             if self._set_index >= self.protocol.sets:
                 self._phase = DONE
-                self._emit(t, ev.SESSION_COMPLETE, self.protocol.cues.done)
+                self._emit(t, ev.SESSION_COMPLETE)
                 return
             self._set_index += 1
             self._set_counts = {"right": 0, "left": 0}
             self._phase = REST
             self._rest_until = t + self.protocol.rest_s
-            self._emit(t, ev.REST,
-                       self.protocol.cues.rest.format(seconds=int(self.protocol.rest_s)))
+            self._emit(t, ev.REST)
             return
         self._announce_next(t)
 
     # ----------------------------------------------------------------- views
+    def _instruction(self) -> Instruction:
+        rep = self._rep
+        if self._phase == CALIBRATING:
+            return Instruction.CALIBRATE
+        if self._phase == DONE:
+            return Instruction.DONE
+        if self._phase == REST:
+            return Instruction.REST
+        if self._phase == HOLDING and rep is not None:
+            if rep.completed:
+                return Instruction.HOLD_COMPLETE
+            if self._paused_reason == Pause.PELVIS:
+                return Instruction.HOLD_PAUSED_PELVIS
+            if self._paused_reason == Pause.TRACKING:
+                return Instruction.HOLD_PAUSED_TRACKING
+            return Instruction.HOLD
+        if self._phase == RETURNING:
+            return Instruction.RETURN
+        return Instruction.ROTATE
+
     def state(self, t: float) -> CoachState:
         rep = self._rep
-        cues = self.protocol.cues
         expected = self.expected_side() if self._phase not in (DONE, CALIBRATING) else None
-        if self._phase == CALIBRATING:
-            instruction = "Stand facing the camera, arms at chest height, and keep still"
-        elif self._phase == DONE:
-            instruction = cues.done
-        elif self._phase == REST:
-            instruction = cues.rest.format(seconds=int(max(0.0, self._rest_until - t)))
-        elif self._phase == HOLDING and rep is not None:
-            if rep.completed:
-                instruction = cues.hold_complete
-            elif self._paused_reason == "pelvis":
-                instruction = cues.pelvis
-            elif self._paused_reason == "tracking":
-                instruction = "Hold paused: step into view"
-            else:
-                instruction = f"{cues.hold}: {max(0, self.protocol.hold_s - rep.hold_s):.0f} s"
-        elif self._phase == ROTATING and rep is not None:
-            instruction = cues.rotate.format(side=rep.side)
-        elif self._phase == RETURNING:
-            instruction = "Inhale and return to centre"
-        else:
-            instruction = cues.rotate.format(side=expected)
         warnings = []
         if rep is not None and self._pelvis_over_since is not None:
-            warnings.append("pelvis")
+            warnings.append(Alert.PELVIS)
         if self._fast_since is not None or t < self._fast_warning_until:
-            warnings.append("too_fast")
+            warnings.append(Alert.TOO_FAST)
         if not self._tracking:
-            warnings.append("tracking")
+            warnings.append(Alert.TRACKING)
         return CoachState(
             t=t, phase=self._phase, side=rep.side if rep else None, expected_side=expected,
             hold_progress_s=min(rep.hold_s, self.protocol.hold_s) if rep else 0.0,
             hold_target_s=self.protocol.hold_s, paused_reason=self._paused_reason,
             completed=dict(self._set_counts), required_per_side=self.protocol.holds_per_side,
-            set_index=self._set_index, sets=self.protocol.sets, instruction=instruction,
+            set_index=self._set_index, sets=self.protocol.sets, instruction=self._instruction(),
             rest_remaining_s=max(0.0, self._rest_until - t) if self._phase == REST else 0.0,
             warnings=tuple(warnings),
         )
@@ -529,12 +464,3 @@ class Coach:
                 self._leave_hold(t)
             self._finish_rep(t)
 
-
-_REASON_TEXT = {
-    "no_person": "Nobody in view: step in front of the camera",
-    "hips_not_visible": "Step back: your hips must be in view",
-    "back_to_camera": "Face the camera",
-    "person_switched": "Someone else is in view: only one person, please",
-    "person_unsure": "Several people close together: not sure whom to follow",
-    "not_facing": "Face the camera",
-}

@@ -1,45 +1,50 @@
-"""Coaching events: what the UI shows and the audio says, as plain data."""
+"""Coaching events: what happened, as codes and numbers; the words are the session's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-# Event kinds, in the order a rep produces them.
-CALIBRATED = "calibrated"
-ROTATE_NOW = "rotate_now"
-WRONG_SIDE = "wrong_side"
-HOLD_STARTED = "hold_started"
-HOLD_TICK = "hold_tick"
-HOLD_PAUSED = "hold_paused"
-HOLD_RESUMED = "hold_resumed"
-HOLD_COMPLETE = "hold_complete"
-HOLD_BROKEN = "hold_broken"
-FAULT = "fault"
-REP_DONE = "rep_done"
-SET_COMPLETE = "set_complete"
-REST = "rest"
-REST_OVER = "rest_over"
-SESSION_COMPLETE = "session_complete"
-TRACKING_LOST = "tracking_lost"
-TRACKING_REGAINED = "tracking_regained"
+from posecoach.analysis.vocabulary import EventKind, Side
+
+# The event kinds under their short names, in the order a rep produces them.
+CALIBRATED = EventKind.CALIBRATED
+ROTATE_NOW = EventKind.ROTATE_NOW
+WRONG_SIDE = EventKind.WRONG_SIDE
+HOLD_STARTED = EventKind.HOLD_STARTED
+HOLD_TICK = EventKind.HOLD_TICK
+HOLD_PAUSED = EventKind.HOLD_PAUSED
+HOLD_RESUMED = EventKind.HOLD_RESUMED
+HOLD_COMPLETE = EventKind.HOLD_COMPLETE
+HOLD_BROKEN = EventKind.HOLD_BROKEN
+FAULT = EventKind.FAULT
+REP_DONE = EventKind.REP_DONE
+SET_COMPLETE = EventKind.SET_COMPLETE
+REST = EventKind.REST
+REST_OVER = EventKind.REST_OVER
+SESSION_COMPLETE = EventKind.SESSION_COMPLETE
+TRACKING_LOST = EventKind.TRACKING_LOST
+TRACKING_REGAINED = EventKind.TRACKING_REGAINED
 
 
 @dataclass(frozen=True)
 class CoachEvent:
-    """Something happened at time ``t``; ``message`` is the text to show or speak."""
+    """Something happened at time ``t``: its kind, the rep's side, and its numbers and codes.
+
+    ``posecoach.session.messages.event_text`` gives the words to show or speak.
+    """
 
     t: float
-    kind: str
-    message: str = ""
-    side: str | None = None
+    kind: EventKind
+    side: Side | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, message: str = "") -> dict[str, Any]:
+        """The event as a record; ``message`` (its words, when given) after the side."""
         out: dict[str, Any] = {"t": round(self.t, 3), "kind": self.kind}
         if self.side:
             out["side"] = self.side
-        if self.message:
-            out["message"] = self.message
+        if message:
+            out["message"] = message
         out.update(self.data)
         return out

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Reasons a frame carries no measurement (``tracked`` is False).
-NO_PERSON = "no_person"
-HIPS_NOT_VISIBLE = "hips_not_visible"
-BACK_TO_CAMERA = "back_to_camera"
-PERSON_SWITCHED = "person_switched"
-CALIBRATING = "calibrating"
-NOT_FACING = "not_facing"
+from posecoach.analysis.vocabulary import Reason
+
+# Reasons a frame carries no measurement (``tracked`` is False): the names the estimator uses.
+NO_PERSON = Reason.NO_PERSON
+HIPS_NOT_VISIBLE = Reason.HIPS_NOT_VISIBLE
+BACK_TO_CAMERA = Reason.BACK_TO_CAMERA
+PERSON_SWITCHED = Reason.PERSON_SWITCHED
+CALIBRATING = Reason.CALIBRATING
+NOT_FACING = Reason.NOT_FACING
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,11 @@ class RotationSample:
     pelvis_deg: float | None = None
     separation_deg: float | None = None
     confidence: float = 0.0
-    reason: str | None = None
+    reason: Reason | None = None
     calibrated: bool = False
     separation_err_deg: float | None = None   # half-width of the ~90% interval of the separation
     pelvis_cue: str | None = None             # why the pelvis picture was not read (None: it was)
 
     @staticmethod
-    def untracked(t: float, reason: str, calibrated: bool = False) -> RotationSample:
+    def untracked(t: float, reason: Reason, calibrated: bool = False) -> RotationSample:
         return RotationSample(t=t, tracked=False, reason=reason, calibrated=calibrated)

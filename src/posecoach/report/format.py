@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-FAULT_LABELS: dict[str, str] = {
-    "pelvis_rotation": "pelvis",
-    "too_fast": "fast",
-    "hold_broken": "broken",
-}
+from posecoach.session.messages import FAULT_LABELS
 
 
 def local_time(iso: str) -> datetime | None:

@@ -26,9 +26,8 @@ from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_lab
 from posecoach.report import plots
 from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow
+from posecoach.session.messages import FAULT_TEXT
 
-FAULT_TEXT = {"pelvis_rotation": "pelvis rotated", "too_fast": "too fast",
-              "hold_broken": "hold broken"}
 REP_HEADERS = ("#", "Start (s)", "Peak (°)", "Mean in hold (°)", "Hold (s)",
                "Pelvis max (°)", "Completed", "Faults")
 SUMMARY_HEADERS = ("Side", "Reps", "Holds completed", "Best (°)", "Mean in holds (°)",

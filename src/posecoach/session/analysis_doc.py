@@ -14,6 +14,7 @@ from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
+from posecoach.session.messages import event_record
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"
@@ -124,7 +125,7 @@ class AnalysisRecorder:
                          "untracked_reasons": reasons},
             "frames": self.frames,
             "reps": reps,
-            "events": [e.to_dict() for e in self.coach.events],
+            "events": [event_record(e, self.coach.protocol) for e in self.coach.events],
             "summary": summarize_reps(reps).to_dict(),
             "warnings": self._all_warnings(),
         }

@@ -10,7 +10,7 @@ and hands every step to its sinks (the analysis document, the session store).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -98,7 +98,7 @@ class CoachingSession:
         step.timings["recording"] = clock() - t4
         return step
 
-    def run(self, source: FrameSource) -> Iterator[PipelineStep]:
+    def run(self, source: FrameSource) -> Generator[PipelineStep, None, None]:
         """Step through every frame of ``source``; at its end, close the rep in progress.
 
         The events of that last rep come after the last step: read them from

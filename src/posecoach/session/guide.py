@@ -1,7 +1,7 @@
 """The guided start: framing check, countdown, neutral calibration, then the protocol.
 
-Plain Python (no Qt): the worker thread runs it after every pipeline step, the overlay
-shows its :class:`GuideState`. With ``gate=True`` (live cameras) it holds the rotation
+Plain Python (no Qt): the coaching session runs it after every frame, the overlay shows
+its :class:`GuideState` (codes: the words are :mod:`posecoach.session.messages`'s). With ``gate=True`` (live cameras) it holds the rotation
 estimator back from calibrating until the person is framed and the countdown has run;
 with ``gate=False`` (replays of recordings) it only describes what it sees, so a replay
 calibrates exactly as ``posecoach analyze`` does.
@@ -13,48 +13,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posecoach.analysis import coach as coach_mod
-from posecoach.analysis import sample as reasons
-from posecoach.analysis.coach import CoachState
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.rotation import hips_in_view
 from posecoach.analysis.sample import RotationSample
+from posecoach.analysis.vocabulary import FramingIssue, GuideCueKind, GuideStage, Phase, Reason
 from posecoach.pose import skeleton as sk
 from posecoach.pose.types import PoseFrame
 
 # Stages, in the order a session goes through them.
-FRAMING, COUNTDOWN, CALIBRATING, COACHING, DONE = "framing", "countdown", "calibrating", "coaching", "done"
+FRAMING, COUNTDOWN, CALIBRATING, COACHING, DONE = GuideStage
 
 # Framing issues, most important first.
-NO_PERSON, HEAD, HIPS, KNEES, TOO_FAR, OFF_CENTRE, NOT_FACING = (
-    "no_person", "head", "hips", "knees", "too_far", "off_centre", "not_facing")
-
-FRAMING_TEXT = {
-    NO_PERSON: "Nobody in view: step in front of the camera",
-    HEAD: "Your head must be in view: step back or tilt the camera",
-    HIPS: "Step back: your hips must be in view",
-    KNEES: "Step back until your knees are in view",
-    TOO_FAR: "Come a little closer to the camera",
-    OFF_CENTRE: "Move to the middle of the picture",
-    NOT_FACING: "Face the camera",
-}
-
-# Why a frame is not measured, once coaching has started.
-UNTRACKED_TEXT = {
-    reasons.NO_PERSON: FRAMING_TEXT[NO_PERSON],
-    reasons.HIPS_NOT_VISIBLE: FRAMING_TEXT[HIPS],
-    reasons.BACK_TO_CAMERA: FRAMING_TEXT[NOT_FACING],
-    reasons.NOT_FACING: FRAMING_TEXT[NOT_FACING],
-    reasons.PERSON_SWITCHED: "Someone else is in view: only one person, please",
-    "person_unsure": "Several people close together: not sure whom to follow",
-    reasons.CALIBRATING: "Stand still facing the camera: calibrating again",
-}
+NO_PERSON, HEAD, HIPS, KNEES, TOO_FAR, OFF_CENTRE, NOT_FACING = FramingIssue
 
 _MIN_VISIBILITY = 0.5
 _MIN_BODY_HEIGHT = 0.35   # nose to knees, as a fraction of the picture height
 _CENTRE_MARGIN = 0.18     # hip centre must stay this far from the left/right edges
 
 
-def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) -> str | None:
+def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) -> FramingIssue | None:
     """Return the most important framing issue of one frame, or None when framed well.
 
     Well framed: one person, head to knees inside the picture, big enough to measure,
@@ -80,7 +57,7 @@ def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) 
     centre_x = float(np.mean(img[[sk.LEFT_HIP, sk.RIGHT_HIP], 0]))
     if not _CENTRE_MARGIN <= centre_x <= 1.0 - _CENTRE_MARGIN:
         return OFF_CENTRE
-    if sample is not None and sample.reason in (reasons.NOT_FACING, reasons.BACK_TO_CAMERA):
+    if sample is not None and sample.reason in (Reason.NOT_FACING, Reason.BACK_TO_CAMERA):
         return NOT_FACING
     return None
 
@@ -89,14 +66,17 @@ def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) 
 class GuideState:
     """What the guide says after one frame.
 
-    ``message`` replaces the coach's instruction when set. ``countdown`` is the whole
-    seconds left before calibration starts; ``calibration_progress`` in [0, 1] while
-    calibrating (an estimate: the estimator decides when it is still enough).
+    ``issue`` is what is wrong with the picture while framing; ``untracked`` why a frame
+    is not measured once coaching (unless the coach's paused hold says it already).
+    ``countdown`` is the whole seconds left before calibration starts;
+    ``calibration_progress`` in [0, 1] while calibrating (an estimate: the estimator
+    decides when it is still enough). ``messages.guide_text`` words it; those words
+    replace the coach's instruction.
     """
 
-    stage: str
-    message: str | None = None
-    issue: str | None = None
+    stage: GuideStage
+    issue: FramingIssue | None = None
+    untracked: Reason | None = None
     countdown: int | None = None
     calibration_progress: float | None = None
 
@@ -109,9 +89,9 @@ class GuideState:
 class GuideCue:
     """Something the guide wants said or beeped (a stage change or a countdown second)."""
 
-    kind: str       # "framing", "countdown", "calibrating"
-    message: str = ""
-    value: int | None = None
+    kind: GuideCueKind
+    issue: FramingIssue | None = None   # framing: what to fix
+    value: int | None = None            # countdown: the seconds left
 
 
 class Guide:
@@ -140,15 +120,13 @@ class Guide:
 
     def update(self, t: float, pose: PoseFrame | None, sample: RotationSample, state: CoachState) -> GuideState:
         """Advance with one frame; new cues are appended to ``self.cues``."""
-        if state.phase == coach_mod.DONE:
+        if state.phase == Phase.DONE:
             guide = GuideState(DONE)
-        elif state.phase != coach_mod.CALIBRATING:
-            message = None if sample.tracked else UNTRACKED_TEXT.get(sample.reason or "", None)
-            if message is None and not sample.tracked:
-                message = "Cannot see you clearly"
-            if state.phase == coach_mod.HOLDING and state.paused_reason:
-                message = None  # the coach's own "hold paused" instruction says it better
-            guide = GuideState(COACHING, message=message)
+        elif state.phase != Phase.CALIBRATING:
+            untracked = None if sample.tracked else (sample.reason or Reason.TRACKING)
+            if state.phase == Phase.HOLDING and state.paused_reason:
+                untracked = None  # the coach's own "hold paused" instruction says it better
+            guide = GuideState(COACHING, untracked=untracked)
         else:
             guide = self._starting(t, pose, sample)
         self._cue(guide)
@@ -159,26 +137,24 @@ class Guide:
         if issue is not None:
             self._framed_since = None
             self._calibrating_since = None
-            return GuideState(FRAMING, message=FRAMING_TEXT[issue], issue=issue)
+            return GuideState(FRAMING, issue=issue)
         if self._framed_since is None:
             self._framed_since = t
         remaining = self.countdown_s - (t - self._framed_since) if self.gate else 0.0
         if remaining > 0:
-            return GuideState(COUNTDOWN, message="Good. Stand facing the camera, arms at chest height",
-                              countdown=int(np.ceil(remaining - 1e-9)))
+            return GuideState(COUNTDOWN, countdown=int(np.ceil(remaining - 1e-9)))
         if self._calibrating_since is None:
             self._calibrating_since = t
         progress = min(0.95, (t - self._calibrating_since) / max(self.calibration_s, 1e-6))
-        return GuideState(CALIBRATING, message="Hold still: calibrating your neutral stance",
-                          calibration_progress=progress)
+        return GuideState(CALIBRATING, calibration_progress=progress)
 
     def _cue(self, guide: GuideState) -> None:
         if guide.stage == FRAMING and (guide.issue != self._last_issue or self._last_stage != FRAMING):
-            self.cues.append(GuideCue("framing", guide.message or ""))
+            self.cues.append(GuideCue(GuideCueKind.FRAMING, issue=guide.issue))
         if guide.stage == COUNTDOWN and guide.countdown != self._last_count:
-            self.cues.append(GuideCue("countdown", str(guide.countdown), guide.countdown))
+            self.cues.append(GuideCue(GuideCueKind.COUNTDOWN, value=guide.countdown))
         if guide.stage == CALIBRATING and self._last_stage != CALIBRATING:
-            self.cues.append(GuideCue("calibrating", guide.message or ""))
+            self.cues.append(GuideCue(GuideCueKind.CALIBRATING))
         self._last_stage = guide.stage
         self._last_issue = guide.issue
         self._last_count = guide.countdown

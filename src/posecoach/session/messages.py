@@ -1,77 +1,148 @@
-"""What the worker hands to the window: the newest step (in a slot) and signal payloads."""
+"""The words users see and hear: one place that turns the vocabulary's codes into English.
+
+The coach, the guide and the estimator speak in codes (:mod:`posecoach.analysis.vocabulary`)
+and numbers; the overlay, the toasts, the voice and the analysis document's event
+messages all take their words from here. The exercise protocol owns the coaching cues
+(its TOML ``[cues]``): they are used as given, wherever the same thing is said.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.protocol import Cues, Protocol
+from posecoach.analysis.vocabulary import EventKind, Fault, FramingIssue, GuideCueKind, GuideStage, Instruction, Pause, Reason
 from posecoach.session.guide import GuideCue, GuideState
-from posecoach.session.pipeline import PipelineStep
+
+FRAMING_TEXT: dict[FramingIssue, str] = {
+    FramingIssue.NO_PERSON: "Nobody in view: step in front of the camera",
+    FramingIssue.HEAD: "Your head must be in view: step back or tilt the camera",
+    FramingIssue.HIPS: "Step back: your hips must be in view",
+    FramingIssue.KNEES: "Step back until your knees are in view",
+    FramingIssue.TOO_FAR: "Come a little closer to the camera",
+    FramingIssue.OFF_CENTRE: "Move to the middle of the picture",
+    FramingIssue.NOT_FACING: "Face the camera",
+}
+
+UNTRACKED_TEXT: dict[str, str] = {
+    Reason.NO_PERSON: FRAMING_TEXT[FramingIssue.NO_PERSON],
+    Reason.HIPS_NOT_VISIBLE: FRAMING_TEXT[FramingIssue.HIPS],
+    Reason.BACK_TO_CAMERA: FRAMING_TEXT[FramingIssue.NOT_FACING],
+    Reason.NOT_FACING: FRAMING_TEXT[FramingIssue.NOT_FACING],
+    Reason.PERSON_SWITCHED: "Someone else is in view: only one person, please",
+    Reason.PERSON_UNSURE: "Several people close together: not sure whom to follow",
+    Reason.CALIBRATING: "Stand still facing the camera: calibrating again",
+}
+NOT_SEEN = "Cannot see you clearly"   # a frame not measured for no reason worded above
+
+FAULT_TEXT: dict[str, str] = {     # reports: a rep's faults
+    Fault.PELVIS_ROTATION: "pelvis rotated", Fault.TOO_FAST: "too fast", Fault.HOLD_BROKEN: "hold broken",
+}
+FAULT_LABELS: dict[str, str] = {   # tables: fault counts, in a word
+    Fault.PELVIS_ROTATION: "pelvis", Fault.TOO_FAST: "fast", Fault.HOLD_BROKEN: "broken",
+}
+
+CALIBRATE_TEXT = "Stand facing the camera, arms at chest height, and keep still"
+COUNTDOWN_TEXT = "Good. Stand facing the camera, arms at chest height"
+CALIBRATING_TEXT = "Hold still: calibrating your neutral stance"
+PAUSED_TRACKING_TEXT = "Hold paused: step into view"
+RETURN_TEXT = "Inhale and return to centre"
 
 
-@dataclass(frozen=True)
-class Published:
-    """One step as the GUI sees it."""
-
-    step: PipelineStep
-    guide: GuideState
-    paused: bool
-    fps: float                     # frames processed per second (recent)
-    seeking_to: int | None = None  # frame index a seek is fast-forwarding to
+def untracked_text(reason: str | None) -> str:
+    """Why a frame is not measured, as the user is told."""
+    return UNTRACKED_TEXT.get(reason, NOT_SEEN) if reason else NOT_SEEN
 
 
-@dataclass(frozen=True)
-class EventBatch:
-    """Coach events and guide cues raised since the last batch.
-
-    ``reps`` holds every rep record so far when one has just finished; ``replayed`` is
-    True while fast-forwarding to a seek target (update counts, do not speak).
-    """
-
-    events: tuple[CoachEvent, ...] = ()
-    cues: tuple[GuideCue, ...] = ()
-    reps: tuple[dict[str, Any], ...] | None = None
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class SessionEnd:
-    """The source ended: the session's reps and per-side summary."""
-
-    reps: tuple[dict[str, Any], ...]
-    summary: dict[str, Any]
-    frames: int
-    session_ids: tuple[int, ...] = ()
+def instruction_text(state: CoachState, cues: Cues) -> str:
+    """The coach's instruction of ``state``, in words (the protocol's cues where it has one)."""
+    code = state.instruction
+    if code == Instruction.CALIBRATE:
+        return CALIBRATE_TEXT
+    if code == Instruction.DONE:
+        return cues.done
+    if code == Instruction.REST:
+        return cues.rest.format(seconds=int(state.rest_remaining_s))
+    if code == Instruction.HOLD_COMPLETE:
+        return cues.hold_complete
+    if code == Instruction.HOLD_PAUSED_PELVIS:
+        return cues.pelvis
+    if code == Instruction.HOLD_PAUSED_TRACKING:
+        return PAUSED_TRACKING_TEXT
+    if code == Instruction.HOLD:
+        return f"{cues.hold}: {max(0.0, state.hold_target_s - state.hold_progress_s):.0f} s"
+    if code == Instruction.RETURN:
+        return RETURN_TEXT
+    return cues.rotate.format(side=state.side or state.expected_side)
 
 
-class LatestSlot:
-    """Holds only the newest item; ``get()`` returns it with a sequence number.
+def event_text(event: CoachEvent, protocol: Protocol) -> str:
+    """What to show or say for one coach event ("" for events that say nothing)."""
+    cues, data, kind = protocol.cues, event.data, event.kind
+    if kind == EventKind.CALIBRATED:
+        return "Calibrated: neutral stance recorded"
+    if kind == EventKind.ROTATE_NOW:
+        return cues.rotate.format(side=event.side)
+    if kind == EventKind.WRONG_SIDE:
+        return f"The other side: this one should be to your {data['expected']}"
+    if kind in (EventKind.HOLD_STARTED, EventKind.HOLD_RESUMED):
+        return cues.hold
+    if kind == EventKind.HOLD_TICK:
+        remaining = data["remaining"]
+        return str(int(round(remaining))) if remaining > 0 else ""
+    if kind == EventKind.HOLD_PAUSED:
+        return cues.pelvis if data["reason"] == Pause.PELVIS else "Hold paused: cannot see you"
+    if kind == EventKind.HOLD_COMPLETE:
+        return cues.hold_complete
+    if kind == EventKind.HOLD_BROKEN:
+        return f"Hold the end position for the full {protocol.hold_s:g} seconds"
+    if kind == EventKind.FAULT:
+        return {Fault.PELVIS_ROTATION: cues.pelvis, Fault.TOO_FAST: cues.too_fast}.get(data["fault"], "")
+    if kind == EventKind.SET_COMPLETE:
+        return f"Set {data['set']} complete"
+    if kind == EventKind.REST:
+        return cues.rest.format(seconds=int(protocol.rest_s))
+    if kind == EventKind.REST_OVER:
+        return f"Set {data['set']} of {protocol.sets}"
+    if kind == EventKind.SESSION_COMPLETE:
+        return cues.done
+    if kind == EventKind.TRACKING_LOST:
+        return untracked_text(data.get("reason"))
+    if kind == EventKind.TRACKING_REGAINED:
+        return "Tracking again"
+    return ""
 
-    ``on_put`` (optional) is called after each ``put``, on the putting thread, so a reader
-    can wake at once instead of polling.
-    """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seq = 0
-        self._item: Any = None
-        self.on_put: Callable[[], None] | None = None
+def event_record(event: CoachEvent, protocol: Protocol) -> dict[str, Any]:
+    """The event as stored (analysis document, session log): its codes, numbers and words."""
+    return event.to_dict(event_text(event, protocol))
 
-    def put(self, item: Any) -> None:
-        with self._lock:
-            self._seq += 1
-            self._item = item
-        callback = self.on_put
-        if callback is not None:
-            callback()
 
-    def get(self) -> tuple[int, Any]:
-        with self._lock:
-            return self._seq, self._item
+def guide_text(guide: GuideState) -> str | None:
+    """What the guided start says (it replaces the coach's instruction), or None."""
+    if guide.stage == GuideStage.FRAMING and guide.issue is not None:
+        return FRAMING_TEXT[guide.issue]
+    if guide.stage == GuideStage.COUNTDOWN:
+        return COUNTDOWN_TEXT
+    if guide.stage == GuideStage.CALIBRATING:
+        return CALIBRATING_TEXT
+    if guide.stage == GuideStage.COACHING and guide.untracked is not None:
+        return untracked_text(guide.untracked)
+    return None
 
-    def clear(self) -> None:
-        with self._lock:
-            self._item = None
+
+def cue_text(cue: GuideCue) -> str:
+    """What to say for a guide cue (a countdown second is a beep, not words)."""
+    if cue.kind == GuideCueKind.FRAMING and cue.issue is not None:
+        return FRAMING_TEXT[cue.issue]
+    if cue.kind == GuideCueKind.CALIBRATING:
+        return CALIBRATING_TEXT
+    return ""
+
+
+def pelvis_banner(pelvis_deg: float | None, paused: bool) -> str:
+    """The overlay's pelvis warning: how far it is turned, and what it does to the hold."""
+    turned = f"Pelvis turned {abs(pelvis_deg):.0f}°" if pelvis_deg is not None else "Pelvis turning"
+    return f"{turned}: " + ("hold paused" if paused else "keep your hips facing forward")

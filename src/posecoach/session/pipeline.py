@@ -12,9 +12,10 @@ from typing import Protocol
 
 import numpy as np
 
-from posecoach.analysis.coach import CoachState
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.sample import RotationSample
+from posecoach.analysis.vocabulary import Reason
 from posecoach.capture.frame_source import Frame
 from posecoach.pose.types import PoseFrame
 from posecoach.session.guide import GuideState
@@ -38,8 +39,8 @@ class PipelineStep:
     guide: GuideState | None = None   # what the guided start says after this frame
 
 
-# Why a frame is not measured, beyond the estimator's reasons (analysis/sample.py).
-PERSON_UNSURE = "person_unsure"
+# Why a frame is not measured, beyond the estimator's reasons.
+PERSON_UNSURE = Reason.PERSON_UNSURE
 
 _UNSURE_MARGIN = 0.05  # another person within this much of the followed one's last place: unsure
 _SAME_PERSON = 0.03    # two detections this close are one person seen twice, not two people

@@ -21,6 +21,7 @@ from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.errors import PosecoachError
 from posecoach.session.analysis_doc import frame_record
+from posecoach.session.messages import event_record
 from posecoach.session.pipeline import PipelineStep
 
 _PRE_CALIBRATION_FRAMES = 9000  # ~5 min at 30 fps kept from before calibration
@@ -81,7 +82,7 @@ class SessionLog:
         if not self.enabled:
             return
         for event in events:
-            self._events.append(event.to_dict())
+            self._events.append(event_record(event, coach.protocol))
             if event.kind == ev.CALIBRATED and self.session_id is None:
                 self._begin(coach, estimator)
             elif event.kind == ev.REP_DONE and self.session_id is not None:

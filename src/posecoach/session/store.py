@@ -24,17 +24,12 @@ import platformdirs
 
 from posecoach.analysis.summary import Summary, source_label, summarize_reps
 from posecoach.errors import StoreError
+from posecoach.session.store_codec import DOC_KEYS, FRAME_COLS, REP_COLS, dumps, extras, frame_from_row, loads, num, rep_from_row
 from posecoach.session.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 DB_ENV = "POSECOACH_DB"
 ANALYSIS_SCHEMA = "posecoach.analysis/1"
 
-_FRAME_COLS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg",
-               "confidence", "phase")
-_REP_COLS = ("side", "start_s", "hold_start_s", "hold_end_s", "hold_s", "completed",
-             "peak_separation_deg", "mean_hold_separation_deg", "max_pelvis_deg", "faults")
-_DOC_KEYS = ("source", "protocol", "frames", "reps", "summary", "session", "events",
-             "calibration")
 
 
 def default_db_path() -> Path:
@@ -96,30 +91,6 @@ def _store_error(exc: BaseException, path: Path) -> StoreError:
     else:
         msg = f"session database {path}: {text}"
     return StoreError(msg)
-
-
-def _plain(value: Any) -> Any:
-    """JSON fallback for numpy scalars and arrays handed in by the pipeline."""
-    if hasattr(value, "tolist"):  # numpy scalars give a Python scalar, arrays a list
-        return value.tolist()
-    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), default=_plain)
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _extras(record: Mapping[str, Any], known: Sequence[str]) -> str | None:
-    extra = {k: v for k, v in record.items() if k not in known}
-    return _dumps(extra) if extra else None
 
 
 class SessionStore:
@@ -263,7 +234,7 @@ class SessionStore:
         """Mark a session finished and store its summary."""
         with self._transaction() as conn:
             cur = conn.execute("UPDATE sessions SET summary_json=?, ended_at=? WHERE id=?",
-                               (_dumps(dict(summary)), ended_at, session_id))
+                               (dumps(dict(summary)), ended_at, session_id))
             if cur.rowcount == 0:
                 raise StoreError(f"there is no session {session_id} in {self.path}")
 
@@ -277,7 +248,7 @@ class SessionStore:
         with self._transaction() as conn:
             sid = self._insert_session(
                 conn, doc["source"], doc["protocol"], started_at, model,
-                doc.get("calibration"), live, {k: v for k, v in doc.items() if k not in _DOC_KEYS})
+                doc.get("calibration"), live, {k: v for k, v in doc.items() if k not in DOC_KEYS})
             self._insert_frames(conn, sid, doc.get("frames") or ())
             for rep in doc.get("reps") or ():
                 self._insert_rep(conn, sid, rep)
@@ -286,7 +257,7 @@ class SessionStore:
             if summary is None:
                 summary = summarize_reps(doc.get("reps") or ()).to_dict()
             conn.execute("UPDATE sessions SET summary_json=?, ended_at=? WHERE id=?",
-                         (_dumps(summary), ended_at or started_at, sid))
+                         (dumps(summary), ended_at or started_at, sid))
             return sid
 
     @staticmethod
@@ -296,8 +267,8 @@ class SessionStore:
         cur = conn.execute(
             "INSERT INTO sessions (started_at, source_json, protocol_json, model,"
             " calibration_json, live, extra_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (started_at, _dumps(dict(source)), _dumps(dict(protocol)), model,
-             _dumps(calibration), int(bool(live)), _dumps(dict(extra)) if extra else None))
+            (started_at, dumps(dict(source)), dumps(dict(protocol)), model,
+             dumps(calibration), int(bool(live)), dumps(dict(extra)) if extra else None))
         return int(cur.lastrowid)
 
     @staticmethod
@@ -307,9 +278,9 @@ class SessionStore:
             "INSERT OR REPLACE INTO frames (session_id, i, t, tracked, trunk_deg, pelvis_deg,"
             " separation_deg, confidence, phase, extra_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
             ((sid, int(f["i"]), float(f["t"]), int(bool(f.get("tracked"))),
-              _num(f.get("trunk_deg")), _num(f.get("pelvis_deg")),
-              _num(f.get("separation_deg")), _num(f.get("confidence")), f.get("phase"),
-              _extras(f, _FRAME_COLS)) for f in frames))
+              num(f.get("trunk_deg")), num(f.get("pelvis_deg")),
+              num(f.get("separation_deg")), num(f.get("confidence")), f.get("phase"),
+              extras(f, FRAME_COLS)) for f in frames))
 
     @staticmethod
     def _insert_rep(conn: sqlite3.Connection, sid: int, rep: Mapping[str, Any]) -> None:
@@ -320,17 +291,17 @@ class SessionStore:
             " completed, peak_separation_deg, mean_hold_separation_deg, max_pelvis_deg,"
             " faults_json, extra_json) VALUES (?, (SELECT COALESCE(MAX(idx) + 1, 0) FROM reps"
             " WHERE session_id = ?), ?,?,?,?,?,?,?,?,?,?,?)",
-            (sid, sid, rep["side"], *(_num(rep.get(k)) for k in _REP_COLS[1:5]),
-             int(bool(rep.get("completed"))), *(_num(rep.get(k)) for k in _REP_COLS[6:9]),
-             _dumps([str(f) for f in rep.get("faults") or ()]),
-             _extras(rep, _REP_COLS)))
+            (sid, sid, rep["side"], *(num(rep.get(k)) for k in REP_COLS[1:5]),
+             int(bool(rep.get("completed"))), *(num(rep.get(k)) for k in REP_COLS[6:9]),
+             dumps([str(f) for f in rep.get("faults") or ()]),
+             extras(rep, REP_COLS)))
 
     @staticmethod
     def _insert_events(conn: sqlite3.Connection, sid: int,
                        events: Sequence[Mapping[str, Any]]) -> None:
         conn.executemany(
             "INSERT INTO events (session_id, t, kind, data_json) VALUES (?, ?, ?, ?)",
-            ((sid, float(e["t"]), str(e["kind"]), _extras(e, ("t", "kind"))) for e in events))
+            ((sid, float(e["t"]), str(e["kind"]), extras(e, ("t", "kind"))) for e in events))
 
     # -- reading -----------------------------------------------------------------------
     def resolve(self, ref: str | int) -> int:
@@ -391,18 +362,18 @@ class SessionStore:
                 raise StoreError(f"there is no session {session_id} in {self.path}")
             (started, ended, source_json, protocol_json, model, cal_json, summary_json,
              live, extra_json) = row
-            frames = [self._frame(r) for r in conn.execute(
+            frames = [frame_from_row(r) for r in conn.execute(
                 "SELECT i, t, tracked, trunk_deg, pelvis_deg, separation_deg, confidence, phase,"
                 " extra_json FROM frames WHERE session_id=? ORDER BY i", (session_id,))]
-            reps = [self._rep(r) for r in conn.execute(
+            reps = [rep_from_row(r) for r in conn.execute(
                 "SELECT side, start_s, hold_start_s, hold_end_s, hold_s, completed,"
                 " peak_separation_deg, mean_hold_separation_deg, max_pelvis_deg, faults_json,"
                 " extra_json FROM reps WHERE session_id=? ORDER BY idx", (session_id,))]
-            events = [{"t": t, "kind": kind, **(_loads(data) or {})} for t, kind, data in
+            events = [{"t": t, "kind": kind, **(loads(data) or {})} for t, kind, data in
                       conn.execute("SELECT t, kind, data_json FROM events WHERE session_id=?"
                                    " ORDER BY t, id", (session_id,))]
-        extra = _loads(extra_json) or {}
-        summary = _loads(summary_json)
+        extra = loads(extra_json) or {}
+        summary = loads(summary_json)
         if summary is None or ended is None:
             summary = summarize_reps(reps).to_dict()
         doc: dict[str, Any] = {"schema": extra.pop("schema", ANALYSIS_SCHEMA),
@@ -416,18 +387,3 @@ class SessionStore:
         doc["session"] = {"id": session_id, "started_at": started, "ended_at": ended,
                           "model": model, "live": bool(live), "finished": ended is not None}
         return doc
-
-    @staticmethod
-    def _frame(row: tuple) -> dict[str, Any]:
-        frame = dict(zip(_FRAME_COLS, row[:-1], strict=True))
-        frame["tracked"] = bool(frame["tracked"])
-        frame.update(_loads(row[-1]) or {})
-        return frame
-
-    @staticmethod
-    def _rep(row: tuple) -> dict[str, Any]:
-        rep = dict(zip(_REP_COLS, row[:-1], strict=True))
-        rep["completed"] = bool(rep["completed"])
-        rep["faults"] = json.loads(rep["faults"])
-        rep.update(_loads(row[-1]) or {})
-        return rep

@@ -30,8 +30,8 @@ def build_options(args: argparse.Namespace, settings) -> AppOptions:  # noqa: F8
     """Turn the command line (and remembered settings) into window options."""
     from posecoach.analysis.protocol import load_protocol
     from posecoach.models import model_spec
+    from posecoach.session.sources import SourceRequest, mediapipe_factory
     from posecoach.ui.main_window import AppOptions
-    from posecoach.ui.worker import SourceRequest, mediapipe_factory
 
     screenshot = getattr(args, "screenshot", None) is not None
     protocol_name = args.protocol or str(settings.value("session/protocol", DEFAULT_PROTOCOL))
@@ -153,7 +153,7 @@ def _close_on_signals(window) -> list[int]:
 
 def _fit_window_to_video(app, window) -> None:
     """Resize the window so the video fills its view (no black bars in the picture)."""
-    info = window.info
+    info = window.model.info
     if info is None or not window.view.isVisible():
         return
     chrome = window.height() - window.view.height()

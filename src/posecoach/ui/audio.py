@@ -18,6 +18,8 @@ from PyQt6.QtCore import QObject, QUrl
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.vocabulary import GuideCueKind
+from posecoach.session import messages
 from posecoach.session.guide import GuideCue
 
 _RATE = 22050
@@ -174,20 +176,22 @@ class AudioCues(QObject):
             return False
         return True
 
-    def on_event(self, event: CoachEvent) -> None:
-        """Sound one coach event."""
+    def on_event(self, event: CoachEvent, text: str = "") -> None:
+        """Sound one coach event: its beep, and ``text`` (its words) for the events that speak."""
         beep = _BEEP.get(event.kind)
         if beep:
             self.beep(beep)
-        if event.kind in _SPEAK and event.message:
-            self.say(event.message)
+        if event.kind in _SPEAK and text:
+            self.say(text)
 
     def on_cue(self, cue: GuideCue) -> None:
         """Sound one guide cue (framing advice, countdown seconds)."""
-        if cue.kind == "countdown":
+        if cue.kind == GuideCueKind.COUNTDOWN:
             self.beep("countdown")
-        elif cue.message:
-            self.say(cue.message)
+        else:
+            text = messages.cue_text(cue)
+            if text:
+                self.say(text)
 
     def close(self) -> None:
         for effect in self._effects.values():

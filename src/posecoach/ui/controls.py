@@ -43,6 +43,24 @@ def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str
     return action
 
 
+def check_quietly(action: QAction, checked: bool) -> None:
+    """Set a checkable action without running its slot (the state it shows changed elsewhere)."""
+    blocked = action.blockSignals(True)
+    action.setChecked(checked)
+    action.blockSignals(blocked)
+
+
+def protocol_box(names: list[str], current: str, on_change: Callable[[str], None]) -> QComboBox:
+    """The protocol chooser; a protocol file given on the command line joins the shipped names."""
+    box = QComboBox()
+    box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    box.setToolTip("Exercise protocol (changing it starts the session over)")
+    box.addItems(names if current in names else [*names, current])
+    box.setCurrentText(current)
+    box.currentTextChanged.connect(on_change)
+    return box
+
+
 def build_toolbar(window: QMainWindow, actions: WindowActions, protocol_box: QComboBox) -> QToolBar:
     """Start/pause, step, reset | protocol | mute, mirror, full screen, summary."""
     toolbar = QToolBar("Controls", window)

@@ -27,7 +27,7 @@ from PyQt6.QtWidgets import QApplication
 
 from posecoach.capture.paced_file import PacedFileCamera
 from posecoach.measure import Histogram, current_rss_mb, growth_per_1000, peak_rss_mb
-from posecoach.session.messages import LatestSlot
+from posecoach.session.updates import LatestSlot
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The coaching overlay drawn over the video: pure QPainter drawing from plain data.
 
-``draw_overlay(painter, rect, model)`` draws into any painter (the video widget, a
+``draw_overlay(painter, rect, model)`` draws (what ``overlay_text.py`` says) into any painter (the video widget, a
 QImage in tests and screenshots). Sizes scale with the target rectangle, so the text
 stays legible at any window size. Mirroring flips the picture and the landmarks only:
 every number shown is the measurement, never mirrored.
@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PyQt6.QtCore import QLineF, QPointF, QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
-from posecoach.analysis import coach as coach_mod
+from posecoach.analysis.vocabulary import GuideStage, Phase
 from posecoach.pose import skeleton as sk
-from posecoach.session import guide as guide_mod
-from posecoach.session.guide import GuideState
 from posecoach.session.pipeline import PipelineStep
+from posecoach.ui.overlay_text import PELVIS, TOO_FAST, OverlayModel, OverlayText, Tone, hold_ring, overlay_text, signed_angle
+
+__all__ = ["PELVIS", "TOO_FAST", "OverlayModel", "OverlayText", "draw_overlay", "overlay_text", "render_overlay"]
 
 SHOULDER_COLOR = QColor(0, 229, 255)
 HIP_COLOR = QColor(255, 145, 0)
@@ -48,110 +48,7 @@ _MIN_VISIBILITY = 0.3
 _FACE = {sk.NOSE, sk.LEFT_EYE, sk.RIGHT_EYE, sk.LEFT_EAR, sk.RIGHT_EAR}
 _BODY_EDGES = tuple(e for e in sk.EDGES if not (set(e) & _FACE))
 
-PELVIS, TOO_FAST = "pelvis", "too_fast"  # banner kinds
-
-
-@dataclass(frozen=True)
-class OverlayModel:
-    """Everything the overlay shows: a pipeline step plus what the window adds."""
-
-    step: PipelineStep | None
-    mirrored: bool = False
-    guide: GuideState | None = None
-    toast: str | None = None
-    paused: bool = False
-    notice: str | None = None   # replaces the instruction (e.g. the end of a recording)
-
-
-@dataclass(frozen=True)
-class OverlayText:
-    """The texts of the overlay (the numbers are the same whether mirrored or not)."""
-
-    separation: str
-    side: str
-    angles: str
-    tracking: str
-    counts: dict[str, str]
-    set_label: str
-    hold_value: str
-    hold_label: str
-    instruction: str
-    banners: tuple[tuple[str, str], ...]  # (kind, text)
-
-
-# ---------------------------------------------------------------------- model -> text
-def _hold(model: OverlayModel) -> tuple[float | None, str, str, QColor]:
-    """(progress 0..1 or None to hide, centre text, label, colour) of the ring."""
-    guide = model.guide
-    step = model.step
-    if guide is not None and guide.stage == guide_mod.CALIBRATING and guide.calibration_progress is not None:
-        return guide.calibration_progress, "still", "calibrating", SHOULDER_COLOR
-    if step is None or step.state.phase == coach_mod.CALIBRATING:
-        return None, "", "", DIM_COLOR
-    state = step.state
-    target = state.hold_target_s
-    if state.phase == coach_mod.HOLDING:
-        done = state.hold_progress_s >= target - 1e-6
-        remaining = max(0, math.ceil(target - state.hold_progress_s - 1e-6))
-        if done:
-            return 1.0, "✓", "done", GOOD_COLOR
-        if state.paused_reason:
-            return state.hold_progress_s / target, f"{remaining} s", "paused", WARN_COLOR
-        return state.hold_progress_s / target, f"{remaining} s", "hold", GOOD_COLOR
-    if state.phase == coach_mod.RETURNING and state.hold_progress_s >= target - 1e-6:
-        return 1.0, "✓", "done", GOOD_COLOR
-    if state.phase == coach_mod.REST:
-        return 0.0, f"{state.rest_remaining_s:.0f} s", "rest", DIM_COLOR
-    return 0.0, f"{target:g} s", "hold", DIM_COLOR
-
-
-def _signed(angle: float | None) -> str:
-    """``+12°``, ``-3°``, ``0°`` (never ``-0°``); positive = toward the person's right."""
-    if angle is None:
-        return "–"
-    value = int(round(angle))
-    return f"{value:+d}°" if value else "0°"
-
-
-def overlay_text(model: OverlayModel) -> OverlayText:
-    """The texts the overlay draws for ``model``."""
-    step = model.step
-    sample = step.sample if step else None
-    state = step.state if step else None
-    if sample is not None and sample.tracked and sample.separation_deg is not None:
-        sep = sample.separation_deg
-        separation = f"{abs(sep):.0f}°"
-        side = "centre" if abs(sep) < 3.0 else ("right" if sep > 0 else "left")
-        angles = f"trunk {_signed(sample.trunk_deg)}   pelvis {_signed(sample.pelvis_deg)}"
-        # how sure the measurement is, in degrees (90% of the time within this), when known
-        err = sample.separation_err_deg
-        tracking = f"sure to ±{err:.0f}°" if err is not None else f"tracking {100 * sample.confidence:.0f}%"
-    else:
-        separation, side, angles = "–", "", "not measured"
-        tracking = "tracking –"
-    counts = {"right": "Right 0/0", "left": "Left 0/0"}
-    set_label = ""
-    instruction = ""
-    banners: list[tuple[str, str]] = []
-    if state is not None:
-        need = state.required_per_side
-        counts = {s: f"{s.capitalize()} {state.completed.get(s, 0)}/{need}" for s in ("right", "left")}
-        set_label = f"Set {state.set_index}/{state.sets}"
-        instruction = state.instruction
-        if "pelvis" in state.warnings or state.paused_reason == "pelvis":
-            turned = f"Pelvis turned {abs(sample.pelvis_deg):.0f}°" if sample and sample.pelvis_deg is not None \
-                else "Pelvis turning"
-            banners.append((PELVIS, f"{turned}: " + (
-                "hold paused" if state.paused_reason == "pelvis" else "keep your hips facing forward")))
-        if "too_fast" in state.warnings:
-            banners.append((TOO_FAST, "Too fast: turn slowly and smoothly"))
-    if model.guide is not None and model.guide.message:
-        instruction = model.guide.message
-    if model.notice:
-        instruction = model.notice
-    _, hold_value, hold_label, _ = _hold(model)
-    return OverlayText(separation, side, angles, tracking, counts, set_label, hold_value, hold_label,
-                       instruction, tuple(banners))
+_TONE = {Tone.CALIBRATING: SHOULDER_COLOR, Tone.GOOD: GOOD_COLOR, Tone.WARN: WARN_COLOR, Tone.DIM: DIM_COLOR}
 
 
 # ---------------------------------------------------------------------- geometry
@@ -275,7 +172,7 @@ def _draw_readout(painter: QPainter, box: QRectF, text: OverlayText, sample, u: 
     tracked = bool(sample is not None and sample.tracked and sample.trunk_deg is not None)
     row = QRectF(x, box.top() + 15.6 * u, w, 3.6 * u)
     if tracked:
-        trunk, pelvis = f"trunk {_signed(sample.trunk_deg)}", f"pelvis {_signed(sample.pelvis_deg)}"
+        trunk, pelvis = f"trunk {signed_angle(sample.trunk_deg)}", f"pelvis {signed_angle(sample.pelvis_deg)}"
         px = min(_fit_px(trunk, 2.8 * u, 0.48 * w), _fit_px(pelvis, 2.8 * u, 0.48 * w))
         _text(painter, row, trunk, px, SHOULDER_COLOR, True)
         _text(painter, row, pelvis, px, HIP_COLOR, True, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -356,7 +253,8 @@ def _draw_dial(painter: QPainter, box: QRectF, step: PipelineStep | None, mirror
 
 
 def _draw_ring(painter: QPainter, centre: QPointF, radius: float, model: OverlayModel, u: float) -> None:
-    progress, value, label, color = _hold(model)
+    progress, value, label, tone = hold_ring(model)
+    color = _TONE[tone]
     if progress is None:
         return
     painter.setPen(Qt.PenStyle.NoPen)
@@ -423,8 +321,8 @@ def draw_overlay(painter: QPainter, rect: QRectF, model: OverlayModel) -> None:
     # left column: readout and counters
     readout = QRectF(rect.left() + margin, rect.top() + margin, 36 * u, 24 * u)
     _draw_readout(painter, readout, text, step.sample if step else None, u)
-    if step is not None and step.state.phase != coach_mod.CALIBRATING:
-        expected = step.state.expected_side if step.state.phase == coach_mod.NEUTRAL else step.state.side
+    if step is not None and step.state.phase != Phase.CALIBRATING:
+        expected = step.state.expected_side if step.state.phase == Phase.NEUTRAL else step.state.side
         _draw_counts(painter, readout.left(), readout.bottom() + 1.5 * u, text, expected, u)
     # right column: top view and hold ring
     dial_box = QRectF(rect.right() - margin - 25 * u, rect.top() + margin, 25 * u, 37 * u)
@@ -432,7 +330,7 @@ def draw_overlay(painter: QPainter, rect: QRectF, model: OverlayModel) -> None:
     _draw_ring(painter, QPointF(dial_box.center().x(), dial_box.bottom() + 2 * u + 10.8 * u), 9 * u, model, u)
     _draw_bottom(painter, rect, text, model.toast, u)
     guide = model.guide
-    if guide is not None and guide.stage == guide_mod.COUNTDOWN and guide.countdown is not None:
+    if guide is not None and guide.stage == GuideStage.COUNTDOWN and guide.countdown is not None:
         _outlined(painter, rect.center(), str(guide.countdown), 30 * u, TEXT_COLOR)
     if model.paused:
         label = "❚❚  PAUSED"

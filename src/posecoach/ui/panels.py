@@ -1,15 +1,93 @@
-"""Side panels of the coach window: the no-source panel and the session summary."""
+"""Panels of the coach window: the seek bar, the status line, the no-source panel and the session summary."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QStatusBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from posecoach.analysis.summary import Summary, summarize_reps
-from posecoach.report.format import FAULT_LABELS, fmt
+from posecoach.report.format import fmt
+from posecoach.session.messages import FAULT_LABELS
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class SeekBar(QWidget):
+    """A file's position: a slider (``seek(index)`` when the user lets go or clicks) and the time."""
+
+    seek = pyqtSignal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.sliderReleased.connect(lambda: self.seek.emit(self.slider.value()))
+        self.slider.actionTriggered.connect(self._on_action)
+        self.time_label = QLabel("0:00 / 0:00")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 2, 8, 2)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.time_label)
+
+    def _on_action(self, action: int) -> None:
+        if action != QSlider.SliderAction.SliderMove.value:
+            QTimer.singleShot(0, lambda: self.seek.emit(self.slider.value()))
+
+    def set_frames(self, frames: int) -> None:
+        self.slider.setRange(0, max(0, frames - 1))
+
+    def show_position(self, index: int, t: float, frames: int, fps: float, seeking_to: int | None) -> None:
+        """Frame ``index`` at ``t`` s of ``frames``; while seeking, where to (the slider stays while dragged)."""
+        if not self.slider.isSliderDown():
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        if seeking_to is not None:
+            self.time_label.setText(f"seeking {_clock(index / fps)} → {_clock(seeking_to / fps)}")
+        else:
+            self.time_label.setText(f"{_clock(t)} / {_clock(frames / fps)}")
+
+
+class StatusLine(QStatusBar):
+    """The status bar: a message, the processing rate, and where sessions are saved (or a problem)."""
+
+    def __init__(self, db_path: Path | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status_label = QLabel()
+        self.rate_label = QLabel()
+        self.db_label = QLabel(f"saving sessions to {db_path.name}" if db_path else "sessions not saved")
+        if db_path:
+            self.db_label.setToolTip(str(db_path))
+        self.addWidget(self.status_label, 1)
+        self.addPermanentWidget(self.rate_label)
+        self.addPermanentWidget(self.db_label)
+
+    def set_rate(self, fps: float, inference_ms: float) -> None:
+        self.rate_label.setText(f"{fps:4.1f} fps · pose {inference_ms:3.0f} ms")
+
+    def warn(self, message: str) -> None:
+        self.db_label.setText("⚠ " + message)
+        self.db_label.setStyleSheet("color: #e53935;")
+        self.showMessage(message, 8000)
 
 
 class NoSourcePanel(QWidget):

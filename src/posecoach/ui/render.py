@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from PyQt6.QtGui import QImage
 
-from posecoach.session.messages import LatestSlot, Published
 from posecoach.session.sources import lower_thread_priority
+from posecoach.session.updates import LatestSlot, Published
 from posecoach.ui.overlay import OverlayModel, render_overlay
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def render_published(item: Published, view: ViewOptions, view_size: tuple[int, i
     frame = item.step.frame.image
     size = fit_size(frame.shape[1], frame.shape[0], *view_size)
     model = OverlayModel(step=item.step, mirrored=view.mirrored, guide=item.guide, toast=view.toast,
-                         paused=view.paused, notice=view.notice)
+                         paused=view.paused, notice=view.notice, cues=item.cues)
     return render_overlay(frame, model, size)
 
 
