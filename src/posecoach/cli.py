@@ -99,21 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", type=Path, default=None)
     _add_db_arg(report)
 
-    accuracy = sub.add_parser("accuracy", help="accuracy benchmark against ground-truth clips")
-    accuracy.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
-    _add_verbose_arg(accuracy)
-    accuracy.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
-    accuracy.add_argument("--cache", type=Path, default=None,
-                          help="folder to cache pose landmarks in (re-runs skip inference)")
-    _add_model_args(accuracy)
-
-    fit = sub.add_parser("fit", help="refit the fusion model on ground-truth clips (leave-one-clip-out figures)")
-    fit.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
-    _add_verbose_arg(fit)
-    fit.add_argument("--json", type=Path, default=None, help="also write the fit and its figures as JSON")
-    fit.add_argument("--cache", type=Path, default=None,
-                     help="folder to cache pose landmarks in (re-runs skip inference)")
-    _add_model_args(fit)
+    for name, what in (("accuracy", "accuracy benchmark against ground-truth clips"),
+                       ("fit", "refit the fusion model on ground-truth clips (leave-one-clip-out figures)")):
+        clips = sub.add_parser(name, help=what)
+        clips.add_argument("folder", type=Path, nargs="+", help="folders of NAME.mp4 + NAME.csv (+ NAME_meta.json)")
+        _add_verbose_arg(clips)
+        clips.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+        clips.add_argument("--cache", type=Path, default=None,
+                           help="folder to cache pose landmarks in (re-runs skip inference)")
+        _add_model_args(clips)
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
     bench.add_argument("video", type=Path)

@@ -1,0 +1,71 @@
+"""The fusion model's fit, on generated cue records with a known answer (no video)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from posecoach.analysis.fusion_model import UncertaintyModel
+from posecoach.analysis.rotation import EstimatorSettings
+from posecoach.tools.fitting import ClipRecord, coverage, fit_and_report, fit_pelvis, fit_trunk, fit_uncertainty, replay
+
+TRUE_WEIGHTS = np.array([0.3, 0.45, -30.0, 4.0])
+
+
+def record(seed: int, amplitude: float = 45.0, pelvis: float = 0.0, gain: float = 70.0) -> ClipRecord:
+    """A clip of two holds whose cues follow the true trunk exactly through TRUE_WEIGHTS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, 20, 1 / 30)
+    trunk = amplitude * np.sin(2 * np.pi * t / 10)
+    true_pelvis = pelvis * np.sign(trunk) * (np.abs(trunk) > 0.8 * amplitude)
+    hands = -0.77 * np.sin(np.radians(trunk)) + rng.normal(0, 0.002, t.size)
+    world = trunk / 1.2 + rng.normal(0, 2.0, t.size)   # independent of the other cues
+    # the first two features are free: solve the fore cue so that the weights hold exactly
+    fore = (trunk - TRUE_WEIGHTS[1] * world - TRUE_WEIGHTS[2] * hands - TRUE_WEIGHTS[3] * hands ** 3) / TRUE_WEIGHTS[0]
+    features = np.stack([fore, world, hands, hands ** 3], axis=1)
+    change = (np.abs(true_pelvis) / gain) ** 3 + 0.001      # the cube-root mapping, inverted
+    return ClipRecord(f"clip{seed}", [], t, features, world, hands, fore, change, np.zeros(t.size),
+                      np.zeros(t.size), trunk, true_pelvis)
+
+
+def test_trunk_weights_and_single_cue_gains_are_recovered():
+    clips = [record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]
+    model = fit_trunk(clips)
+    assert np.allclose(model.weights, TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    assert model.world_gain == pytest.approx(1.2, rel=0.02)
+    assert model.hands_lever == pytest.approx(0.77, rel=0.02)
+
+
+def test_the_pelvis_mapping_finds_a_turn_and_no_turn():
+    clips = [record(0, pelvis=15.0), record(1, pelvis=0.0), record(2, amplitude=60, pelvis=20.0)]
+    trunk = fit_trunk(clips)
+    pelvis = fit_pelvis(clips, trunk, EstimatorSettings(), follows_trunk=0.0)
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
+    model = FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty)
+    turned = replay(clips[0], model, EstimatorSettings())["pelvis"]
+    still = replay(clips[1], model, EstimatorSettings())["pelvis"]
+    holding = np.abs(clips[0].true_pelvis) > 0
+    assert np.nanmedian(np.abs(turned[holding])) == pytest.approx(15.0, abs=3.0)
+    assert np.nanmax(np.abs(still)) < 5.0
+
+
+def test_the_uncertainty_is_scaled_to_cover_ninety_percent():
+    rng = np.random.default_rng(3)
+    n = 5000
+    sep = rng.uniform(0, 60, n)
+    inputs = np.stack([np.ones(n), sep, np.zeros(n), np.zeros(n), np.zeros(n)], axis=1)
+    errors = rng.normal(0, 1.0 + 0.05 * sep)          # grows with the angle
+    model = fit_uncertainty(inputs, errors)
+    assert isinstance(model, UncertaintyModel) and model.per_degree > 0
+    assert coverage(model, inputs, errors) == pytest.approx(0.9, abs=0.01)
+
+
+def test_fit_and_report_prints_leave_one_out_figures_and_the_model():
+    clips = [record(k, amplitude=a, pelvis=p) for k, (a, p) in enumerate(((30, 0), (45, 15), (60, 0), (50, 12)))]
+    out = io.StringIO()
+    assert fit_and_report(clips, out=out) == 0
+    text = out.getvalue()
+    assert "leave-one-out" in text and "coverage" in text
+    assert "trunk=TrunkModel(" in text and "pelvis=PelvisModel(" in text
