@@ -47,6 +47,12 @@ FORESHORTENING_BLIND_DEG = 12.0  # below this the shoulder-width angle is noise,
 DEFAULT_HANDS_LEVER = 0.77  # torso heights; the fitted value is fusion_model's TrunkModel.hands_lever
 
 
+def hands_angle(hands, lever: float):
+    """The trunk angle (degrees) the hand travel alone says: travel = -lever * sin(angle).
+    Works on numbers and on numpy arrays alike (the fit uses it on whole clips)."""
+    return np.degrees(np.arcsin(np.clip(-np.asarray(hands) / lever, -1.0, 1.0)))
+
+
 def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
@@ -64,7 +70,7 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     if math.degrees(phi) < FORESHORTENING_BLIND_DEG:
         # Blind near 0 deg (the cosine is flat there: 2% of width noise reads as 11 deg, with
         # a random sign): the hands, which move most there, speak for it.
-        foreshortening = math.degrees(math.asin(max(-1.0, min(1.0, -hands / hands_lever))))
+        foreshortening = float(hands_angle(hands, hands_lever))
     else:
         foreshortening = math.degrees(sign * phi - yaw0)
     hip_ratio = m.hip_width / neutral.hip_width if abs(neutral.hip_width) > 1e-6 else 1.0

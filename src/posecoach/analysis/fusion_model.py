@@ -66,6 +66,11 @@ class UncertaintyModel:
     untrusted_pelvis: float
     scale: float
 
+    @property
+    def coefficients(self) -> tuple[float, float, float, float, float]:
+        """The weights of ``rotation.uncertainty_terms``, in its order."""
+        return (self.base, self.per_degree, self.spread_weight, self.pelvis_weight, self.untrusted_pelvis)
+
 
 @dataclass(frozen=True)
 class FusionModel:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from posecoach.analysis import sample as reasons
-from posecoach.analysis.cues import Cues, compute_cues
+from posecoach.analysis.cues import FORESHORTENING_BLIND_DEG, Cues, compute_cues, hands_angle
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
 from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, median_measures
 from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, PelvisAppearance
@@ -87,32 +87,46 @@ def fuse_trunk(cues: Cues, model: FusionModel = DEFAULT_MODEL) -> float:
     return float(np.dot(model.trunk.weights, cues.trunk_features()))
 
 
-def cue_spread(cues: Cues, trunk: float, model: FusionModel = DEFAULT_MODEL) -> float:
-    """Degrees by which the single-cue trunk estimates scatter about the fused one."""
-    world_alone = model.trunk.world_gain * cues.world
-    hands_alone = math.degrees(math.asin(max(-1.0, min(1.0, -cues.hands / model.trunk.hands_lever))))
-    estimates = [world_alone, hands_alone]
-    if abs(cues.foreshortening) > 20.0:  # blind near 0 degrees
-        estimates.append(cues.foreshortening)
-    return float(math.sqrt(sum((e - trunk) ** 2 for e in estimates) / len(estimates)))
+def cue_spread(world, hands, foreshortening, trunk, model: FusionModel = DEFAULT_MODEL):
+    """Degrees by which the single-cue trunk estimates scatter about the fused ``trunk``.
+
+    The shoulder width counts only where it is not blind. Numbers or numpy arrays (the fit).
+    """
+    world_alone = model.trunk.world_gain * np.asarray(world)
+    hands_alone = hands_angle(hands, model.trunk.hands_lever)
+    sighted = np.abs(foreshortening) >= FORESHORTENING_BLIND_DEG
+    squares = ((world_alone - trunk) ** 2 + (hands_alone - trunk) ** 2
+               + np.where(sighted, (np.asarray(foreshortening) - trunk) ** 2, 0.0))
+    return np.sqrt(squares / (2 + sighted))
+
+
+def pelvis_magnitude(change, plainness, noise, trunk, model: FusionModel = DEFAULT_MODEL):
+    """Unsigned pelvis turn (degrees) from the picture's change (see PelvisModel).
+    Numbers or numpy arrays (the fit replays whole clips with it)."""
+    p = model.pelvis
+    excess = (change - p.plain_share * plainness - p.noise_multiple * noise
+              - p.floor - p.trunk_allowance * (np.asarray(trunk) / 45.0) ** 2)
+    return p.gain * np.maximum(excess, 0.0) ** p.exponent
 
 
 def pelvis_from_appearance(reading: AppearanceReading, trunk: float, model: FusionModel = DEFAULT_MODEL) -> float:
-    """Unsigned pelvis turn (degrees) from a trusted picture reading (see PelvisModel)."""
-    p = model.pelvis
+    """Unsigned pelvis turn (degrees) from a trusted picture reading."""
     assert reading.change is not None
-    excess = (reading.change - p.plain_share * reading.plainness - p.noise_multiple * reading.noise
-              - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2)
-    return p.gain * max(0.0, excess) ** p.exponent
+    return float(pelvis_magnitude(reading.change, reading.plainness, reading.noise, trunk, model))
+
+
+def uncertainty_terms(separation, pelvis, spread, pelvis_trusted) -> np.ndarray:
+    """The terms ``UncertaintyModel.coefficients`` weigh, last axis (numbers or arrays)."""
+    separation, pelvis, spread, trusted = np.broadcast_arrays(separation, pelvis, spread, pelvis_trusted)
+    return np.stack([np.ones(separation.shape), np.abs(separation), spread, np.abs(pelvis),
+                     1.0 - trusted.astype(float)], axis=-1)
 
 
 def separation_uncertainty(separation: float, pelvis: float, spread: float, pelvis_trusted: bool,
                            model: FusionModel = DEFAULT_MODEL) -> float:
     """Half-width (degrees) of the ~90% interval of the separation."""
     u = model.uncertainty
-    value = (u.base + u.per_degree * abs(separation) + u.spread_weight * spread
-             + u.pelvis_weight * abs(pelvis) + (0.0 if pelvis_trusted else u.untrusted_pelvis))
-    return u.scale * value
+    return float(u.scale * uncertainty_terms(separation, pelvis, spread, pelvis_trusted) @ np.array(u.coefficients))
 
 
 def hips_in_view(image: np.ndarray, min_visibility: float, max_y: float = 0.98) -> bool:
@@ -274,7 +288,7 @@ class RotationEstimator:
             raw_pelvis = prior
         pelvis = self._pelvis_filter(raw_pelvis, t)
         separation = trunk - pelvis
-        spread = cue_spread(cues, raw_trunk, model)
+        spread = float(cue_spread(cues.world, cues.hands, cues.foreshortening, raw_trunk, model))
         problem = None if reading.trusted else (reading.problem.value if reading.problem else None)
         self.last_features = FrameFeatures(
             t=t, trunk_features=tuple(float(x) for x in cues.trunk_features()), world=cues.world,

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
-from posecoach.analysis.rotation import EstimatorSettings
+from posecoach.analysis.rotation import EstimatorSettings, cue_spread, pelvis_magnitude, uncertainty_terms
 from posecoach.analysis.smoothing import OneEuroFilter
 from posecoach.errors import PosecoachError
 from posecoach.tools.accuracy import clip_paths, load_meta, load_truth
@@ -113,23 +113,11 @@ def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) ->
     """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``."""
     raw_trunk = clip.features @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
-    p = model.pelvis
-    excess = (clip.change - p.plain_share * clip.plainness - p.noise_multiple * clip.noise
-              - p.floor - p.trunk_allowance * (trunk / 45.0) ** 2)
-    magnitude = np.where(np.isfinite(clip.change), p.gain * np.clip(excess, 0.0, None) ** p.exponent, 0.0)
-    raw_pelvis = np.sign(trunk) * magnitude + p.follows_trunk * trunk
+    magnitude = np.where(np.isfinite(clip.change),
+                         pelvis_magnitude(clip.change, clip.plainness, clip.noise, trunk, model), 0.0)
+    raw_pelvis = np.sign(trunk) * magnitude + model.pelvis.follows_trunk * trunk
     pelvis = _filtered(raw_pelvis, clip.t, settings)
     return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis, "raw_trunk": raw_trunk}
-
-
-def spread(clip: ClipRecord, raw_trunk: np.ndarray, trunk_model: TrunkModel) -> np.ndarray:
-    """The cue spread of every frame (as ``rotation.cue_spread``)."""
-    world_alone = trunk_model.world_gain * clip.world
-    hands_alone = np.degrees(np.arcsin(np.clip(-clip.hands / trunk_model.hands_lever, -1.0, 1.0)))
-    terms = [(world_alone - raw_trunk) ** 2, (hands_alone - raw_trunk) ** 2]
-    fore = np.where(np.abs(clip.foreshortening) > 20.0, (clip.foreshortening - raw_trunk) ** 2, np.nan)
-    count = 2 + np.isfinite(fore)
-    return np.sqrt((terms[0] + terms[1] + np.nan_to_num(fore)) / count)
 
 
 # ---------------------------------------------------------------------------- fits
@@ -190,11 +178,10 @@ def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: Estim
                        round(float(exponent), 4), float(plain_share), float(noise_multiple))
 
 
-def _uncertainty_inputs(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> np.ndarray:
-    out = replay(clip, model, settings)
-    columns = [np.ones(len(clip.t)), np.abs(out["separation"]), spread(clip, out["raw_trunk"], model.trunk),
-               np.abs(out["pelvis"]), (~np.isfinite(clip.change)).astype(float)]
-    return np.stack(columns, axis=1)
+def _uncertainty_inputs(clip: ClipRecord, out: dict[str, np.ndarray], model: FusionModel) -> np.ndarray:
+    """The uncertainty's terms in every frame of ``clip``, replayed as ``out`` under ``model``."""
+    spread = cue_spread(clip.world, clip.hands, clip.foreshortening, out["raw_trunk"], model)
+    return uncertainty_terms(out["separation"], out["pelvis"], spread, np.isfinite(clip.change))
 
 
 def fit_uncertainty(inputs: np.ndarray, errors: np.ndarray) -> UncertaintyModel:
@@ -224,8 +211,7 @@ def _nonnegative_lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> float:
     ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
-    coef = np.array([model.base, model.per_degree, model.spread_weight, model.pelvis_weight, model.untrusted_pelvis])
-    return float(np.mean(np.abs(errors[ok]) <= model.scale * (inputs[ok] @ coef)))
+    return float(np.mean(np.abs(errors[ok]) <= model.scale * (inputs[ok] @ np.array(model.coefficients))))
 
 
 def fit_model(clips: list[ClipRecord], settings: EstimatorSettings) -> FusionModel:
@@ -241,8 +227,10 @@ def mae(estimate: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(np.abs(estimate[ok] - truth[ok]))) if ok.any() else math.nan
 
 
-def score(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, float]:
-    out = replay(clip, model, settings)
+def score(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings,
+          out: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+    """Mean absolute errors of ``clip`` under ``model`` (``out``: its replay, if already done)."""
+    out = out if out is not None else replay(clip, model, settings)
     return {"trunk": mae(out["trunk"], clip.true_trunk), "pelvis": mae(out["pelvis"], clip.true_pelvis),
             "separation": mae(out["separation"], clip.true_trunk - clip.true_pelvis)}
 
@@ -276,9 +264,9 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
     for i, clip in enumerate(clips):
         others = clips[:i] + clips[i + 1:]
         held_out = fit_model(others, settings)
-        loo_scores[clip.name] = score(clip, held_out, settings)
         out_angles = replay(clip, held_out, settings)
-        loo_inputs.append(_uncertainty_inputs(clip, held_out, settings))
+        loo_scores[clip.name] = score(clip, held_out, settings, out_angles)
+        loo_inputs.append(_uncertainty_inputs(clip, out_angles, held_out))
         loo_errors.append(out_angles["separation"] - (clip.true_trunk - clip.true_pelvis))
         loo_clip.append(np.full(len(clip.t), i))
         print(f"  leave-one-out {clip.name}: fitted without it in {len(others)} clips", file=out, flush=True)
