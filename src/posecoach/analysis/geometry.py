@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST = 0, 11, 12, 15, 16
+NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 0, 11, 12, 13, 14, 15, 16
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 _MAX_COORD = 100.0  # largest plausible |coordinate|: image units (x, y, z) or metres (world)
 

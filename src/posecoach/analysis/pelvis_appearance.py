@@ -10,21 +10,21 @@ it is unsigned (the sign comes from the trunk: the fault is the pelvis turning *
 
 What keeps it honest in a real room (``PelvisAppearance``):
 
-- The patch lies *below* the waistband (the crotch and the tops of the thighs), where a
-  loose shirt's hem, which twists with the chest, rarely reaches.
+- The patch lies *below* the waistband (the crotch and the tops of the thighs), and below a
+  shirt's hem when one hangs over the hips (found as a colour step down the body's middle):
+  a loose hem twists with the chest.
 - The neutral picture is taken again at every pause at centre (trunk back within a few
   degrees, still): the pelvis faces forward there, and slow changes of light, exposure or
   clothing between reps no longer count as a turn.
 - The cue declines to read (``trusted`` False, with a reason) while the hands or forearms
-  are over the patch, and for a moment after the light jumps (a lamp switched on, while
-  auto-exposure catches up). Slow drift of exposure does not matter: NCC ignores gain.
+  are over the patch, and after the light jumps (a lamp switched on): the neutral picture's
+  light is gone until the next pause at centre. Slow exposure drift does not matter: NCC
+  ignores gain.
 - A plain patch (dark, one-coloured trousers in a dim room) is at the mercy of camera noise
   and compression, which re-encode it whenever anything moves nearby: the reading carries
   how plain the patch is (``plainness``: nominal noise over the patch's contrast, squared),
   and the fusion discounts the change by it. The change measured at neutral right after
   each new template is reported too (``noise``).
-- After a jump of the light (a lamp switched on) the neutral picture no longer matches
-  until the next pause at centre: the cue says so and is not read meanwhile.
 
 Pure numpy: the caller passes the RGB frame as an array.
 """
@@ -37,8 +37,9 @@ from enum import StrEnum
 
 import numpy as np
 
+from posecoach.analysis.geometry import L_ANKLE, L_ELBOW, L_HIP, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_WRIST
+
 PATCH_WIDTH = 40  # pixels after downsampling: the cue costs the same at any resolution
-L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP, L_ANKLE, R_ANKLE = 13, 14, 15, 16, 23, 24, 27, 28
 
 
 class CueProblem(StrEnum):
@@ -265,6 +266,7 @@ class PelvisAppearance:
     def reset(self) -> None:
         self.template: PelvisTemplate | None = None
         self.noise = 0.0                      # typical change at neutral since the template
+        self.plainness = 0.0                  # how much camera noise can move the template's patch
         self._noise_samples: list[float] = []
         self._template_t = 0.0
         self._centre_since: float | None = None
@@ -278,6 +280,7 @@ class PelvisAppearance:
         if template is None:
             return False
         self.template = template
+        self.plainness = (self.settings.nominal_noise / max(template.contrast, 1e-3)) ** 2
         self._template_t = t
         self._noise_samples = []
         self._recent.clear()
@@ -289,15 +292,19 @@ class PelvisAppearance:
         """Read the pelvis picture of one frame (``trunk_deg``: the current trunk estimate)."""
         s = self.settings
         light_steady = self._watch_light(t, image)
-        at_centre = abs(trunk_deg) <= s.refresh_trunk_deg
-        self._centre_since = (self._centre_since if self._centre_since is not None else t) if at_centre else None
-        if (at_centre and light_steady and self._centre_since is not None
-                and t - self._centre_since >= s.refresh_still_s and t - self._template_t >= s.refresh_still_s
-                and not self._hands_over(pixels, torso_px)):
+        if abs(trunk_deg) > s.refresh_trunk_deg:
+            self._centre_since = None
+        elif self._centre_since is None:
+            self._centre_since = t
+        at_centre_for = -1.0 if self._centre_since is None else t - self._centre_since
+        at_centre = at_centre_for >= 0.0
+        covered = self._hands_over(pixels, torso_px)
+        if (light_steady and not covered and at_centre_for >= s.refresh_still_s
+                and t - self._template_t >= s.refresh_still_s):
             self.rebase(t, image, pixels, torso_px)
         if self.template is None:
             return AppearanceReading(None, CueProblem.NO_TEMPLATE)
-        if self._hands_over(pixels, torso_px):
+        if covered:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.HANDS_OVER_PELVIS)
         change = pelvis_change(self.template, image, pixels, s.search_frac)
@@ -314,8 +321,7 @@ class PelvisAppearance:
         while self._recent and self._recent[0][0] < t - s.window_s:
             self._recent.popleft()
         lowest = min(value for _, value in self._recent)
-        plainness = (s.nominal_noise / max(self.template.contrast, 1e-3)) ** 2
-        return AppearanceReading(lowest, None, plainness=plainness, noise=self.noise)
+        return AppearanceReading(lowest, None, plainness=self.plainness, noise=self.noise)
 
     # ------------------------------------------------------------------ trust checks
     def _hands_over(self, pixels: np.ndarray, torso_px: float) -> bool:
