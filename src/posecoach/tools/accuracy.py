@@ -109,12 +109,16 @@ def load_truth(csv_path: Path, meta: dict | None) -> dict[str, np.ndarray]:
     return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis, "phase": phase, "rep": rep}
 
 
+def expected_completed(rep: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS_LIMIT_DEG) -> bool:
+    """Whether a scripted rep must count as a completed hold (DESIGN.md section 4)."""
+    return rep["hold_s"] >= hold_s and abs(rep.get("pelvis", 0.0)) < pelvis_limit
+
+
 def expected_holds(meta: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS_LIMIT_DEG) -> dict[str, int]:
     """Completed holds per side by the rules of DESIGN.md section 4."""
     out = {"right": 0, "left": 0}
     for rep in meta.get("reps", []):
-        if rep["hold_s"] >= hold_s and abs(rep.get("pelvis", 0.0)) < pelvis_limit:
-            out[rep["side"]] += 1
+        out[rep["side"]] += int(expected_completed(rep, hold_s, pelvis_limit))
     return out
 
 
@@ -175,12 +179,11 @@ def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray]) -> tupl
     """(reps right, reps expected, worst |mean hold error|, asymmetry error in points)."""
     script = meta.get("reps", [])
     right = 0
-    for got, want in zip(got_reps, script):
-        faults = set(got.faults) - {"wrong_side"}
-        completed = want["hold_s"] >= 7.0 and abs(want.get("pelvis", 0.0)) < PELVIS_LIMIT_DEG
-        right += int(got.side == want["side"] and faults == expected_faults(want) and got.completed == completed)
     worst, best_true, best_got = None, {"right": None, "left": None}, {"right": None, "left": None}
     for k, (got, want) in enumerate(zip(got_reps, script)):
+        faults = set(got.faults) - {"wrong_side"}
+        right += int(got.side == want["side"] and faults == expected_faults(want)
+                     and got.completed == expected_completed(want))
         holding = (truth["rep"] == k) & np.char.startswith(truth["phase"].astype(str), "hold")
         if not holding.any() or got.mean_hold_separation_deg is None or got.side != want["side"]:
             continue
