@@ -104,7 +104,7 @@ class NoSourcePanel(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("font-size: 13pt;")
-        self.hint = QLabel("Connect a camera and choose it in the Camera menu, or replay a recorded video.")
+        self.hint = QLabel("Connect a camera and choose it in File > Camera, or replay a recorded video.")
         self.hint.setWordWrap(True)
         self.open_button = QPushButton("Open video…")
         self.open_button.setDefault(True)
