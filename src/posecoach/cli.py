@@ -1,4 +1,4 @@
-"""Command line: ``posecoach`` (live window), analyze, models, history, report, accuracy, fit, bench."""
+"""Command line: ``posecoach`` (live window), analyze, export, models, history, report, accuracy, fit, bench."""
 
 from __future__ import annotations
 
@@ -99,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", type=Path, default=None)
     _add_db_arg(report)
 
+    export = sub.add_parser("export", help="burn the coaching overlay into a copy of a video or a recorded session")
+    export.add_argument("input", metavar="VIDEO|SESSION", help="a video file, or a session id or 'latest' "
+                        "(a replayed file or a camera session recorded with --record)")
+    export.add_argument("--out", type=Path, required=True, metavar="OUT.mp4", help="the annotated video to write")
+    export.add_argument("--protocol", help=f"protocol name or .toml file (default: the session's, else {DEFAULT_PROTOCOL})",
+                        **_shared(None, True))
+    export.add_argument("--mirror", action="store_true", help="mirror the picture (the numbers never are)")
+    export.add_argument("--width", type=int, default=None, metavar="W", help="scale the video down to W pixels wide")
+    export.add_argument("--max-seconds", type=float, default=None, metavar="S", help="export only the first S seconds")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_db_arg(export)
+    _add_verbose_arg(export)
+    _add_model_args(export)
+
     for name, what in (("accuracy", "accuracy benchmark against ground-truth clips"),
                        ("fit", "refit the fusion model on ground-truth clips (leave-one-clip-out figures)")):
         clips = sub.add_parser(name, help=what)
@@ -164,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                 _say("posecoach report: give at least one of --html, --pdf, --csv")
                 return 2
             return run_report(args.db, args.session, args.html, args.pdf, args.csv)
+        if args.command == "export":
+            return _cmd_export(args)
         if args.command == "accuracy":
             from posecoach.tools.accuracy import run_accuracy
             return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
@@ -181,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("posecoach: interrupted")
         return 130
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from posecoach.session.store import default_db_path
+    from posecoach.ui.export_command import run_export
+    return run_export(args.input, args.out, args.db or default_db_path(), protocol=args.protocol, mirrored=args.mirror,
+                      width=args.width, max_seconds=args.max_seconds, model=args.model, max_people=args.max_people,
+                      progress=False if args.quiet else None, say=_say)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -230,9 +254,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         from posecoach.session.store import SessionStore, default_db_path
         db = args.db or default_db_path()
         try:
+            stored = {**doc, "source": {**doc["source"], "file": str(args.video.resolve())}}  # for export
             with SessionStore(db) as store:
                 session_id = store.save_analysis(
-                    doc, started_at=started_at, model=model_name, live=False,
+                    stored, started_at=started_at, model=model_name, live=False,
                     ended_at=datetime.now(UTC).isoformat(timespec="seconds"))
             doc["session_id"] = session_id
         except PosecoachError as exc:

@@ -28,6 +28,7 @@ class SourceInfo:
     width: int
     height: int
     live: bool
+    file: str | None = None  # absolute path of the video file holding these frames (a file, a recording)
 
 
 class FrameSource(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -122,8 +123,8 @@ class RecordingSource:
     def __init__(self, source: FrameSource, path: str | Path) -> None:
         self.source = source
         info: SourceInfo = source.info
-        self.info = info
         self.recorder = VideoRecorder(path, info.fps, info.width, info.height)
+        self.info = replace(info, file=str(self.recorder.path.resolve()))  # sessions remember their recording
 
     def frames(self) -> Iterator[Frame]:
         for frame in self.source.frames():

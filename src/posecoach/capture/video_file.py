@@ -130,7 +130,7 @@ class VideoFileSource:
         count = int(count) if count and math.isfinite(count) and count > 0 else 0
         self.info = SourceInfo(
             path=str(self.path), fps=fps, frames=count if count > 0 else None,
-            width=int(first.shape[1]), height=int(first.shape[0]), live=False,
+            width=int(first.shape[1]), height=int(first.shape[0]), live=False, file=str(self.path.resolve()),
         )
 
     def _read(self) -> tuple[bool, np.ndarray | None]:

@@ -121,6 +121,8 @@ class SessionLog:
         info = self.info
         source = {"path": info.path, "fps": round(info.fps, 3), "frames": info.frames,
                   "width": info.width, "height": info.height}
+        if info.file:
+            source["file"] = info.file  # the video to replay or export the session from
         calibration = estimator.calibration.to_dict() if estimator.calibration else None
         session_id = self._write(lambda store: store.begin_session(
             source=source, protocol=coach.protocol.contract(), started_at=_now(), model=self.model,

@@ -71,6 +71,26 @@ class SessionSummary:
         }
 
 
+@dataclass(frozen=True)
+class SessionVideo:
+    """The video file a stored session's frames came from, as far as the store knows."""
+
+    session_id: int
+    path: str | None  # None: a camera session that was not recorded
+    protocol: str
+    live: bool
+
+
+def session_video_path(source: Mapping[str, Any]) -> str | None:
+    """The video file of a stored ``source``: ``file`` (absolute, kept since sessions
+    remember their recording) or, for older sessions, a file ``path`` as it was given."""
+    file = source.get("file")
+    if file:
+        return str(file)
+    path = str(source.get("path") or "")
+    return None if not path or path.startswith("camera") else path
+
+
 def _store_error(exc: BaseException, path: Path) -> StoreError:
     """Translate a sqlite3/OS failure into a one-line message for the user."""
     name = str(getattr(exc, "sqlite_errorname", "") or "")
@@ -320,6 +340,16 @@ class SessionStore:
                 raise StoreError(f"there is no session {text} in {self.path} "
                                  "(see 'posecoach history')")
             return int(text)
+
+    def session_video(self, session_id: int) -> SessionVideo:
+        """Where the video of session ``session_id`` is (see :func:`session_video_path`)."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT source_json, protocol_json, live FROM sessions WHERE id=?",
+                               (session_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"there is no session {session_id} in {self.path}")
+        source, protocol = json.loads(row[0]), json.loads(row[1])
+        return SessionVideo(session_id, session_video_path(source), str(protocol.get("name") or ""), bool(row[2]))
 
     def list_sessions(self) -> list[SessionSummary]:
         """Return all sessions, oldest first, with per-side aggregates from their reps."""
