@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from posecoach.capture.video_file import quiet_decoder_logs
 from posecoach.errors import SourceError
 
 CODECS: dict[str, tuple[str, ...]] = {".mp4": ("avc1", "mp4v"), ".m4v": ("avc1", "mp4v"), ".mov": ("avc1", "mp4v"),
@@ -53,6 +54,7 @@ class VideoWriter:
         if codecs is None:
             raise SourceError(f"cannot write {self.path}: use a .mp4, .mov, .m4v, .avi or .mkv file name")
         self.codec = ""
+        quiet_decoder_logs()  # a codec that does not open is no news to the user
         self._writer: cv2.VideoWriter | None = None
         for i, fourcc in enumerate(codecs):
             self._writer = _open(self.path, fourcc, self.fps, self.size, quiet=i < len(codecs) - 1)

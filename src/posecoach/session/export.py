@@ -92,11 +92,11 @@ def output_size(width: int, height: int, max_width: int | None = None) -> tuple[
 def check_export_output(path: Path) -> Path:
     """Return ``path`` when an annotated video can be written there; otherwise a clear PosecoachError."""
     path = Path(path)
+    if path.is_dir():
+        raise PosecoachError(f"cannot write {path}: it is a folder; give a file name")
     if path.suffix.lower() not in CODECS:
         raise PosecoachError(f"cannot write {path}: give a .mp4 file name (or .mov, .m4v, .avi, .mkv)")
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise PosecoachError(f"cannot write {path}: it is a folder; give a file name")
     if not folder.is_dir():
         raise PosecoachError(f"cannot write {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):

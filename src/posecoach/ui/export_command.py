@@ -74,8 +74,6 @@ class ProgressBar:
         self._bar = tqdm(total=total, unit="frame", desc=label, file=sys.stderr, dynamic_ncols=True, leave=False)
 
     def update(self, progress: ExportProgress) -> None:
-        if progress.total and self._bar.total != progress.total:
-            self._bar.total = progress.total
         self._bar.update(progress.frames - self._bar.n)
 
     def close(self) -> None:
@@ -95,8 +93,7 @@ def run_export(ref: str, out: Path, db: Path, protocol: str | None = None, mirro
 
     found = resolve_input(ref, db)
     chosen = _protocol(protocol, found)
-    with VideoFileSource(found.video) as source:  # a bad input fails here, before loading a model
-        total = source.info.frames
+    VideoFileSource(found.video).close()  # a bad input fails here, before loading a model
     check_export_output(out)
     if max_people < 1:
         raise PosecoachError("--max-people must be at least 1")
@@ -109,7 +106,7 @@ def run_export(ref: str, out: Path, db: Path, protocol: str | None = None, mirro
 
     offscreen_gui()
     show = sys.stderr.isatty() if progress is None else progress
-    bar = ProgressBar(found.video.name, total) if show else None
+    bar: ProgressBar | None = None  # made at the first frame, when the total (and the pace) is known
     export = export_annotated(found.video, out, chosen, make_detector, draw_annotated, mirrored=mirrored, width=width,
                               max_seconds=max_seconds)
     result: ExportResult | None = None
@@ -121,7 +118,8 @@ def run_export(ref: str, out: Path, db: Path, protocol: str | None = None, mirro
                 except StopIteration as done:
                     result = done.value
                     break
-                if bar is not None:
+                if show:
+                    bar = bar or ProgressBar(found.video.name, step.total)
                     bar.update(step)
         finally:
             export.close()   # stopped early: the partial file is removed
@@ -132,7 +130,7 @@ def run_export(ref: str, out: Path, db: Path, protocol: str | None = None, mirro
         return 128 + int(stop.signum or 2)
     what = f"session {found.session_id} ({found.video.name})" if found.session_id is not None else found.video.name
     say(f"wrote {result.path}: {what} with the overlay, {result.frames} frames, {result.size[0]}x{result.size[1]} "
-        f"at {result.fps:g} fps ({result.codec}), {result.reps} reps, in {result.seconds:.1f} s "
+        f"at {result.fps:g} fps ({result.codec}), {result.reps} rep{'' if result.reps == 1 else 's'}, in {result.seconds:.1f} s "
         f"({result.frames_per_s:.1f} frames/s)")
     if result.problem:
         say(f"posecoach: warning: {result.problem}")
