@@ -272,3 +272,25 @@ def test_window_export_runs_in_the_background_and_can_be_cancelled(qtbot, tmp_pa
     assert result.frames == 240 and len(read_video(out)[0]) == 240
     assert "Annotated video saved" in window.model.status
     window.close()
+
+
+@pytest.mark.gui
+def test_window_offers_the_camera_recording_once_it_is_finished(qtbot, tmp_path):
+    from PyQt6.QtCore import QSettings
+
+    from posecoach.session.sources import SourceRequest
+    from posecoach.ui.main_window import AppOptions, MainWindow
+
+    recording = tmp_path / "rec.mp4"
+    camera = lambda: SyntheticSource(frames=None, size=SIZE, live=True)  # noqa: E731
+    window = MainWindow(AppOptions(request=SourceRequest(factory=camera, live_factory=True, record=recording),
+                                   protocol_name="standing-rotation", detector_factory=lambda p: drill_detector(*SIZE, REPS),
+                                   probe_cameras=False, persist=False, audio=False),
+                        QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.published is not None or window.worker.latest.get()[1] is not None, timeout=20_000)
+    with pytest.raises(PosecoachError, match="still recording"):
+        window.export_source()
+    window.start_source(SourceRequest(factory=camera, live_factory=True))   # another camera, not recorded
+    assert window.export_source() == recording
+    window.close()
