@@ -10,16 +10,19 @@ the partial file.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtWidgets import QProgressDialog, QWidget
+from PyQt6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from posecoach.analysis.protocol import Protocol
 from posecoach.errors import PosecoachError
 from posecoach.session.export import ExportProgress, ExportResult, export_annotated
 from posecoach.session.pipeline import PoseDetector
+from posecoach.session.sources import SourceRequest
+from posecoach.session.view_model import SessionViewModel
 from posecoach.ui.annotate import draw_annotated
 from posecoach.ui.generator_worker import GeneratorWorker
 
@@ -42,18 +45,32 @@ def default_output(video: Path) -> Path:
     return video.with_name(f"{video.stem}_annotated.mp4")
 
 
+def export_target(request: SourceRequest, last_recording: Path | None) -> Path:
+    """What File > Export annotates: the file being replayed, else the camera's last finished recording."""
+    if request.path is not None:
+        return Path(request.path)
+    if request.record is not None:
+        raise PosecoachError(f"the camera is still recording to {request.record}; export it when the session is "
+                             "over (posecoach export latest --out FILE.mp4)")
+    if last_recording is not None:
+        return last_recording
+    raise PosecoachError("there is no video to export: open one (File > Open video…), or start posecoach with "
+                         "--record FILE.mp4 to record the camera")
+
+
 class VideoExport(QObject):
     """One export at a time: ``start`` it, the dialog shows its progress; ``done`` says how it ended.
 
     ``done`` carries the :class:`ExportResult`, or a one-line message (a failure, or the
-    user cancelled).
+    user cancelled); the window's ``model`` shows it too (status line, toast).
     """
 
     done = pyqtSignal(object)   # ExportResult | str
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, model: SessionViewModel) -> None:
         super().__init__(parent)
         self._parent = parent
+        self._model = model
         self.worker: GeneratorWorker | None = None
         self.dialog: QProgressDialog | None = None
         self._result: ExportResult | str | None = None
@@ -63,11 +80,25 @@ class VideoExport(QObject):
     def running(self) -> bool:
         return self.worker is not None
 
+    def ask(self, target: Callable[[], Path], export: Callable[[Path, Path], None]) -> None:
+        """Ask where to save an annotated copy of ``target()``, then ``export(video, out)``;
+        say why not when there is nothing to export."""
+        try:
+            video = target()
+        except PosecoachError as exc:
+            self._model.warn(str(exc))
+            return
+        path, _ = QFileDialog.getSaveFileName(self._parent, "Export annotated video", str(default_output(video)),
+                                              "MP4 video (*.mp4);;AVI video (*.avi)")
+        if path:
+            export(video, Path(path))
+
     def start(self, video: Path, out: Path, protocol: Protocol, make_detector: Callable[[], PoseDetector],
               mirrored: bool = False) -> None:
         """Export ``video`` with the overlay to ``out`` on a worker thread, showing a progress dialog."""
         if self.worker is not None:
-            raise PosecoachError("an export is already running")
+            self._model.warn("an export is already running")
+            return
         self._result, self._out = None, out
         dialog = self.dialog = QProgressDialog(f"Exporting {video.name} with the overlay…", "Cancel", 0, _STEPS,
                                                self._parent)
@@ -129,4 +160,9 @@ class VideoExport(QObject):
             self.dialog = None
         worker.deleteLater()
         result = self._result if self._result is not None else "Export cancelled: nothing was written"
+        if isinstance(result, str):
+            self._model.warn(result)
+        else:
+            self._model.show_toast(f"Saved {result.path.name}", time.monotonic())
+            self._model.set_status(f"Annotated video saved to {result.path} ({result.frames} frames)")
         self.done.emit(result)

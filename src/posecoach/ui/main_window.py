@@ -29,7 +29,7 @@ from posecoach.ui import controls
 from posecoach.ui.audio import AudioCues
 from posecoach.ui.controller import SessionController
 from posecoach.ui.controls import CameraProbe, WindowActions, make_action
-from posecoach.ui.export_dialog import VideoExport, default_output
+from posecoach.ui.export_dialog import VideoExport, export_target
 from posecoach.ui.panels import NoSourcePanel, SeekBar, StatusLine, SummaryPanel
 from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
@@ -173,8 +173,7 @@ class MainWindow(QMainWindow):
         self.camera_menu, self.protocol_menu = controls.build_menus(self, actions, names, self.options.protocol_name,
                                                            self.protocol_box.setCurrentText)
         self._fill_camera_menu()
-        self.exporter = VideoExport(self)
-        self.exporter.done.connect(self._on_export_done)
+        self.exporter = VideoExport(self, self.model)
         self.act_export = make_action(self, "Export annotated video…", self.export_video_dialog, ("Ctrl+E",),
                                       tip="Save a copy of the video with the overlay drawn in")
         file_menu = self.menuBar().actions()[0].menu()
@@ -388,44 +387,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ exporting
     def export_source(self) -> Path:
         """The video File > Export annotates: the replayed file, or the camera's finished recording."""
-        request = self.model.request
-        if request.path is not None:
-            return Path(request.path)
-        if request.record is not None:
-            raise PosecoachError(f"the camera is still recording to {request.record}; export it when the session is "
-                                 "over (posecoach export latest --out FILE.mp4)")
-        if self._last_recording is not None:
-            return self._last_recording
-        raise PosecoachError("there is no video to export: open one (File > Open video…), or start posecoach with "
-                             "--record FILE.mp4 to record the camera")
+        return export_target(self.model.request, self._last_recording)
 
     def export_video_dialog(self) -> None:
-        """Ask where to save the annotated copy of :meth:`export_source`, then export it."""
-        try:
-            video = self.export_source()
-        except PosecoachError as exc:
-            self.model.warn(str(exc))
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export annotated video", str(default_output(video)),
-                                              "MP4 video (*.mp4);;AVI video (*.avi)")
-        if path:
-            self.export_video(video, Path(path))
+        """Ask where to save an annotated copy of :meth:`export_source`, then export it."""
+        self.exporter.ask(self.export_source, self.export_video)
 
     def export_video(self, video: Path, out: Path) -> None:
         """Export ``video`` with the overlay (this protocol, mirrored as shown) to ``out``, with a progress dialog."""
-        if self.exporter.running:
-            self.model.warn("an export is already running")
-            return
         factory = self.options.detector_factory
-        self.exporter.start(video, out, self.model.protocol, lambda: factory(lambda text: None),
-                            mirrored=self.model.mirrored)
-
-    def _on_export_done(self, result: object) -> None:
-        if isinstance(result, str):
-            self.model.warn(result)
-        else:
-            self.show_toast(f"Saved {result.path.name}")
-            self.model.set_status(f"Annotated video saved to {result.path} ({result.frames} frames)")
+        self.exporter.start(video, out, self.model.protocol, lambda: factory(lambda text: None), self.model.mirrored)
 
     # ------------------------------------------------------------------ closing
     def shutdown(self, timeout_ms: int = 15000) -> None:
