@@ -148,7 +148,8 @@ def test_unreadable_input_and_unwritable_output_are_clear_errors(tmp_path, gui):
              (junk, tmp_path / "a.mp4", SourceError, "cannot open"),
              (video, tmp_path / "no" / "a.mp4", PosecoachError, "does not exist"),
              (video, tmp_path / "a.txt", PosecoachError, ".mp4"),
-             (video, tmp_path, PosecoachError, "folder")]
+             (video, tmp_path, PosecoachError, "folder"),
+             (video, video, PosecoachError, "the video being exported")]
     for source, out, error, words in cases:
         with pytest.raises(error, match=words):
             run(export_annotated(source, out, PROTOCOL, scripted(), draw_annotated))
@@ -294,3 +295,19 @@ def test_window_offers_the_camera_recording_once_it_is_finished(qtbot, tmp_path)
     window.start_source(SourceRequest(factory=camera, live_factory=True))   # another camera, not recorded
     assert window.export_source() == recording
     window.close()
+
+
+@pytest.mark.gui
+def test_closing_the_window_mid_export_leaves_no_file(qtbot, tmp_path):
+    from PyQt6.QtCore import QSettings
+
+    from test_ui_window import make_window
+
+    video = write_video(tmp_path / "in.mp4", plain_frames(240))
+    window = make_window(qtbot, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), frames=30,
+                         detector_factory=lambda progress: drill_detector(*SIZE, REPS, delay_s=0.01))
+    window.export_video(video, tmp_path / "out.mp4")
+    qtbot.waitUntil(lambda: window.exporter.dialog.value() > 0, timeout=20_000)
+    window.close()
+    assert not window.exporter.running
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".mp4") == ["in.mp4"]

@@ -145,6 +145,8 @@ def export_annotated(video: str | Path, out: str | Path, protocol: ExerciseProto
     """
     started = time.perf_counter()
     out = check_export_output(Path(out))
+    if out.exists() and Path(video).exists() and out.samefile(video):
+        raise PosecoachError(f"cannot write {out}: it is the video being exported; choose another name")
     if max_seconds is not None and max_seconds <= 0:
         raise PosecoachError("--max-seconds must be more than 0")
     with contextlib.ExitStack() as resources:
