@@ -13,7 +13,7 @@ from typing import Any
 
 FRAME_COLS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg", "confidence", "phase")
 REP_COLS = ("side", "start_s", "hold_start_s", "hold_end_s", "hold_s", "completed",
-            "peak_separation_deg", "mean_hold_separation_deg", "max_pelvis_deg", "faults")
+            "peak_separation_deg", "mean_hold_separation_deg", "max_pelvis_deg", "faults", "mean_hold_err_deg")
 DOC_KEYS = ("source", "protocol", "frames", "reps", "summary", "session", "events", "calibration")
 
 
