@@ -8,10 +8,9 @@ import pytest
 
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.protocol import load_protocol, parse_protocol
-from posecoach.analysis.range_test import (
-    TrendPoint, classify, noise_of, range_trend, result_from_document, score_range_test, trial_status)
+from posecoach.analysis.range_test import TrendPoint, classify, noise_of, range_trend, result_from_document, score_range_test, trial_status
 from posecoach.analysis.sample import RotationSample
-from posecoach.analysis.vocabulary import Side, TrialStatus, Trend
+from posecoach.analysis.vocabulary import Side, Trend, TrialStatus
 from posecoach.errors import ProtocolError
 from posecoach.session.messages import event_text, instruction_text, range_test_lines
 

@@ -67,9 +67,10 @@ class Rep:
             "end_range_s": r(self.end_range_s), "completed": self.completed,
             "peak_separation_deg": r(self.peak_separation_deg),
             "mean_hold_separation_deg": r(self.mean_hold_separation_deg),
-            "mean_hold_err_deg": r(self.mean_hold_err_deg),
             "max_pelvis_deg": r(self.max_pelvis_deg), "peak_speed_dps": r(self.peak_speed_dps),
             "faults": list(self.faults), "set": self.set_index, "expected_side": self.expected_side,
+            # the estimator's uncertainty over the hold, when it gave one
+            **({"mean_hold_err_deg": r(self.mean_hold_err_deg)} if self.mean_hold_err_deg is not None else {}),
         }
 
 

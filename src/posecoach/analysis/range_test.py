@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from posecoach.analysis.summary import asymmetry_pct
-from posecoach.analysis.vocabulary import Fault, Side, TrialStatus, Trend
+from posecoach.analysis.vocabulary import Fault, Side, Trend, TrialStatus
 
 Z90 = 1.645   # the estimator's uncertainty is a ~90% half-width: SD = err / Z90
 Z95 = 1.96

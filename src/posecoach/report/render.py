@@ -22,8 +22,8 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 
 from posecoach import __version__
-from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_label, summarize_reps
 from posecoach.analysis.range_test import RangeTrend, result_from_document
+from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_label, summarize_reps
 from posecoach.report import plots, range_report
 from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow

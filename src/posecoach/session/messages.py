@@ -14,8 +14,18 @@ from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Cues, Protocol
 from posecoach.analysis.range_test import RangeTestResult, SideResult
-from posecoach.analysis.vocabulary import (EventKind, Fault, FramingIssue, GuideCueKind, GuideStage, Instruction, Pause,
-                                           Reason, TrialStatus, Trend)
+from posecoach.analysis.vocabulary import (
+    EventKind,
+    Fault,
+    FramingIssue,
+    GuideCueKind,
+    GuideStage,
+    Instruction,
+    Pause,
+    Reason,
+    Trend,
+    TrialStatus,
+)
 from posecoach.session.guide import GuideCue, GuideState
 
 FRAMING_TEXT: dict[FramingIssue, str] = {

@@ -54,5 +54,7 @@ def rep_from_row(row: tuple) -> dict[str, Any]:
     rep = dict(zip(REP_COLS, row[:-1], strict=True))
     rep["completed"] = bool(rep["completed"])
     rep["faults"] = json.loads(rep["faults"])
+    if rep["mean_hold_err_deg"] is None:   # not measured (older sessions): absent, as in the record written
+        del rep["mean_hold_err_deg"]
     rep.update(loads(row[-1]) or {})
     return rep
