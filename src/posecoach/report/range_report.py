@@ -18,7 +18,7 @@ from posecoach.session.messages import TRIAL_STATUS_TEXT, asymmetry_line, pass_t
 
 SIDE_HEADERS = ("Side", "Best (°)", "Mean (°)", "± (°)", "Spread (°)", "SD (°)", "Trials counted", "Result")
 TRIAL_HEADERS = ("Side", "Trial", "End range (°)", "Peak (°)", "Pelvis max (°)", "± (°)", "Status")
-TREND_HEADERS = ("Session", "Date", "Right mean (°)", "Change", "Left mean (°)", "Change")
+TREND_HEADERS = ("Session", "Date", "Right (°)", "Change", "Left (°)", "Change")   # the side means
 GLOSSARY = (
     ("End range", "A trial's value: the mean separation over the pause at the end of the turn "
      "(steadier than the peak, which also catches the swing's overshoot and the noise)."),
@@ -115,7 +115,7 @@ def draw_trend(ax: Axes, report: RangeReport, colours: dict[str, str]) -> None:
                     label=f"{side} mean ± uncertainty")
         top = max(top, *(y + e for y, e in zip(ys, errs, strict=True)))
         if mdc is not None and len(points) > 1:
-            ax.axhspan(ys[0] - mdc, ys[0] + mdc, color=colours[side], alpha=0.09, lw=0,
+            ax.axhspan(ys[0] - mdc, ys[0] + mdc, color=colours[side], alpha=0.07, lw=0,
                        label=f"{side}: within ±{mdc:.1f}° of the first test = no real change")
     ax.axhline(report.result.pass_mark_deg, color="#1e7b34", ls="--", lw=1.1,
                label=f"pass mark {report.result.pass_mark_deg:g}°")

@@ -294,9 +294,9 @@ def _pdf_range_test(pages: PdfFlow, data: ReportData) -> None:
     pages.table(range_report.SIDE_HEADERS, test.side_rows(), (0.6, 0.75, 0.75, 0.55, 0.85, 0.6, 1.05, 1.7))
     pages.table(range_report.TRIAL_HEADERS, test.trial_rows(), (0.6, 0.5, 1.05, 0.75, 1.05, 0.55, 2.35),
                 text_cols=(6,), title="Trials")
-    pages.need(0.5 + 0.24 * (len(test.trend_rows()) + 1) + 4.6)
+    pages.need(0.9 + 0.24 * (len(test.trend_rows()) + 1))
     pages.text("Range tests over time", size=13, fontweight="bold")
-    pages.table(range_report.TREND_HEADERS, test.trend_rows(), (1.0, 1.25, 1.05, 1.3, 1.05, 1.3), text_cols=(1, 3, 5))
+    pages.table(range_report.TREND_HEADERS, test.trend_rows(), (0.85, 1.3, 0.75, 1.6, 0.75, 1.6), text_cols=(1, 3, 5))
     for line in textwrap.wrap(test.overall_text(), 100):
         pages.text(line, size=9.5, fontweight="bold")
     for line in textwrap.wrap(test.noise_text(), 110):

@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         self.range_test_dock = QDockWidget("Range test result", self)
         self.range_test_dock.setObjectName("rangeTestDock")
         self.range_test_dock.setWidget(self.range_test)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.range_test_dock)
+        self.tabifyDockWidget(self.summary_dock, self.range_test_dock)   # a tab beside the summary
         self.range_test_dock.hide()
 
         control = self.controller
@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
             self._show_range_test()
         elif name == vm.SHOW_SUMMARY:
             self.set_summary_visible(True)
+            self._show_range_test()   # a range test's result comes first
         elif name == vm.PLAY:
             self.act_play.setText(model.play_label)
         elif name == vm.VIEW:
