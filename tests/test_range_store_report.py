@@ -110,7 +110,7 @@ def test_report_shows_both_results_and_the_trend(db, tmp_path):
     run_report(db, "latest", html, pdf, csv, out=io.StringIO())
     page = html.read_text(encoding="utf-8")
     assert "Range test result" in page and "Range tests over time" in page
-    assert "#1" in page and "#2 (this)" in page
+    assert "#1 2026-01-10" in page and "(this)" in page and "51.0 / 52.0" in page and "<td>both</td>" in page
     assert "+8.0° improved" in page and "no real change" in page     # right +8, left +1
     assert "Smallest real change (MDC95)" in page
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000

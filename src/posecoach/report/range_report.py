@@ -18,7 +18,9 @@ from posecoach.session.messages import TRIAL_STATUS_TEXT, asymmetry_line, pass_t
 
 SIDE_HEADERS = ("Side", "Best (°)", "Mean (°)", "± (°)", "Spread (°)", "SD (°)", "Trials counted", "Result")
 TRIAL_HEADERS = ("Side", "Trial", "End range (°)", "Peak (°)", "Pelvis max (°)", "± (°)", "Status")
-TREND_HEADERS = ("Session", "Date", "Right (°)", "Change", "Left (°)", "Change")   # the side means
+TREND_HEADERS = ("Test", "Right (°)", "Change", "Left (°)", "Change", "Passed")
+TREND_NOTE = ("Right, Left: mean / best of the trials that count; change: of the mean, against the test "
+              "before.")
 GLOSSARY = (
     ("End range", "A trial's value: the mean separation over the pause at the end of the turn "
      "(steadier than the peak, which also catches the swing's overshoot and the noise)."),
@@ -61,14 +63,19 @@ class RangeReport:
         return f"{verdict} (pass mark {self.result.pass_mark_deg:g}° per side). {asymmetry_line(self.result)}."
 
     def trend_rows(self) -> list[tuple[str, ...]]:
+        """Per test: each side's mean and best, the mean's change against the test before, and
+        which sides passed."""
         rows = []
         for i, p in enumerate(self.trend.points):
-            cells = [f"#{p.session_id}" + (" (this)" if p.session_id == self.session_id else ""),
-                     format_started(p.started_at)]
+            cells = [f"#{p.session_id} {format_started(p.started_at)}" + (" (this)" if p.session_id == self.session_id
+                                                                           else "")]
             for side in (Side.RIGHT, Side.LEFT):
                 c = self.trend.change(i, side)
-                cells += [fmt(p.result.side(side).mean_deg),
+                s = p.result.side(side)
+                cells += [f"{fmt(s.mean_deg)} / {fmt(s.best_deg)}",
                           f"{c.change_deg:+.1f}° {trend_text(c.label)}" if c else "–"]
+            passed = [side for side in (Side.RIGHT, Side.LEFT) if p.result.side(side).passed]
+            cells.append("both" if len(passed) == 2 else passed[0] if passed else "none")
             rows.append(tuple(cells))
         return rows
 

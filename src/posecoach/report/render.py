@@ -277,6 +277,7 @@ def _html_range_test(data: ReportData) -> str:
             + range_report.html_table(range_report.TRIAL_HEADERS, test.trial_rows(), "range-trials")
             + "</section><section id=\"range-trend\"><h2>Range tests over time</h2>"
             + range_report.html_table(range_report.TREND_HEADERS, test.trend_rows(), "range-trend-table")
+            + f"<p class=\"note\">{escape(range_report.TREND_NOTE)}</p>"
             + f"<p class=\"asym\">{escape(test.overall_text())}</p>"
             + f"<p class=\"note\">{escape(test.noise_text())}</p>"
             + _img(trend, "range test means over time with the pass mark and the smallest real change")
@@ -296,7 +297,8 @@ def _pdf_range_test(pages: PdfFlow, data: ReportData) -> None:
                 text_cols=(6,), title="Trials")
     pages.need(0.9 + 0.24 * (len(test.trend_rows()) + 1))
     pages.text("Range tests over time", size=13, fontweight="bold")
-    pages.table(range_report.TREND_HEADERS, test.trend_rows(), (0.85, 1.3, 0.75, 1.6, 0.75, 1.6), text_cols=(1, 3, 5))
+    pages.table(range_report.TREND_HEADERS, test.trend_rows(), (1.65, 0.95, 1.35, 0.95, 1.35, 0.6), text_cols=(2, 4))
+    pages.text(range_report.TREND_NOTE, size=8, color="#666666")
     for line in textwrap.wrap(test.overall_text(), 100):
         pages.text(line, size=9.5, fontweight="bold")
     for line in textwrap.wrap(test.noise_text(), 110):
