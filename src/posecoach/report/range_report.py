@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 
 from matplotlib.axes import Axes
 
@@ -140,8 +141,6 @@ def draw_trend(ax: Axes, report: RangeReport, colours: dict[str, str]) -> None:
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], table_id: str) -> str:
-    from html import escape
-
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table id=\"{table_id}\"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -22,7 +22,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 
 from posecoach import __version__
-from posecoach.analysis.range_test import RangeTrend, result_from_document
+from posecoach.analysis.range_test import RangeTrend, TrendPoint, range_trend, result_from_document
 from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_label, summarize_reps
 from posecoach.report import plots, range_report
 from posecoach.report.format import fmt, format_started
@@ -71,7 +71,6 @@ class ReportData:
         result = result_from_document(doc.get("protocol") or {}, doc.get("reps") or ())
         test = None
         if result is not None:
-            from posecoach.analysis.range_test import TrendPoint, range_trend
             sid = (doc.get("session") or {}).get("id")
             if trend is None or not trend.points:
                 trend = range_trend([TrendPoint(sid or 0, (doc.get("session") or {}).get("started_at", ""), result)])
