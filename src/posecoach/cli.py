@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write per-frame angles")
     analyze.add_argument("--protocol", help=f"protocol name or .toml file (default: {DEFAULT_PROTOCOL})",
                          **_shared(None, True))
+    analyze.add_argument("--pass-mark", type=float, default=None, metavar="DEG",
+                         help="a range test's pass mark per side, in degrees (default: the protocol's, 45)")
     analyze.add_argument("--no-save", action="store_true", help="do not store the session in the database")
     _add_db_arg(analyze)
     analyze.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
@@ -230,6 +232,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from posecoach.session.analyze import analyze_video
 
     protocol = load_protocol(args.protocol or DEFAULT_PROTOCOL)
+    if args.pass_mark is not None:
+        protocol = protocol.with_pass_mark(args.pass_mark)
     if args.max_people < 1:
         raise PosecoachError("--max-people must be at least 1")
     VideoFileSource(args.video).close()  # fail fast, before fetching a model, on a bad path
@@ -304,8 +308,19 @@ def _print_summary(doc: dict, wall_s: float) -> None:
         _say(f"  rep {i}: {rep['side']:5s} peak {rep['peak_separation_deg']:5.1f} deg, held {rep['hold_s']:.1f} s, "
              f"{'completed' if rep['completed'] else 'not completed'}"
              + (f", faults: {', '.join(rep['faults'])}" if rep["faults"] else ""))
+    _print_range_test(doc)
     if "session_id" in doc:
         _say(f"  stored as session {doc['session_id']}")
+
+
+def _print_range_test(doc: dict) -> None:
+    from posecoach.analysis.range_test import result_from_document
+    from posecoach.session.messages import range_test_lines
+
+    result = result_from_document(doc["protocol"], doc["reps"])
+    if result is not None:
+        for line in range_test_lines(result):
+            _say(f"  {line}")
 
 
 if __name__ == "__main__":

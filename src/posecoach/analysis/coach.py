@@ -79,7 +79,8 @@ class Coach:
         self._speed = 0.0
         self._last_hold_t = 0.0
         self._below_since: float | None = None
-        self._recent: deque[tuple[float, float, bool, float]] = deque()  # (t, motion, ok, separation), signed to the rep side
+        # (t, motion, ok, separation, separation's uncertainty), signed to the rep side
+        self._recent: deque[tuple[float, float, bool, float, float | None]] = deque()
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -107,7 +108,7 @@ class Coach:
 
     def _announce_next(self, t: float) -> None:
         side = self.expected_side()
-        self._emit(t, ev.ROTATE_NOW, side=side, breath="exhale")
+        self._emit(t, ev.ROTATE_NOW, side=side, breath="exhale", number=self._set_counts[side] + 1)
 
     def _speed_at(self, t: float, separation: float) -> float:
         history = self._history
@@ -170,7 +171,8 @@ class Coach:
         # with it shrinks the separation but is still a rotation, to be coached as a fault.
         motion = sample.trunk_deg if _plausible(sample.trunk_deg) else separation
         self._speed = self._speed_at(t, motion)
-        self._step(t, motion, separation, pelvis)
+        err = sample.separation_err_deg if _finite(sample.separation_err_deg) else None
+        self._step(t, motion, separation, pelvis, err)
         return self.state(t)
 
     def _on_untracked(self, t: float, reason: Reason) -> None:
@@ -184,7 +186,7 @@ class Coach:
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:
             self._finish_rep(self._last_tracked_t)
 
-    def _step(self, t: float, motion: float, separation: float, pelvis: float) -> None:
+    def _step(self, t: float, motion: float, separation: float, pelvis: float, err: float | None = None) -> None:
         th = self.protocol.thresholds
         magnitude = abs(motion)
         if self._phase == NEUTRAL:
@@ -205,7 +207,7 @@ class Coach:
         self._peak_motion = max(self._peak_motion, signed)
         self._check_faults(t, rep, pelvis)
         pelvis_ok = abs(pelvis) <= th.pelvis_limit_deg
-        self._recent.append((t, signed, pelvis_ok, rep_separation))
+        self._recent.append((t, signed, pelvis_ok, rep_separation, err))
 
         if self._phase == ROTATING:
             if signed <= th.neutral_deg:
@@ -220,7 +222,7 @@ class Coach:
             if t - self._settled_since >= _SETTLE_S:
                 self._start_hold(t, signed)
         elif self._phase == HOLDING:
-            self._hold_step(t, signed, pelvis_ok, rep_separation)
+            self._hold_step(t, signed, pelvis_ok, rep_separation, err)
         elif self._phase == RETURNING and signed <= th.neutral_deg:
             self._finish_rep(t)
 
@@ -272,7 +274,7 @@ class Coach:
         """When the angle first came within the arrival band of ``level`` (backdating the hold)."""
         band = max(2.5, 0.06 * level)
         arrival = self._recent[-1][0]
-        for t, angle, _, _ in reversed(self._recent):
+        for t, angle, *_ in reversed(self._recent):
             if angle < level - band:
                 break
             arrival = t
@@ -291,7 +293,7 @@ class Coach:
         self._ticks = 0
         # Credit the time between arrival and detection.
         previous = None
-        for sample_t, _, ok, separation in self._recent:
+        for sample_t, _, ok, separation, err in self._recent:
             if sample_t < start:
                 continue
             if previous is not None:
@@ -299,14 +301,13 @@ class Coach:
                 rep.end_range_s += dt
                 if ok:
                     rep.hold_s += dt
-            rep._hold_sum += separation
-            rep._hold_n += 1
+            rep.add_hold_sample(separation, err)
             previous = sample_t
         self._last_hold_t = t
         self._emit(start, ev.HOLD_STARTED, side=rep.side, angle=round(level, 1))
         self._tick(t)
 
-    def _hold_step(self, t: float, angle: float, pelvis_ok: bool, separation: float) -> None:
+    def _hold_step(self, t: float, angle: float, pelvis_ok: bool, separation: float, err: float | None) -> None:
         th = self.protocol.thresholds
         rep = self._rep
         assert rep is not None
@@ -322,8 +323,7 @@ class Coach:
         dt = t - self._last_hold_t
         self._last_hold_t = t
         rep.end_range_s += dt
-        rep._hold_sum += separation
-        rep._hold_n += 1
+        rep.add_hold_sample(separation, err)
         # The reference follows a slow drift at end range, never a departure.
         self._hold_ref += 0.05 * (angle - self._hold_ref)
         if pelvis_ok and self._tracking:
@@ -353,12 +353,12 @@ class Coach:
         # The hold ended when the angle last stood within the arrival band of the hold level.
         band = max(2.5, 0.06 * self._hold_ref)
         end = t
-        for sample_t, angle, _, _ in reversed(self._recent):
+        for sample_t, angle, *_ in reversed(self._recent):
             if angle >= self._hold_ref - band:
                 end = sample_t
                 break
             # these samples were the departure, not the hold
-        departure = [(st, ok) for st, _, ok, _ in self._recent if end < st <= t]
+        departure = [(st, ok) for st, _, ok, *_ in self._recent if end < st <= t]
         previous = end
         for st, ok in departure:
             dt = st - previous
@@ -369,9 +369,10 @@ class Coach:
         rep.hold_s = max(rep.hold_s, 0.0)
         rep.end_range_s = max(rep.end_range_s, 0.0)
         rep.hold_end_s = end
-        held = [sep for st, _, _, sep in self._recent if rep.hold_start_s is not None and rep.hold_start_s <= st <= end]
+        held = [(sep, err) for st, _, _, sep, err in self._recent
+                if rep.hold_start_s is not None and rep.hold_start_s <= st <= end]
         if held:
-            rep._hold_sum, rep._hold_n = float(sum(held)), len(held)
+            rep.reset_hold_samples(held)
         self._paused_reason = None
         self._phase = RETURNING
         if rep.completed:

@@ -27,10 +27,30 @@ class Rep:
     faults: list[Fault] = field(default_factory=list)
     _hold_sum: float = 0.0
     _hold_n: int = 0
+    _err_sum: float = 0.0
+    _err_n: int = 0
 
     @property
     def mean_hold_separation_deg(self) -> float | None:
         return self._hold_sum / self._hold_n if self._hold_n else None
+
+    @property
+    def mean_hold_err_deg(self) -> float | None:
+        """The estimator's mean uncertainty (~90% half-width) of the separation over the hold."""
+        return self._err_sum / self._err_n if self._err_n else None
+
+    def add_hold_sample(self, separation: float, err: float | None) -> None:
+        self._hold_sum += separation
+        self._hold_n += 1
+        if err is not None:
+            self._err_sum += err
+            self._err_n += 1
+
+    def reset_hold_samples(self, samples: list[tuple[float, float | None]]) -> None:
+        """Keep only these (separation, uncertainty) samples as the hold's."""
+        self._hold_sum, self._hold_n, self._err_sum, self._err_n = 0.0, 0, 0.0, 0
+        for separation, err in samples:
+            self.add_hold_sample(separation, err)
 
     def add_fault(self, fault: Fault) -> bool:
         if fault in self.faults:
@@ -49,6 +69,8 @@ class Rep:
             "mean_hold_separation_deg": r(self.mean_hold_separation_deg),
             "max_pelvis_deg": r(self.max_pelvis_deg), "peak_speed_dps": r(self.peak_speed_dps),
             "faults": list(self.faults), "set": self.set_index, "expected_side": self.expected_side,
+            # the estimator's uncertainty over the hold, when it gave one
+            **({"mean_hold_err_deg": r(self.mean_hold_err_deg)} if self.mean_hold_err_deg is not None else {}),
         }
 
 

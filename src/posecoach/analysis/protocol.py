@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.resources
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from posecoach.errors import ProtocolError
 
 SIDE_ORDERS = ("alternate", "right-then-left", "left-then-right")
+DRILL, RANGE_TEST = "drill", "range-test"
+KINDS = (DRILL, RANGE_TEST)
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Cues:
-    """Texts shown and spoken; ``{side}`` and ``{seconds}`` are filled in."""
+    """Texts shown and spoken; ``{side}``, ``{seconds}``, and in ``rotate`` the rep's number on
+    its side ``{trial}`` of ``{trials}`` (the holds per side), are filled in."""
 
     rotate: str = "Exhale and turn slowly to your {side}"
     hold: str = "Hold it"
@@ -39,6 +42,13 @@ class Cues:
     too_fast: str = "Slower: turn smoothly"
     rest: str = "Rest. Next set in {seconds} seconds"
     done: str = "Session complete. Well done"
+
+
+@dataclass(frozen=True)
+class RangeTest:
+    """A range test's settings: the separation (degrees, per side) that passes."""
+
+    pass_mark_deg: float = 45.0
 
 
 @dataclass(frozen=True)
@@ -54,11 +64,35 @@ class Protocol:
     rest_s: float = 60.0
     thresholds: Thresholds = field(default_factory=Thresholds)
     cues: Cues = field(default_factory=Cues)
+    kind: str = DRILL                     # drill | range-test
+    range_test: RangeTest | None = None   # set for (and only for) a range test
+
+    @property
+    def is_range_test(self) -> bool:
+        return self.kind == RANGE_TEST
 
     def contract(self) -> dict:
-        """The protocol part of the analysis document."""
-        return {"name": self.name, "hold_s": self.hold_s, "holds_per_side": self.holds_per_side,
-                "sets": self.sets, "side_order": self.side_order}
+        """The protocol part of the analysis document (a range test adds its kind, pass mark
+        and pelvis limit: what its result is scored with)."""
+        out = {"name": self.name, "hold_s": self.hold_s, "holds_per_side": self.holds_per_side,
+               "sets": self.sets, "side_order": self.side_order}
+        if self.range_test is not None:
+            out.update(kind=self.kind, pass_mark_deg=self.range_test.pass_mark_deg,
+                       pelvis_limit_deg=self.thresholds.pelvis_limit_deg)
+        return out
+
+    def with_pass_mark(self, pass_mark_deg: float) -> Protocol:
+        """This range test with another pass mark (ProtocolError when not a range test)."""
+        if self.range_test is None:
+            raise ProtocolError(f"{self.name} is not a range test: a pass mark needs a protocol "
+                                f"with kind = \"{RANGE_TEST}\" (for example rotation-test)")
+        _check_pass_mark(pass_mark_deg, self.name)
+        return replace(self, range_test=replace(self.range_test, pass_mark_deg=float(pass_mark_deg)))
+
+
+def _check_pass_mark(value: float, where: str) -> None:
+    if not isinstance(value, int | float) or not 0.0 < value < 180.0:
+        raise ProtocolError(f"{where}: pass_mark_deg must be a number of degrees between 0 and 180, not {value!r}")
 
 
 def _build(cls, data: dict, where: str):
@@ -80,9 +114,21 @@ def parse_protocol(text: str, where: str = "protocol") -> Protocol:
     try:
         thresholds = _build(Thresholds, data.pop("thresholds", {}), where)
         cues = _build(Cues, data.pop("cues", {}), where)
-        protocol = _build(Protocol, {**data, "thresholds": thresholds, "cues": cues}, where)
+        test_data = data.pop("range_test", None)
+        kind = data.get("kind", DRILL)
+        if kind not in KINDS:
+            raise ProtocolError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        if test_data is not None and kind != RANGE_TEST:
+            raise ProtocolError(f"{where}: a [range_test] section needs kind = \"{RANGE_TEST}\"")
+        range_test = _build(RangeTest, test_data or {}, where) if kind == RANGE_TEST else None
+        protocol = _build(Protocol, {**data, "thresholds": thresholds, "cues": cues,
+                                     "range_test": range_test}, where)
     except TypeError as exc:
         raise ProtocolError(f"{where}: {exc}") from exc
+    if protocol.range_test is not None:
+        _check_pass_mark(protocol.range_test.pass_mark_deg, where)
+        if protocol.sets != 1:
+            raise ProtocolError(f"{where}: a range test has one set of trials (sets = 1)")
     if protocol.side_order not in SIDE_ORDERS:
         raise ProtocolError(f"{where}: side_order must be one of {', '.join(SIDE_ORDERS)}")
     if protocol.first_side not in ("right", "left"):

@@ -39,6 +39,23 @@ class Fault(StrEnum):
     WRONG_SIDE = "wrong_side"
 
 
+class TrialStatus(StrEnum):
+    """Whether a range-test trial counts, and if not, why."""
+
+    OK = "ok"
+    PELVIS = "pelvis"            # the pelvis turned beyond its limit
+    SHORT_PAUSE = "short_pause"  # the end position was not held for the pause
+    NO_PAUSE = "no_pause"        # reached the end but never paused there
+
+
+class Trend(StrEnum):
+    """A range-test result against the previous one, given the smallest real change."""
+
+    IMPROVED = "improved"
+    NO_REAL_CHANGE = "no_real_change"
+    WORSE = "worse"
+
+
 class EventKind(StrEnum):
     """Coach events, in the order a rep produces them."""
 

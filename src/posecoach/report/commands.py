@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from posecoach.analysis.range_test import RangeTrend, TrendPoint, range_trend
 from posecoach.analysis.summary import ProgressPoint
+from posecoach.analysis.vocabulary import Side
 from posecoach.errors import PosecoachError
 from posecoach.report.format import fmt, format_faults, format_started
+from posecoach.session.messages import pass_text, trend_text
 from posecoach.session.store import SessionStore, SessionSummary, default_db_path
 
 _COLUMNS = (  # header, alignment ("<" or ">"), maximum width
@@ -67,7 +70,26 @@ def format_history(sessions: Sequence[SessionSummary]) -> str:
     notes = ["holds = completed/reps; max° = best separation; hold° = mean separation in holds"]
     if any(not s.finished for s in sessions):
         notes.append("* = unfinished session (crashed or still running); totals from saved reps")
-    return "\n".join([*out, "", *notes]) + "\n"
+    tests = range_trend(TrendPoint(s.id, s.started_at, s.range_test) for s in sessions if s.range_test is not None)
+    extra = ["", *format_range_tests(tests)] if tests.points else []
+    return "\n".join([*out, "", *notes, *extra]) + "\n"
+
+
+def format_range_tests(trend: RangeTrend) -> list[str]:
+    """The range tests as a trend: per side the mean (best) and the change against the test before."""
+    lines = ["Rotation range tests (mean of the trials that count, best in brackets; change vs the test before)"]
+    for i, p in enumerate(trend.points):
+        cells = [f"{p.session_id:>4}", f"{format_started(p.started_at):<16}"]
+        for side in (Side.RIGHT, Side.LEFT):
+            s = p.result.side(side)
+            c = trend.change(i, side)
+            change = f" {c.change_deg:+.1f} {trend_text(c.label)}" if c else ""
+            cells.append(f"{side} {fmt(s.mean_deg, 0, '-')} ({fmt(s.best_deg, 0, '-')}) {pass_text(s.passed)}{change}")
+        lines.append("  ".join(cells[:2]) + "  " + ";  ".join(cells[2:]))
+    noise = trend.noise
+    lines.append("smallest real change (MDC95): " + (f"{noise.mdc_deg:.1f} deg" if noise.mdc_deg is not None
+                                                    else "not known yet (needs repeated trials)"))
+    return lines
 
 
 def run_history(db_path: Path | None, as_json: bool, out: TextIO | None = None) -> int:
@@ -132,7 +154,8 @@ def run_report(db_path: Path | None, ref: str, html: Path | None, pdf: Path | No
         sid = store.resolve(ref)
         doc = store.load_session(sid)
         progress = _progress(store.list_sessions(), sid)
-    data = render.ReportData.from_doc(doc, progress)
+        trend = store.range_trend(until=sid)
+    data = render.ReportData.from_doc(doc, progress, trend)
     written = []
     if html is not None:
         _write_atomic(html, render.render_html(data).encode("utf-8"))

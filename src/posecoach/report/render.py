@@ -22,8 +22,9 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_pdf import PdfPages
 
 from posecoach import __version__
+from posecoach.analysis.range_test import RangeTrend, TrendPoint, range_trend, result_from_document
 from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_label, summarize_reps
-from posecoach.report import plots
+from posecoach.report import plots, range_report
 from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow
 from posecoach.session.messages import FAULT_TEXT
@@ -50,7 +51,7 @@ GLOSSARY = (
 )
 CSV_FIELDS = ("session_id", "rep", "side", "side_rep", "start_s", "hold_start_s",
               "hold_end_s", "hold_s", "completed", "peak_separation_deg",
-              "mean_hold_separation_deg", "max_pelvis_deg", "faults")
+              "mean_hold_separation_deg", "max_pelvis_deg", "faults", "mean_hold_err_deg", "trial_status")
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,21 @@ class ReportData:
     doc: Mapping[str, Any]
     summary: Summary
     progress: Sequence[ProgressPoint] = field(default_factory=tuple)
+    range_test: range_report.RangeReport | None = None   # a range test's result and trend
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any],
-                 progress: Sequence[ProgressPoint] = ()) -> ReportData:
-        """Summarise the document's reps (the stored summary is not trusted blindly)."""
-        return cls(doc, summarize_reps(doc.get("reps") or ()), tuple(progress))
+    def from_doc(cls, doc: Mapping[str, Any], progress: Sequence[ProgressPoint] = (),
+                 trend: RangeTrend | None = None) -> ReportData:
+        """Summarise the document's reps (the stored summary is not trusted blindly); a range
+        test is scored from them too, and shown with ``trend`` (the tests up to this one)."""
+        result = result_from_document(doc.get("protocol") or {}, doc.get("reps") or ())
+        test = None
+        if result is not None:
+            sid = (doc.get("session") or {}).get("id")
+            if trend is None or not trend.points:
+                trend = range_trend([TrendPoint(sid or 0, (doc.get("session") or {}).get("started_at", ""), result)])
+            test = range_report.RangeReport(result, trend, sid)
+        return cls(doc, summarize_reps(doc.get("reps") or ()), tuple(progress), test)
 
     @property
     def session(self) -> Mapping[str, Any]:
@@ -132,7 +142,8 @@ class ReportData:
                 for n, r in self.side_reps(side)]
 
     def title(self) -> str:
-        return f"Trunk rotation report – session {self.session.get('id', '?')}"
+        kind = "Rotation range test" if self.range_test is not None else "Trunk rotation report"
+        return f"{kind} – session {self.session.get('id', '?')}"
 
 
 def _duration(seconds: float) -> str:
@@ -222,7 +233,8 @@ def render_html(data: ReportData) -> str:
         f"<section><h2 class=\"side-{side}\">{side.capitalize()} side: reps</h2>"
         + _html_table(REP_HEADERS, data.rep_rows(side), f"reps-{side}", text_cols=(7,))
         + "</section>" for side in SIDES)
-    glossary = _html_pairs(GLOSSARY, "glossary")
+    glossary = _html_pairs(GLOSSARY + (range_report.GLOSSARY if data.range_test else ()), "glossary")
+    test_section = _html_range_test(data)
     generated = datetime.now().strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -231,6 +243,7 @@ def render_html(data: ReportData) -> str:
 <body><main>
 <header><h1>Trunk rotation report</h1><p class="sub">posecoach · standing trunk rotation</p>
 {meta}</header>
+{test_section}
 <section><h2>Summary</h2>{summary}
 <p class="asym" id="asymmetry">{escape(data.asymmetry_text())}</p>
 <p class="note">Best: largest separation reached. Mean in holds: average separation
@@ -251,6 +264,48 @@ single camera.</footer>
 """
 
 
+def _html_range_test(data: ReportData) -> str:
+    test = data.range_test
+    if test is None:
+        return ""
+    trend = plots.figure_png_base64(lambda ax: range_report.draw_trend(ax, test, plots.SIDE_COLOURS), (9.0, 3.6))
+    return (f"<section id=\"range-test\"><h2>Range test result</h2>"
+            f"<p class=\"asym\">{escape(test.headline())}</p>"
+            + range_report.html_table(range_report.SIDE_HEADERS, test.side_rows(), "range-sides")
+            + "<h2>Trials</h2>"
+            + range_report.html_table(range_report.TRIAL_HEADERS, test.trial_rows(), "range-trials")
+            + "</section><section id=\"range-trend\"><h2>Range tests over time</h2>"
+            + range_report.html_table(range_report.TREND_HEADERS, test.trend_rows(), "range-trend-table")
+            + f"<p class=\"note\">{escape(range_report.TREND_NOTE)}</p>"
+            + f"<p class=\"asym\">{escape(test.overall_text())}</p>"
+            + f"<p class=\"note\">{escape(test.noise_text())}</p>"
+            + _img(trend, "range test means over time with the pass mark and the smallest real change")
+            + "</section>")
+
+
+def _pdf_range_test(pages: PdfFlow, data: ReportData) -> None:
+    test = data.range_test
+    if test is None:
+        return
+    pages.text("Range test result", size=13, fontweight="bold")
+    for line in textwrap.wrap(test.headline(), 100):
+        pages.text(line, size=10, fontweight="bold")
+    pages.y += 0.05
+    pages.table(range_report.SIDE_HEADERS, test.side_rows(), (0.6, 0.75, 0.75, 0.55, 0.85, 0.6, 1.05, 1.7))
+    pages.table(range_report.TRIAL_HEADERS, test.trial_rows(), (0.6, 0.5, 1.05, 0.75, 1.05, 0.55, 2.35),
+                text_cols=(6,), title="Trials")
+    pages.need(0.9 + 0.24 * (len(test.trend_rows()) + 1))
+    pages.text("Range tests over time", size=13, fontweight="bold")
+    pages.table(range_report.TREND_HEADERS, test.trend_rows(), (1.65, 0.95, 1.35, 0.95, 1.35, 0.6), text_cols=(2, 4))
+    pages.text(range_report.TREND_NOTE, size=8, color="#666666")
+    for line in textwrap.wrap(test.overall_text(), 100):
+        pages.text(line, size=9.5, fontweight="bold")
+    for line in textwrap.wrap(test.noise_text(), 110):
+        pages.text(line, size=8.5, color="#666666")
+    range_report.draw_trend(pages.plot(4.0, "Side means per test", below=1.3), test, plots.SIDE_COLOURS)
+    pages.new_page()
+
+
 # -- PDF -------------------------------------------------------------------------------
 def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
     """Write the report as an A4 PDF; return the number of pages.
@@ -266,12 +321,13 @@ def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
     with rc_context({"pdf.fonttype": 42}), PdfPages(out, metadata=metadata) as pdf:
         pages = PdfFlow(pdf, f"posecoach · session {data.session.get('id', '?')}")
         pages.new_page()
-        pages.text("Trunk rotation report", size=20, fontweight="bold")
+        pages.text("Rotation range test" if data.range_test else "Trunk rotation report", size=20, fontweight="bold")
         pages.y += 0.1
         for label, value in data.meta():
             pages.text(label, size=9.5, color="#666666", advance=False)
             pages.text(value, size=9.5, x=MARGIN + 1.0)
         pages.y += 0.15
+        _pdf_range_test(pages, data)
         pages.text("Summary", size=13, fontweight="bold")
         pages.table(SUMMARY_HEADERS, data.summary_rows(), sum_widths, text_cols=(6,))
         pages.text(data.asymmetry_text(), size=10, fontweight="bold")
@@ -290,7 +346,8 @@ def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
         plots.draw_progress(pages.plot(4.3, "Progress over sessions", below=0.9),
                             data.progress, data.session.get("id"))
         pages.y += 0.2
-        glossary = [(term, textwrap.wrap(meaning, 82)) for term, meaning in GLOSSARY]
+        terms = GLOSSARY + (range_report.GLOSSARY if data.range_test else ())
+        glossary = [(term, textwrap.wrap(meaning, 82)) for term, meaning in terms]
         pages.need(0.4 + sum(len(lines) for _, lines in glossary) * 9 / 72 * 1.6)
         pages.text("About the measures", size=13, fontweight="bold")
         for term, lines in glossary:
@@ -312,6 +369,8 @@ def render_csv(data: ReportData) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     counts = {s: 0 for s in SIDES}
+    statuses = ({(t.side, t.number): t.status for s in (data.range_test.result.right, data.range_test.result.left)
+                 for t in s.trials} if data.range_test else {})
     for n, rep in enumerate(data.doc.get("reps") or (), start=1):
         side = rep.get("side", "")
         counts[side] = counts.get(side, 0) + 1
@@ -322,5 +381,6 @@ def render_csv(data: ReportData) -> str:
                                                           "max_pelvis_deg")]
         writer.writerow([data.session.get("id", ""), n, side, counts[side], *seconds,
                          "true" if rep.get("completed") else "false", *angles,
-                         ";".join(rep.get("faults") or ())])
+                         ";".join(rep.get("faults") or ()), _csv_num(rep.get("mean_hold_err_deg"), 1),
+                         statuses.get((side, counts[side]), "")])
     return buf.getvalue()

@@ -13,7 +13,19 @@ from typing import Any
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Cues, Protocol
-from posecoach.analysis.vocabulary import EventKind, Fault, FramingIssue, GuideCueKind, GuideStage, Instruction, Pause, Reason
+from posecoach.analysis.range_test import RangeTestResult, SideResult
+from posecoach.analysis.vocabulary import (
+    EventKind,
+    Fault,
+    FramingIssue,
+    GuideCueKind,
+    GuideStage,
+    Instruction,
+    Pause,
+    Reason,
+    Trend,
+    TrialStatus,
+)
 from posecoach.session.guide import GuideCue, GuideState
 
 FRAMING_TEXT: dict[FramingIssue, str] = {
@@ -75,7 +87,9 @@ def instruction_text(state: CoachState, cues: Cues) -> str:
         return f"{cues.hold}: {max(0.0, state.hold_target_s - state.hold_progress_s):.0f} s"
     if code == Instruction.RETURN:
         return RETURN_TEXT
-    return cues.rotate.format(side=state.side or state.expected_side)
+    side = state.side or state.expected_side
+    trial = state.completed.get(side, 0) + 1 if side else 1
+    return cues.rotate.format(side=side, trial=min(trial, state.required_per_side), trials=state.required_per_side)
 
 
 def event_text(event: CoachEvent, protocol: Protocol) -> str:
@@ -84,7 +98,7 @@ def event_text(event: CoachEvent, protocol: Protocol) -> str:
     if kind == EventKind.CALIBRATED:
         return "Calibrated: neutral stance recorded"
     if kind == EventKind.ROTATE_NOW:
-        return cues.rotate.format(side=event.side)
+        return cues.rotate.format(side=event.side, trial=data.get("number", 1), trials=protocol.holds_per_side)
     if kind == EventKind.WRONG_SIDE:
         return f"The other side: this one should be to your {data['expected']}"
     if kind in (EventKind.HOLD_STARTED, EventKind.HOLD_RESUMED):
@@ -146,3 +160,60 @@ def pelvis_banner(pelvis_deg: float | None, paused: bool) -> str:
     """The overlay's pelvis warning: how far it is turned, and what it does to the hold."""
     turned = f"Pelvis turned {abs(pelvis_deg):.0f}°" if pelvis_deg is not None else "Pelvis turning"
     return f"{turned}: " + ("hold paused" if paused else "keep your hips facing forward")
+
+
+# -- the range test's result ------------------------------------------------------------
+TRIAL_STATUS_TEXT: dict[str, str] = {
+    TrialStatus.OK: "counts",
+    TrialStatus.PELVIS: "pelvis turned: not counted",
+    TrialStatus.SHORT_PAUSE: "pause too short: not counted",
+    TrialStatus.NO_PAUSE: "no pause at the end: not counted",
+}
+TREND_TEXT: dict[str, str] = {
+    Trend.IMPROVED: "improved", Trend.NO_REAL_CHANGE: "no real change", Trend.WORSE: "worse",
+}
+RANGE_TEST_TITLE = "Rotation range test"
+
+
+def _deg(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:.{digits}f}°"
+
+
+def pass_text(passed: bool | None) -> str:
+    return {True: "pass", False: "below the mark", None: "no valid trial"}[passed]
+
+
+def side_result_text(side: SideResult) -> str:
+    """One side in a line: best, mean, spread, how sure, and the pass."""
+    if side.best_deg is None:
+        return f"{side.side}: no valid trial ({len(side.trials)} made)"
+    spread = f", spread {_deg(side.spread_deg)}" if side.spread_deg is not None else ""
+    sure = f" ± {side.uncertainty_deg:.0f}" if side.uncertainty_deg is not None else ""
+    return (f"{side.side}: best {_deg(side.best_deg)}, mean {side.mean_deg:.0f}{sure}°{spread}, "
+            f"{len(side.counted)} of {len(side.trials)} trials count: {pass_text(side.passed)} "
+            f"(mark {side.pass_mark_deg:g}°)")
+
+
+def asymmetry_line(result: RangeTestResult) -> str:
+    if result.asymmetry_deg is None:
+        return "Asymmetry: needs a valid trial to each side"
+    smaller = f", the {result.smaller_side} side turns less" if result.smaller_side else ""
+    return f"Asymmetry: {result.asymmetry_deg:.0f}° ({result.asymmetry_pct:.0f}%){smaller}"
+
+
+def range_test_lines(result: RangeTestResult) -> list[str]:
+    """The result of a range test as a few lines of text (the CLI, the result screen)."""
+    lines = [f"{RANGE_TEST_TITLE}: " + ("passed" if result.passed else "not passed" if result.passed is False
+                                        else "incomplete")]
+    lines += [side_result_text(s) for s in (result.right, result.left)]
+    for side in (result.right, result.left):
+        for trial in side.trials:
+            if not trial.counts:
+                lines.append(f"{side.side} trial {trial.number}: {TRIAL_STATUS_TEXT[trial.status]}"
+                             + (f" (pelvis {trial.pelvis_deg:.0f}°)" if trial.pelvis_deg is not None else ""))
+    lines.append(asymmetry_line(result))
+    return lines
+
+
+def trend_text(label: Trend | None) -> str:
+    return TREND_TEXT[label] if label is not None else "noise not known yet"

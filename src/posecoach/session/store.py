@@ -22,6 +22,7 @@ from typing import Any
 
 import platformdirs
 
+from posecoach.analysis.range_test import RangeTestResult, RangeTrend, TrendPoint, range_trend, result_from_document
 from posecoach.analysis.summary import Summary, source_label, summarize_reps
 from posecoach.errors import StoreError
 from posecoach.session.store_codec import DOC_KEYS, FRAME_COLS, REP_COLS, dumps, extras, frame_from_row, loads, num, rep_from_row
@@ -54,6 +55,7 @@ class SessionSummary:
     live: bool
     duration_s: float | None  # time of the last stored frame
     summary: Summary
+    range_test: RangeTestResult | None = None  # for a range test: its scored trials
 
     @property
     def finished(self) -> bool:
@@ -68,6 +70,7 @@ class SessionSummary:
             "source_path": self.source_path, "protocol": self.protocol,
             "model": self.model, "duration_s": self.duration_s,
             **self.summary.to_dict(), "faults": self.summary.faults,
+            **({"range_test": self.range_test.to_dict()} if self.range_test is not None else {}),
         }
 
 
@@ -309,11 +312,11 @@ class SessionStore:
         conn.execute(
             "INSERT INTO reps (session_id, idx, side, start_s, hold_start_s, hold_end_s, hold_s,"
             " completed, peak_separation_deg, mean_hold_separation_deg, max_pelvis_deg,"
-            " faults_json, extra_json) VALUES (?, (SELECT COALESCE(MAX(idx) + 1, 0) FROM reps"
-            " WHERE session_id = ?), ?,?,?,?,?,?,?,?,?,?,?)",
+            " faults_json, mean_hold_err_deg, extra_json) VALUES (?, (SELECT COALESCE(MAX(idx) + 1, 0)"
+            " FROM reps WHERE session_id = ?), ?,?,?,?,?,?,?,?,?,?,?,?)",
             (sid, sid, rep["side"], *(num(rep.get(k)) for k in REP_COLS[1:5]),
              int(bool(rep.get("completed"))), *(num(rep.get(k)) for k in REP_COLS[6:9]),
-             dumps([str(f) for f in rep.get("faults") or ()]),
+             dumps([str(f) for f in rep.get("faults") or ()]), num(rep.get("mean_hold_err_deg")),
              extras(rep, REP_COLS)))
 
     @staticmethod
@@ -359,14 +362,14 @@ class SessionStore:
                 " (SELECT t FROM frames f WHERE f.session_id = s.id ORDER BY i DESC LIMIT 1)"
                 " FROM sessions s ORDER BY started_at, id").fetchall()
             reps: dict[int, list[dict[str, Any]]] = {}
-            for sid, side, completed, peak, mean, hold_s, faults in conn.execute(
+            for sid, side, completed, peak, mean, hold_s, faults, pelvis, err in conn.execute(
                     "SELECT session_id, side, completed, peak_separation_deg,"
-                    " mean_hold_separation_deg, hold_s, faults_json FROM reps"
-                    " ORDER BY session_id, idx"):
+                    " mean_hold_separation_deg, hold_s, faults_json, max_pelvis_deg,"
+                    " mean_hold_err_deg FROM reps ORDER BY session_id, idx"):
                 reps.setdefault(sid, []).append({
                     "side": side, "completed": bool(completed), "peak_separation_deg": peak,
                     "mean_hold_separation_deg": mean, "hold_s": hold_s,
-                    "faults": json.loads(faults)})
+                    "faults": json.loads(faults), "max_pelvis_deg": pelvis, "mean_hold_err_deg": err})
         out = []
         for sid, started, ended, source_json, protocol_json, model, live, last_t in rows:
             source, protocol = json.loads(source_json), json.loads(protocol_json)
@@ -374,8 +377,18 @@ class SessionStore:
                 id=sid, started_at=started, ended_at=ended, source=source_label(source),
                 source_path=source.get("path"), protocol=str(protocol.get("name", "?")),
                 model=model, live=bool(live), duration_s=last_t,
-                summary=summarize_reps(reps.get(sid, ()))))
+                summary=summarize_reps(reps.get(sid, ())),
+                range_test=result_from_document(protocol, reps.get(sid, ()))))
         return out
+
+    def range_trend(self, until: int | None = None) -> RangeTrend:
+        """The range tests recorded so far (up to and including session ``until``), as a trend."""
+        sessions = self.list_sessions()
+        if until is not None:
+            last = next((s.started_at for s in sessions if s.id == until), None)
+            sessions = [s for s in sessions if last is not None and (s.started_at, s.id) <= (last, until)]
+        return range_trend(TrendPoint(s.id, s.started_at, s.range_test)
+                           for s in sessions if s.range_test is not None)
 
     def load_session(self, session_id: int) -> dict[str, Any]:
         """Return a stored session as an analysis document plus ``session`` metadata.
@@ -398,7 +411,7 @@ class SessionStore:
             reps = [rep_from_row(r) for r in conn.execute(
                 "SELECT side, start_s, hold_start_s, hold_end_s, hold_s, completed,"
                 " peak_separation_deg, mean_hold_separation_deg, max_pelvis_deg, faults_json,"
-                " extra_json FROM reps WHERE session_id=? ORDER BY idx", (session_id,))]
+                " mean_hold_err_deg, extra_json FROM reps WHERE session_id=? ORDER BY idx", (session_id,))]
             events = [{"t": t, "kind": kind, **(loads(data) or {})} for t, kind, data in
                       conn.execute("SELECT t, kind, data_json FROM events WHERE session_id=?"
                                    " ORDER BY t, id", (session_id,))]

@@ -13,7 +13,7 @@ from typing import Any
 
 FRAME_COLS = ("i", "t", "tracked", "trunk_deg", "pelvis_deg", "separation_deg", "confidence", "phase")
 REP_COLS = ("side", "start_s", "hold_start_s", "hold_end_s", "hold_s", "completed",
-            "peak_separation_deg", "mean_hold_separation_deg", "max_pelvis_deg", "faults")
+            "peak_separation_deg", "mean_hold_separation_deg", "max_pelvis_deg", "faults", "mean_hold_err_deg")
 DOC_KEYS = ("source", "protocol", "frames", "reps", "summary", "session", "events", "calibration")
 
 
@@ -54,5 +54,7 @@ def rep_from_row(row: tuple) -> dict[str, Any]:
     rep = dict(zip(REP_COLS, row[:-1], strict=True))
     rep["completed"] = bool(rep["completed"])
     rep["faults"] = json.loads(rep["faults"])
+    if rep["mean_hold_err_deg"] is None:   # not measured (older sessions): absent, as in the record written
+        del rep["mean_hold_err_deg"]
     rep.update(loads(row[-1]) or {})
     return rep

@@ -3,7 +3,8 @@
 ``MIGRATIONS[n]`` brings a database from version n to n + 1 (``PRAGMA user_version``).
 Never edit a released step: append a new one. Version 1 holds sessions, reps and the
 per-frame series; version 2 adds the live flag, coach events, and JSON columns that
-keep fields beyond the analysis contract.
+keep fields beyond the analysis contract; version 3 adds each rep's measurement uncertainty
+over its hold (what a range test's trend is judged by; NULL in older sessions).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data_json TEXT)""",
         "CREATE INDEX events_by_session ON events(session_id, t)",
         "CREATE INDEX sessions_by_start ON sessions(started_at)",
+    ),
+    (  # 3: the estimator's mean uncertainty (~90% half-width) of a rep's separation over its hold
+        "ALTER TABLE reps ADD COLUMN mean_hold_err_deg REAL",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_protocol
+from posecoach.analysis.range_test import score_range_test
 from posecoach.errors import PosecoachError
 from posecoach.session import view_model as vm
 from posecoach.session.live import LiveConfig
@@ -31,6 +32,7 @@ from posecoach.ui.controller import SessionController
 from posecoach.ui.controls import CameraProbe, WindowActions, make_action
 from posecoach.ui.export_dialog import VideoExport, export_target
 from posecoach.ui.panels import NoSourcePanel, SeekBar, StatusLine, SummaryPanel
+from posecoach.ui.range_test_panel import RangeTestPanel
 from posecoach.ui.render import OverlayRenderer, ViewOptions, render_published
 from posecoach.ui.video_view import VideoView
 from posecoach.ui.worker import PipelineWorker
@@ -140,6 +142,12 @@ class MainWindow(QMainWindow):
         self.summary_dock.setWidget(self.summary)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.summary_dock)
         self.summary_dock.hide()
+        self.range_test = RangeTestPanel()
+        self.range_test_dock = QDockWidget("Range test result", self)
+        self.range_test_dock.setObjectName("rangeTestDock")
+        self.range_test_dock.setWidget(self.range_test)
+        self.tabifyDockWidget(self.summary_dock, self.range_test_dock)   # a tab beside the summary
+        self.range_test_dock.hide()
 
         control = self.controller
         self.act_play = make_action(self, "Pause", control.toggle_play, ("Space",), tip="Start / pause")
@@ -269,8 +277,10 @@ class MainWindow(QMainWindow):
             self.status_line.warn(model.warnings[-1])
         elif name == vm.REPS:
             self.summary.set_reps(model.reps, model.protocol.holds_per_side, finished=model.finished)
+            self._show_range_test()
         elif name == vm.SHOW_SUMMARY:
             self.set_summary_visible(True)
+            self._show_range_test()   # a range test's result comes first
         elif name == vm.PLAY:
             self.act_play.setText(model.play_label)
         elif name == vm.VIEW:
@@ -281,6 +291,19 @@ class MainWindow(QMainWindow):
         elif name == vm.ENDED:
             self.pull()
             self.session_ended.emit(model.session_end)
+
+    def _show_range_test(self) -> None:
+        """A range test's result screen: filled as trials come, shown when the test ends."""
+        protocol = self.model.protocol
+        if protocol.range_test is None:
+            self.range_test_dock.hide()
+            return
+        result = score_range_test(self.model.reps, protocol.range_test.pass_mark_deg,
+                                  protocol.thresholds.pelvis_limit_deg)
+        self.range_test.set_result(result, finished=self.model.finished)
+        if self.model.finished and self.model.reps:
+            self.range_test_dock.show()
+            self.range_test_dock.raise_()
 
     # ------------------------------------------------------------------ showing frames
     def _on_frame_rendered(self) -> None:
