@@ -7,6 +7,7 @@ import math
 import pytest
 
 from posecoach.analysis.coach import Coach
+from posecoach.analysis.fusion_model import DEFAULT_MODEL
 from posecoach.analysis.protocol import load_protocol, parse_protocol
 from posecoach.analysis.range_test import TrendPoint, classify, noise_of, range_trend, result_from_document, score_range_test, trial_status
 from posecoach.analysis.sample import RotationSample
@@ -117,8 +118,14 @@ def test_mdc_from_pooled_trial_sd_with_the_estimator_floor():
     assert noise.df == 8 and noise.pooled_sd_deg == pytest.approx(pooled)
     assert noise.sem_deg == pytest.approx(pooled)          # above the floor 1 / 1.645
     assert noise.mdc_deg == pytest.approx(1.96 * math.sqrt(2) * pooled)
-    steady = noise_of([session([50, 50, 50], [45, 45, 45], err=4.0)])
-    assert steady.pooled_sd_deg == 0.0 and steady.sem_deg == pytest.approx(4.0 / 1.645)   # the floor
+    # the floor: the estimator's uncertainty less its per-person gain part (which a change
+    # between two tests of the same person cancels), as an SD
+    u = DEFAULT_MODEL.uncertainty
+    steady = noise_of([session([50, 50, 50], [50, 50, 50], err=12.0)])
+    kept = 12.0 - u.scale * u.per_degree * 50
+    assert steady.pooled_sd_deg == 0.0 and steady.sem_deg == pytest.approx(kept / 1.645)
+    tiny = noise_of([session([50, 50, 50], [50, 50, 50], err=1.0)])
+    assert tiny.sem_deg == pytest.approx(u.scale * u.base / 1.645)   # never below the base term
     assert noise_of([session([50], [45], err=None)]).mdc_deg is None
 
 

@@ -11,9 +11,13 @@ noisier picture), which is not range the person controls.
 The smallest change that is more than noise is the minimal detectable change at 95%,
 ``MDC95 = 1.96 * sqrt(2) * SEM``: SEM is the within-session SD of the counted trials,
 pooled over the sessions and sides (how much one trial differs from the next), but never
-less than the estimator's own per-trial uncertainty expressed as an SD. It is the SEM of
-one trial, used for the mean of ~3: conservative on purpose, as the trial-to-trial spread
-of one session misses the day-to-day differences (camera placed again, other clothes).
+less than the part of the estimator's per-trial uncertainty that does not cancel between
+two tests of the same person. That uncertainty is mostly a per-person gain error (how far
+the hands sit in front of the chest, how much MediaPipe's depth compresses this body's
+turn: the fusion model's ``per_degree`` term), the same in every test of that person and
+so gone from a change; what remains (the ``base`` term and the pelvis) is the floor. It is
+the SEM of one trial, used for the mean of ~3: cautious, as the trial-to-trial spread of
+one session misses the day-to-day differences (camera placed again, other clothes).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from posecoach.analysis.fusion_model import DEFAULT_MODEL
 from posecoach.analysis.summary import asymmetry_pct
 from posecoach.analysis.vocabulary import Fault, Side, Trend, TrialStatus
 
@@ -211,9 +216,17 @@ class Noise:
 
     pooled_sd_deg: float | None    # within-session trial SD pooled over sessions and sides
     df: int                        # its degrees of freedom
-    floor_deg: float | None        # the estimator's per-trial uncertainty as an SD
+    floor_deg: float | None        # the estimator's per-trial uncertainty a change keeps, as an SD
     sem_deg: float | None          # max of the two
     mdc_deg: float | None          # 1.96 * sqrt(2) * SEM
+
+
+def _change_err(trial: Trial) -> float:
+    """A trial's uncertainty without the per-person gain error, which a change cancels."""
+    u = DEFAULT_MODEL.uncertainty
+    gain_part = u.scale * u.per_degree * abs(trial.value_deg or 0.0)
+    assert trial.err_deg is not None
+    return max(trial.err_deg - gain_part, u.scale * u.base)
 
 
 def noise_of(results: Iterable[RangeTestResult]) -> Noise:
@@ -222,7 +235,7 @@ def noise_of(results: Iterable[RangeTestResult]) -> Noise:
     for result in results:
         for side in (result.right, result.left):
             values = [t.value_deg for t in side.counted if t.value_deg is not None]
-            errs += [t.err_deg for t in side.counted if t.err_deg is not None]
+            errs += [_change_err(t) for t in side.counted if t.err_deg is not None]
             if len(values) >= 2:
                 squares += (len(values) - 1) * statistics.variance(values)
                 df += len(values) - 1
