@@ -13,7 +13,19 @@ from typing import Any
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Cues, Protocol
-from posecoach.analysis.vocabulary import EventKind, Fault, FramingIssue, GuideCueKind, GuideStage, Instruction, Pause, Reason
+from posecoach.analysis.vocabulary import (
+    Control,
+    ControlSource,
+    EventKind,
+    Fault,
+    FramingIssue,
+    Gesture,
+    GuideCueKind,
+    GuideStage,
+    Instruction,
+    Pause,
+    Reason,
+)
 from posecoach.session.guide import GuideCue, GuideState
 
 FRAMING_TEXT: dict[FramingIssue, str] = {
@@ -146,3 +158,33 @@ def pelvis_banner(pelvis_deg: float | None, paused: bool) -> str:
     """The overlay's pelvis warning: how far it is turned, and what it does to the hold."""
     turned = f"Pelvis turned {abs(pelvis_deg):.0f}°" if pelvis_deg is not None else "Pelvis turning"
     return f"{turned}: " + ("hold paused" if paused else "keep your hips facing forward")
+
+
+# ---------------------------------------------------------------------- hands-free control
+CONTROL_TEXT: dict[Control, str] = {     # shown and said when a gesture or a key acts
+    Control.PAUSED: "Coaching paused",
+    Control.RESUMED: "Coaching resumed",
+    Control.ENDED: "Session ended",
+}
+PAUSED_HINT = {True: "Coaching paused: raise one hand above your head for a second to resume",
+               False: "Coaching paused: press Page Down or play to resume"}   # by gestures on/off
+GESTURE_PROGRESS_TEXT: dict[Gesture, str] = {
+    Gesture.TOGGLE_PAUSE: "Hand up: keep it there to {action}",
+    Gesture.END_SESSION: "Both hands up: keep them there to end the session",
+}
+
+
+def control_text(control: Control) -> str:
+    """What to show and say when the coaching is paused, resumed or ended."""
+    return CONTROL_TEXT[control]
+
+
+def control_log_text(record: dict[str, Any]) -> str:
+    """One stored control (``ControlEvent.to_dict()``), for a summary line: "paused at 14.2 s (gesture)"."""
+    how = "gesture" if record.get("source") == ControlSource.GESTURE else "key"
+    return f"{record['control']} at {record['t']:.1f} s ({how})"
+
+
+def gesture_progress_text(gesture: Gesture, paused: bool) -> str:
+    """The banner while a gesture is being made, before it fires."""
+    return GESTURE_PROGRESS_TEXT[gesture].format(action="resume" if paused else "pause")
