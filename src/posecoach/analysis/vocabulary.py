@@ -138,6 +138,7 @@ class BannerKind(StrEnum):
 
     PELVIS = "pelvis"
     TOO_FAST = "too_fast"
+    GESTURE = "gesture"     # a hands-free gesture being made
 
 
 class Gesture(StrEnum):

@@ -59,7 +59,7 @@ class SessionControl:
     gestures : the gesture settings; None switches hands-free control off (keys still work).
     """
 
-    def __init__(self, gestures: GestureSettings | None = GestureSettings()) -> None:
+    def __init__(self, gestures: GestureSettings | None) -> None:
         self.detector = GestureDetector(gestures) if gestures is not None else None
         self.events: list[ControlEvent] = []    # every control of the session, in order
         self.reset()
@@ -72,6 +72,10 @@ class SessionControl:
         self.events = []
         if self.detector is not None:
             self.detector.reset()
+
+    def set_gestures(self, gestures: GestureSettings | None) -> None:
+        """Switch gestures on (with these settings) or off; a gesture being made is forgotten."""
+        self.detector = GestureDetector(gestures) if gestures is not None else None
 
     @property
     def gestures_on(self) -> bool:

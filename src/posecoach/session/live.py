@@ -25,6 +25,7 @@ from pathlib import Path
 
 from posecoach.analysis.events import REP_DONE
 from posecoach.analysis.gestures import GestureSettings
+from posecoach.analysis.next_hold import next_hold
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import FrameSource
@@ -52,8 +53,8 @@ from posecoach.session.updates import (
 
 __all__ = ["Command", "ControlChanged", "EndSession", "EventBatch", "Failed", "LiveConfig", "LiveLoop", "LiveUpdate",
            "Opened", "Pause", "PauseCoaching", "PausedChanged", "Play", "Problem", "Published", "Restart",
-           "ResumeCoaching", "Seek", "SessionEnd", "SessionReset", "SetRealtime", "SourceFailed", "Status", "StepOnce",
-           "Stop", "ToggleCoaching", "Wait"]
+           "ResumeCoaching", "Seek", "SessionEnd", "SessionReset", "SetGestures", "SetRealtime", "SourceFailed", "Status",
+           "StepOnce", "Stop", "ToggleCoaching", "Wait"]
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +120,19 @@ class ToggleCoaching:
 
 
 @dataclass(frozen=True)
+class SetGestures:
+    """Switch hands-free gestures on (the config's settings, or the defaults) or off."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class EndSession:
     """End the session as the end of a file does (the rep in progress kept); a Restart starts another."""
 
 
 Command = (Play | Pause | StepOnce | Seek | Restart | SetRealtime | Stop | PauseCoaching | ResumeCoaching
-           | ToggleCoaching | EndSession)
+           | ToggleCoaching | EndSession | SetGestures)
 
 
 @dataclass
@@ -180,6 +188,7 @@ class LiveLoop:
         self._steps = 0
         self._pending: Command | None = None   # a Seek, Restart or Stop to act on
         self._controls_seen = 0                 # the session's controls already yielded
+        self._gestures_on = config.gestures is not None
         self._outbox: deque[LiveUpdate] = deque()
         self._anchor: float | None = None
         self._rate = 0.0
@@ -203,6 +212,10 @@ class LiveLoop:
                 self._pending = Seek(max(0, int(command.index)))
         elif isinstance(command, PauseCoaching | ResumeCoaching | ToggleCoaching | EndSession):
             self._control(command)
+        elif isinstance(command, SetGestures):
+            self._gestures_on = command.enabled
+            if self.session is not None:
+                self.session.control.set_gestures(self._gesture_settings())
         else:
             self._pending = command
 
@@ -220,6 +233,9 @@ class LiveLoop:
             session.end_session()
             self._set_paused(False)   # a frozen picture would hold the end back
         self._take_controls(session, replayed=False)
+
+    def _gesture_settings(self) -> GestureSettings | None:
+        return (self.config.gestures or GestureSettings()) if self._gestures_on else None
 
     def _take_controls(self, session: CoachingSession, replayed: bool) -> None:
         """Queue the controls given since the last call (gestures, keys) for the driver."""
@@ -306,7 +322,7 @@ class LiveLoop:
         log = SessionLog(config.db_path, source.info, config.model_name, live=self.live,
                          on_warning=lambda text: outbox.append(Problem(text)))
         session = self.session = CoachingSession(detector if self.live else PoseCache(detector), config.protocol,
-                                                 sinks=[log], gate=gate, gestures=config.gestures)
+                                                 sinks=[log], gate=gate, gestures=self._gesture_settings())
         target = 0
         try:
             while True:
@@ -392,7 +408,7 @@ class LiveLoop:
     def _published(self, step: PipelineStep, guide: GuideState, session: CoachingSession,
                    seeking_to: int | None = None) -> Published:
         return Published(step=step, guide=guide, paused=self.paused, fps=self._rate, seeking_to=seeking_to,
-                         cues=session.protocol.cues)
+                         cues=session.protocol.cues, next_hold=next_hold(step.state, session.protocol))
 
     def _measure_rate(self) -> None:
         now = self.clock()

@@ -8,10 +8,12 @@ messages all take their words from here. The exercise protocol owns the coaching
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.next_hold import NextHold
 from posecoach.analysis.protocol import Cues, Protocol
 from posecoach.analysis.vocabulary import (
     Control,
@@ -68,8 +70,33 @@ def untracked_text(reason: str | None) -> str:
     return UNTRACKED_TEXT.get(reason, NOT_SEEN) if reason else NOT_SEEN
 
 
-def instruction_text(state: CoachState, cues: Cues) -> str:
-    """The coach's instruction of ``state``, in words (the protocol's cues where it has one)."""
+def hold_seconds_left(state: CoachState) -> int:
+    """The whole seconds of the hold still to go, as the ring and the instruction both show them.
+
+    Rounded up: "1 s" until the hold is complete, never "0 s" while it is not.
+    """
+    return max(0, math.ceil(state.hold_target_s - state.hold_progress_s - 1e-6))
+
+
+def next_text(upcoming: NextHold | None) -> str:
+    """After a completed hold, what comes next: "Next: left, 3 of 7" ("" when nothing is known)."""
+    if upcoming is None or upcoming.done:
+        return ""
+    where = f"Next: {upcoming.side}, {upcoming.number} of {upcoming.of}"
+    return f"Next: rest, then set {upcoming.set_index}" if upcoming.rest else where
+
+
+def instruction_text(state: CoachState, cues: Cues, upcoming: NextHold | None = None) -> str:
+    """The coach's instruction of ``state``, in words (the protocol's cues where it has one).
+
+    ``upcoming``: the hold after the one just completed, said after the instruction.
+    """
+    text = _instruction_text(state, cues)
+    then = next_text(upcoming) if state.instruction in (Instruction.HOLD_COMPLETE, Instruction.RETURN) else ""
+    return f"{text} · {then}" if then else text
+
+
+def _instruction_text(state: CoachState, cues: Cues) -> str:
     code = state.instruction
     if code == Instruction.CALIBRATE:
         return CALIBRATE_TEXT
@@ -84,7 +111,7 @@ def instruction_text(state: CoachState, cues: Cues) -> str:
     if code == Instruction.HOLD_PAUSED_TRACKING:
         return PAUSED_TRACKING_TEXT
     if code == Instruction.HOLD:
-        return f"{cues.hold}: {max(0.0, state.hold_target_s - state.hold_progress_s):.0f} s"
+        return f"{cues.hold}: {hold_seconds_left(state)} s"
     if code == Instruction.RETURN:
         return RETURN_TEXT
     return cues.rotate.format(side=state.side or state.expected_side)
@@ -168,6 +195,8 @@ CONTROL_TEXT: dict[Control, str] = {     # shown and said when a gesture or a ke
 }
 PAUSED_HINT = {True: "Coaching paused: raise one hand above your head for a second to resume",
                False: "Coaching paused: press Page Down or play to resume"}   # by gestures on/off
+ENDED_STATUS = "Session ended: press Space for a new one"
+ENDED_NOTICE = "Session ended: Space starts a new one"
 GESTURE_PROGRESS_TEXT: dict[Gesture, str] = {
     Gesture.TOGGLE_PAUSE: "Hand up: keep it there to {action}",
     Gesture.END_SESSION: "Both hands up: keep them there to end the session",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.next_hold import NextHold
 from posecoach.analysis.protocol import Cues
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.session.control import ControlEvent
@@ -28,6 +29,7 @@ class Published:
     fps: float                     # frames processed per second (recent)
     seeking_to: int | None = None  # frame index a seek is fast-forwarding to
     cues: Cues = Cues()            # the session protocol's words for its cues
+    next_hold: NextHold | None = None   # after a completed hold: what comes next
 
 
 @dataclass(frozen=True)
