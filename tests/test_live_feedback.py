@@ -147,3 +147,22 @@ def test_next_hold_agrees_with_the_coach(order, first):
         assert state.completed[upcoming.side] + 1 == upcoming.number
         checked += 1
     assert checked >= 5 and coach.phase == Phase.DONE
+
+
+def test_paused_coaching_and_a_gesture_in_progress_are_shown():
+    from posecoach.analysis.gestures import GestureProgress
+    from posecoach.analysis.vocabulary import BannerKind, Gesture
+    from posecoach.session.control import ControlState
+
+    step = _Step(holding(3.0))
+    step.control = ControlState(paused=True, gesture=GestureProgress(Gesture.TOGGLE_PAUSE, 0.4))
+    text = overlay_text(OverlayModel(step=step))  # type: ignore[arg-type]
+    assert text.coaching_paused
+    assert text.instruction == messages.PAUSED_HINT[True]
+    assert (BannerKind.GESTURE, "Hand up: keep it there to resume") in text.banners
+    step.control = ControlState(paused=False, gesture=GestureProgress(Gesture.END_SESSION, 0.4), gestures_on=True)
+    text = overlay_text(OverlayModel(step=step))  # type: ignore[arg-type]
+    assert not text.coaching_paused and text.instruction.startswith("Hold")
+    assert text.banners == ((BannerKind.GESTURE, "Both hands up: keep them there to end the session"),)
+    step.control = ControlState(paused=True, gestures_on=False)
+    assert overlay_text(OverlayModel(step=step)).instruction == messages.PAUSED_HINT[False]  # type: ignore[arg-type]
