@@ -174,3 +174,24 @@ def test_no_gestures_when_switched_off():
     updates.close()
     assert not any(isinstance(u, ControlChanged) for u in seen)
     assert loop.session is not None and loop.session.controls == []
+
+
+def test_the_view_model_confirms_controls_and_a_chosen_end():
+    from posecoach.session import messages
+    from posecoach.session import view_model as vm
+    from posecoach.session.control import ControlEvent
+
+    model = vm.SessionViewModel(PROTOCOL, SourceRequest(camera=0))
+    told: list[str] = []
+    model.subscribe(told.append)
+    paused = ControlChanged(ControlEvent(5.0, Control.PAUSED, ControlSource.GESTURE), paused=True)
+    assert model.control_changed(paused, now=100.0) == "Coaching paused"
+    assert model.coaching_paused and model.coaching_label == "Resume coaching" and vm.CONTROL in told
+    assert model.toast == messages.PAUSED_HINT[True]
+    resumed = ControlChanged(ControlEvent(9.0, Control.RESUMED, ControlSource.KEY), paused=False, replayed=True)
+    assert model.control_changed(resumed, now=101.0) is None          # fast-forwarding a seek: silent
+    assert not model.coaching_paused and model.toast == messages.PAUSED_HINT[True]
+    model.ended(SessionEnd(reps=(), summary={}, frames=300, by_user=True))
+    assert model.problem is None                                         # a live camera ended by choice
+    assert model.status == messages.ENDED_STATUS and model.play_label == "New session"
+    assert model.notice == messages.ENDED_NOTICE
