@@ -25,6 +25,7 @@ class ScriptedGestures:
 
     def __init__(self, script: list[tuple[float, Gesture]]) -> None:
         self.script = sorted(script)
+        self.settings = GestureSettings()
         self.progress = None
         self.blocked_calls = 0
 
@@ -195,3 +196,22 @@ def test_the_view_model_confirms_controls_and_a_chosen_end():
     assert model.problem is None                                         # a live camera ended by choice
     assert model.status == messages.ENDED_STATUS and model.play_label == "New session"
     assert model.notice == messages.ENDED_NOTICE
+
+
+def test_a_lifted_hand_holds_the_coach_and_drops_the_turn_it_seemed_to_make():
+    """A raised arm reads as a trunk turn (it moves the landmarks): that turn is not a rep."""
+
+    def script(t: float):
+        artifact = 30.0 if 5.0 <= t < 5.9 else 0.0          # the measurement moves a frame or two early
+        pose = standing_pose(160, 120, t, artifact)
+        if 5.07 <= t < 5.8:
+            pose.image[16, :2] = (pose.image[12, 0], pose.image[12, 1] - 0.05)    # right wrist above the shoulder
+        return [pose]
+
+    session = CoachingSession(ScriptedDetector(script), PROTOCOL, gestures=GestureSettings())
+    steps = list(session.run(SyntheticSource(frames=30 * 8, size=(160, 120))))
+    assert session.estimator.calibrated and session.controls == []     # too short and too low for a gesture
+    assert session.coach.reps == [] and session.coach.phase == Phase.NEUTRAL
+    held = [s.frame.t for s in steps if s.state.t < s.frame.t - 1e-6]
+    assert held and min(held) == pytest.approx(5.1, abs=0.05) and max(held) == pytest.approx(6.2, abs=0.1)
+    assert any(s.state.phase == Phase.ROTATING for s in steps if s.frame.t < 5.1)   # begun, then dropped

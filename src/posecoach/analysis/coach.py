@@ -457,6 +457,20 @@ class Coach:
             warnings=tuple(warnings),
         )
 
+    def discard_rep(self, since: float) -> bool:
+        """Forget the rep in progress if it began at or after ``since`` (the turn a raised arm
+        seems to make, not the drill's); True when one was dropped. Its events stay said."""
+        rep = self._rep
+        if rep is None or rep.start_s < since or self._phase not in (ROTATING, HOLDING, RETURNING):
+            return False
+        self._rep = None
+        self._phase = NEUTRAL
+        self._paused_reason = None
+        self._recent.clear()
+        self._settled_since = self._below_since = self._pelvis_over_since = self._fast_since = None
+        self._movement_peak_speed = self._peak_motion = 0.0
+        return True
+
     def shift_time(self, seconds: float) -> None:
         """Resume after ``seconds`` of paused coaching: every timer goes on where it stood.
 

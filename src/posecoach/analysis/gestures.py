@@ -52,6 +52,9 @@ class GestureSettings:
     max_gap_s: float = 0.5        # frames further apart than this: the view was lost
     min_torso: float = 0.06       # a torso shorter than this (picture heights): too far or partial
     edge_margin: float = 0.15     # a raised wrist may leave the top of the picture by this much
+    lift_dy: float = 0.15         # one wrist higher than the other by this many torso lengths: a hand lifted
+    lift_settle_s: float = 0.4    # a lifted hand counts as down again after this long down
+    lift_lookback_s: float = 0.5  # a rep begun this soon before a lift was the lift, not the drill
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,27 @@ def raised_hands(landmarks: np.ndarray, settings: GestureSettings = GestureSetti
         raised.append(ok and img[wrist, 1] < line and img[elbow, 1] < img[shoulder, 1]
                       and img[wrist, 1] < img[elbow, 1])
     return raised[0], raised[1]
+
+
+def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSettings()) -> bool | None:
+    """Whether a hand has left the drill's grip upward (the start of a gesture), or None when not seen.
+
+    Lifted: a wrist or an elbow above the shoulder line, or one wrist higher than the other
+    by ``lift_dy`` torso lengths (the drill keeps both hands together at chest height).
+    Only landmarks seen well count. Earlier and looser than :func:`raised_hands`: a lifted
+    arm moves the landmarks the rotation is measured from, so the coach is held meanwhile.
+    """
+    img = np.asarray(landmarks, dtype=float)
+    if raised_hands(img, settings) is None:
+        return None
+    shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
+    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+    seen = [bool(np.isfinite(img[i, 1]) and img[i, 3] >= settings.min_visibility) for i in range(len(img))]
+    for shoulder, elbow, wrist in zip(_SHOULDERS, _ELBOWS, _WRISTS, strict=True):
+        if (seen[wrist] and img[wrist, 1] < img[shoulder, 1]) or (seen[elbow] and img[elbow, 1] < img[shoulder, 1]):
+            return True
+    left, right = _WRISTS
+    return bool(seen[left] and seen[right] and abs(img[left, 1] - img[right, 1]) > settings.lift_dy * torso)
 
 
 class GestureDetector:

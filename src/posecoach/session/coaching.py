@@ -69,7 +69,8 @@ class CoachingSession:
         self.last_t: float | None = None
         self._finished = False
         self._state: CoachState | None = None    # the coach's state after the last frame coached
-        self._frozen: CoachState | None = None   # the coach's state when the coaching paused
+        self._frozen: CoachState | None = None   # the coach's state when the controls began to hold it
+        self._held_since: float | None = None    # the frame time they did
 
     @property
     def protocol(self) -> ExerciseProtocol:
@@ -96,8 +97,8 @@ class CoachingSession:
         first_event = len(coach.events)
         blocked = (not estimator.calibrated or self.selector.unsure
                    or sample.reason in (Reason.PERSON_SWITCHED, Reason.PERSON_UNSURE, Reason.CALIBRATING))
-        paused_s = self.control.observe(frame.t, pose.image if pose is not None else None, blocked)
-        state = self._coach(sample, paused_s)
+        self.control.observe(frame.t, pose.image if pose is not None else None, blocked)
+        state = self._coach(sample)
         guide = self.guide.update(frame.t, pose, sample, state)
         if self.gate and guide.blocks_calibration and not estimator.calibrated:
             estimator.request_calibration()
@@ -111,16 +112,25 @@ class CoachingSession:
         step.timings["recording"] = clock() - t4
         return step
 
-    def _coach(self, sample: RotationSample, paused_s: float | None) -> CoachState:
-        """The coach's step, unless the coaching is paused (then its state stands still)."""
-        if paused_s is not None:
-            self.coach.shift_time(paused_s)
-        if self.control.paused:
-            if self._frozen is None:
-                self._frozen = self._state if self._state is not None else self.coach.state(sample.t)
+    def _coach(self, sample: RotationSample) -> CoachState:
+        """The coach's step, unless the controls hold it (then its state stands still).
+
+        When it may go on again, its timers move forward by the time it was held, so that
+        time neither counts nor breaks anything.
+        """
+        control, coach = self.control, self.coach
+        if control.holds_coach:
+            if self._held_since is None:
+                self._held_since = sample.t
+                if control.lifted and control.lifted_at is not None and control.detector is not None:
+                    coach.discard_rep(control.lifted_at - control.detector.settings.lift_lookback_s)
+                self._frozen = self._state if self._state is not None else coach.state(sample.t)
+            assert self._frozen is not None
             return self._frozen
-        self._frozen = None
-        self._state = self.coach.update(sample)
+        if self._held_since is not None:
+            coach.shift_time(sample.t - self._held_since)
+            self._held_since = self._frozen = None
+        self._state = coach.update(sample)
         return self._state
 
     # ------------------------------------------------------------------ controls (keys, remotes)
@@ -129,10 +139,7 @@ class CoachingSession:
         self.control.pause(self._now(), source)
 
     def resume_coaching(self, source: ControlSource = ControlSource.KEY) -> None:
-        paused_s = self.control.resume(self._now(), source)
-        if paused_s is not None:
-            self.coach.shift_time(paused_s)
-            self._frozen = None
+        self.control.resume(self._now(), source)
 
     def toggle_coaching(self, source: ControlSource = ControlSource.KEY) -> None:
         if self.control.paused:
@@ -203,6 +210,6 @@ class CoachingSession:
         self.selector.reset()
         self.guide.reset()
         self.control.reset()
-        self._state = self._frozen = None
+        self._state = self._frozen = self._held_since = None
         self.last_t = None
         self._finished = False

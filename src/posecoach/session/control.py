@@ -7,6 +7,10 @@ Semantics (the same on a live camera and on a replayed file):
   timers and its counts stand still, and on resume they go on where they stood (the
   paused time neither counts toward a hold nor breaks it). A rep made while paused is
   not counted.
+- A *lifted hand* (the start of a gesture, :func:`~posecoach.analysis.gestures.hands_lifted`)
+  holds the coach the same way until the hands are back down: a raised arm moves the
+  landmarks the rotation is measured from, so the turn it seems to make is not coached (a
+  rep it seemed to start is dropped) and the time the arm was up does not count.
 - *Ending* closes the rep in progress and the session, as the end of a file does; its
   reps are stored.
 
@@ -24,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from posecoach.analysis.gestures import GestureDetector, GestureProgress, GestureSettings
+from posecoach.analysis.gestures import GestureDetector, GestureProgress, GestureSettings, hands_lifted
 from posecoach.analysis.vocabulary import Control, ControlSource, Gesture
 
 logger = logging.getLogger(__name__)
@@ -69,6 +73,9 @@ class SessionControl:
         self.paused = False
         self.paused_at: float | None = None
         self.end_requested = False
+        self.lifted = False                  # a hand is up (or was, less than lift_settle_s ago)
+        self.lifted_at: float | None = None
+        self._down_since: float | None = None
         self.events = []
         if self.detector is not None:
             self.detector.reset()
@@ -85,16 +92,39 @@ class SessionControl:
         progress = self.detector.progress if self.detector is not None else None
         return ControlState(paused=self.paused, gesture=progress, gestures_on=self.gestures_on)
 
+    @property
+    def holds_coach(self) -> bool:
+        """The coach must not see this frame: coaching paused, or a hand lifted for a gesture."""
+        return self.paused or self.lifted
+
     def observe(self, t: float, landmarks: np.ndarray | None, blocked: bool) -> float | None:
         """Look for a gesture in one frame and act on it; returns the seconds paused when it resumed."""
         if self.detector is None or self.end_requested:
+            self.lifted = False
             return None
+        self._follow_lift(t, landmarks, blocked)
         gesture = self.detector.update(t, landmarks, blocked=blocked)
         if gesture == Gesture.TOGGLE_PAUSE:
             return self.toggle(t, ControlSource.GESTURE)
         if gesture == Gesture.END_SESSION:
             self.end(t, ControlSource.GESTURE)
         return None
+
+    def _follow_lift(self, t: float, landmarks: np.ndarray | None, blocked: bool) -> None:
+        assert self.detector is not None
+        settings = self.detector.settings
+        lifted = None if blocked or landmarks is None else hands_lifted(landmarks, settings)
+        if lifted:
+            if not self.lifted:
+                self.lifted, self.lifted_at = True, t
+            self._down_since = None
+        elif lifted is False and self.lifted:
+            if self._down_since is None:
+                self._down_since = t
+            if t - self._down_since >= settings.lift_settle_s:
+                self.lifted, self.lifted_at, self._down_since = False, None, None
+        elif blocked and self.lifted:
+            self.lifted, self.lifted_at, self._down_since = False, None, None
 
     def pause(self, t: float, source: ControlSource) -> None:
         if self.paused or self.end_requested:
