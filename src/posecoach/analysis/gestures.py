@@ -52,7 +52,7 @@ class GestureSettings:
     max_gap_s: float = 0.5        # frames further apart than this: the view was lost
     min_torso: float = 0.06       # a torso shorter than this (picture heights): too far or partial
     edge_margin: float = 0.15     # a raised wrist may leave the top of the picture by this much
-    lift_dy: float = 0.15         # one wrist higher than the other by this many torso lengths: a hand lifted
+    lift_dy: float = 0.12         # one wrist higher than the other by this many torso lengths: a hand lifted
     lift_settle_s: float = 0.4    # a lifted hand counts as down again after this long down
     lift_lookback_s: float = 0.5  # a rep begun this soon before a lift was the lift, not the drill
 

@@ -122,9 +122,10 @@ class CoachingSession:
         if control.holds_coach:
             if self._held_since is None:
                 self._held_since = sample.t
-                if control.lifted and control.lifted_at is not None and control.detector is not None:
-                    coach.discard_rep(control.lifted_at - control.detector.settings.lift_lookback_s)
-                self._frozen = self._state if self._state is not None else coach.state(sample.t)
+                dropped = (control.lifted and control.lifted_at is not None and control.detector is not None
+                           and coach.discard_rep(control.lifted_at - control.detector.settings.lift_lookback_s))
+                last = self._state
+                self._frozen = last if last is not None and not dropped else coach.state(last.t if last else sample.t)
             assert self._frozen is not None
             return self._frozen
         if self._held_since is not None:

@@ -302,7 +302,7 @@ def _draw_bottom(painter: QPainter, rect: QRectF, text: OverlayText, toast: str 
         box = QRectF(rect.left() + margin, y, rect.width() - 2 * margin, h)
         color = BAD_COLOR if kind == PELVIS else SHOULDER_COLOR if kind == GESTURE else WARN_COLOR
         _panel(painter, box, QColor(color.red(), color.green(), color.blue(), 225), 1.5 * u)
-        banner = ("✋  " if kind == GESTURE else "⚠  ") + banner
+        banner = ("▲  " if kind == GESTURE else "⚠  ") + banner
         px = _fit_px(banner, 4.2 * u, box.width() - 4 * u)
         _text(painter, box, banner, px, TEXT_COLOR if color == BAD_COLOR else QColor(0, 0, 0), True,
               Qt.AlignmentFlag.AlignCenter)
