@@ -188,10 +188,10 @@ def test_the_view_model_confirms_controls_and_a_chosen_end():
     paused = ControlChanged(ControlEvent(5.0, Control.PAUSED, ControlSource.GESTURE), paused=True)
     assert model.control_changed(paused, now=100.0) == "Coaching paused"
     assert model.coaching_paused and model.coaching_label == "Resume coaching" and vm.CONTROL in told
-    assert model.toast == messages.PAUSED_HINT[True]
+    assert model.toast == "Coaching paused"
     resumed = ControlChanged(ControlEvent(9.0, Control.RESUMED, ControlSource.KEY), paused=False, replayed=True)
     assert model.control_changed(resumed, now=101.0) is None          # fast-forwarding a seek: silent
-    assert not model.coaching_paused and model.toast == messages.PAUSED_HINT[True]
+    assert not model.coaching_paused and model.toast == "Coaching paused"
     model.ended(SessionEnd(reps=(), summary={}, frames=300, by_user=True))
     assert model.problem is None                                         # a live camera ended by choice
     assert model.status == messages.ENDED_STATUS and model.play_label == "New session"

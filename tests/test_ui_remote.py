@@ -14,6 +14,7 @@ from PyQt6.QtCore import QSettings, Qt  # noqa: E402
 from posecoach.session.sources import SourceRequest  # noqa: E402
 from posecoach.testing import SyntheticSource, drill_detector  # noqa: E402
 from posecoach.ui.main_window import AppOptions, MainWindow  # noqa: E402
+from posecoach.ui.overlay_text import OverlayModel, overlay_text  # noqa: E402
 
 pytestmark = pytest.mark.gui
 REPS = (("right", 40.0, 8.0), ("left", 40.0, 8.0))
@@ -36,6 +37,14 @@ def make_window(qtbot, settings: QSettings, **options) -> MainWindow:
     return window
 
 
+def instruction(window: MainWindow) -> str:
+    """The instruction the overlay shows for the newest frame."""
+    item = window.published
+    if item is None:
+        return ""
+    return overlay_text(OverlayModel(step=item.step, guide=item.guide, cues=item.cues)).instruction
+
+
 def frame_index(window: MainWindow) -> int:
     return window.published.step.frame.index if window.published is not None else -1
 
@@ -50,7 +59,8 @@ def test_remote_and_media_keys_pause_resume_and_end(qtbot, settings):
         qtbot.keyClick(window, key)
         qtbot.waitUntil(lambda paused=paused: model.coaching_paused == paused, timeout=10_000)
     assert window.act_coaching.text() == "Resume coaching"
-    assert model.toast is not None and "raise one hand" in model.toast
+    assert model.toast == "Coaching paused"
+    qtbot.waitUntil(lambda: "raise one hand" in instruction(window), timeout=10_000)
     # paused coaching keeps the picture going (a gesture could resume it) ...
     index = frame_index(window)
     qtbot.waitUntil(lambda: frame_index(window) > index + 5, timeout=10_000)

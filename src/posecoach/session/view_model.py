@@ -16,7 +16,7 @@ from typing import Any
 
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.protocol import Protocol
-from posecoach.analysis.vocabulary import Control, EventKind
+from posecoach.analysis.vocabulary import EventKind
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.session import messages
 from posecoach.session.sources import SourceRequest
@@ -235,10 +235,7 @@ class SessionViewModel(Observable):
         if update.replayed:
             return None
         text = messages.control_text(update.event.control)
-        if update.event.control == Control.PAUSED:
-            self.show_toast(messages.PAUSED_HINT[self.gestures], now)
-        else:
-            self.show_toast(text, now)
+        self.show_toast(text, now)   # the overlay's instruction says how to resume
         return text
 
     def session_reset(self) -> None:

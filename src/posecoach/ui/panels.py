@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QStatusBar,
     QTableWidget,
@@ -77,6 +78,8 @@ class StatusLine(QStatusBar):
         self.db_label = QLabel(f"saving sessions to {db_path.name}" if db_path else "sessions not saved")
         if db_path:
             self.db_label.setToolTip(str(db_path))
+        # a long hint is cut, it never widens the window
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.voice_label = QLabel()
         self.addWidget(self.status_label, 1)
         self.addPermanentWidget(self.rate_label)
