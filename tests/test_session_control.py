@@ -215,3 +215,13 @@ def test_a_lifted_hand_holds_the_coach_and_drops_the_turn_it_seemed_to_make():
     held = [s.frame.t for s in steps if s.state.t < s.frame.t - 1e-6]
     assert held and min(held) == pytest.approx(5.1, abs=0.05) and max(held) == pytest.approx(6.2, abs=0.1)
     assert any(s.state.phase == Phase.ROTATING for s in steps if s.frame.t < 5.1)   # begun, then dropped
+
+
+def test_the_command_line_switches_gestures_off():
+    from posecoach.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["analyze", "v.mp4", "--no-gestures"]).no_gestures
+    assert not parser.parse_args(["analyze", "v.mp4"]).no_gestures
+    assert parser.parse_args(["--no-gestures"]).no_gestures
+    assert parser.parse_args(["--no-gestures", "analyze", "v.mp4"]).no_gestures
