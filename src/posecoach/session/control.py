@@ -97,18 +97,17 @@ class SessionControl:
         """The coach must not see this frame: coaching paused, or a hand lifted for a gesture."""
         return self.paused or self.lifted
 
-    def observe(self, t: float, landmarks: np.ndarray | None, blocked: bool) -> float | None:
-        """Look for a gesture in one frame and act on it; returns the seconds paused when it resumed."""
+    def observe(self, t: float, landmarks: np.ndarray | None, blocked: bool) -> None:
+        """Follow the hands in one frame: a lifted hand, and a gesture made (acted on at once)."""
         if self.detector is None or self.end_requested:
             self.lifted = False
-            return None
+            return
         self._follow_lift(t, landmarks, blocked)
         gesture = self.detector.update(t, landmarks, blocked=blocked)
         if gesture == Gesture.TOGGLE_PAUSE:
-            return self.toggle(t, ControlSource.GESTURE)
-        if gesture == Gesture.END_SESSION:
+            self.toggle(t, ControlSource.GESTURE)
+        elif gesture == Gesture.END_SESSION:
             self.end(t, ControlSource.GESTURE)
-        return None
 
     def _follow_lift(self, t: float, landmarks: np.ndarray | None, blocked: bool) -> None:
         assert self.detector is not None
@@ -132,20 +131,18 @@ class SessionControl:
         self.paused, self.paused_at = True, t
         self._add(ControlEvent(t, Control.PAUSED, source))
 
-    def resume(self, t: float, source: ControlSource) -> float | None:
-        """Resume; returns how long the coaching was paused (None: it was not)."""
+    def resume(self, t: float, source: ControlSource) -> None:
+        """Resume (the session moves the coach's timers on by the time it was held)."""
         if not self.paused or self.end_requested:
-            return None
-        paused_at = self.paused_at if self.paused_at is not None else t
+            return
         self.paused, self.paused_at = False, None
         self._add(ControlEvent(t, Control.RESUMED, source))
-        return max(0.0, t - paused_at)
 
-    def toggle(self, t: float, source: ControlSource) -> float | None:
+    def toggle(self, t: float, source: ControlSource) -> None:
         if self.paused:
-            return self.resume(t, source)
-        self.pause(t, source)
-        return None
+            self.resume(t, source)
+        else:
+            self.pause(t, source)
 
     def end(self, t: float, source: ControlSource) -> None:
         if self.end_requested:
