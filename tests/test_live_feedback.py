@@ -94,7 +94,7 @@ def test_next_words_after_a_completed_hold():
     p = protocol(per_side=7)
     state = done_hold(Side.RIGHT, 1, 2)
     text = messages.instruction_text(state, p.cues, next_hold(state, p))
-    assert text == f"{messages.RETURN_TEXT} · Next: left, 3 of 7"
+    assert text == f"{messages.RETURN_TEXT}\nNext: left, 3 of 7"
     rest = done_hold(Side.RIGHT, 6, 7)
     assert messages.instruction_text(rest, p.cues, next_hold(rest, p)).endswith("Next: rest, then set 2")
     last = done_hold(Side.RIGHT, 6, 7, set_index=2)

@@ -93,7 +93,7 @@ def instruction_text(state: CoachState, cues: Cues, upcoming: NextHold | None = 
     """
     text = _instruction_text(state, cues)
     then = next_text(upcoming) if state.instruction in (Instruction.HOLD_COMPLETE, Instruction.RETURN) else ""
-    return f"{text} · {then}" if then else text
+    return f"{text}\n{then}" if then else text
 
 
 def _instruction_text(state: CoachState, cues: Cues) -> str:
