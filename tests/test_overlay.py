@@ -131,10 +131,10 @@ def test_texts_for_counts_hold_and_untracked():
     assert text.counts == {"right": "Right 3/7", "left": "Left 2/7"}
     assert text.hold_value == "4 s" and text.hold_label == "hold"
     assert text.set_label == "Set 1/2" and text.instruction == "Hold it: 4 s"
-    assert text.tracking == "tracking 90%"   # no uncertainty known: the confidence
+    assert text.tracking == "seen well"   # no uncertainty known: the confidence, in words
     sure = ov.overlay_text(ov.OverlayModel(step=dataclasses.replace(
         make_step(), sample=dataclasses.replace(make_step().sample, separation_err_deg=3.4))))
-    assert sure.tracking == "sure to ±3°"
+    assert sure.tracking == "precise ±3°"
     warned = ov.overlay_text(ov.OverlayModel(step=make_step(pelvis=-12.4, warnings=("pelvis", "too_fast"),
                                                             paused="pelvis")))
     assert warned.banners == (("pelvis", "Pelvis turned 12°: hold paused"),

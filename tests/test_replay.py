@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED, shared_path
+from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.protocol import load_protocol
 from posecoach.session.analyze import analyze_video
 from posecoach.tools.accuracy import expected_holds, load_truth
@@ -32,7 +33,8 @@ _cache: dict[str, dict] = {}
 def analysed(name: str, model_path) -> dict:
     if name not in _cache:
         video = shared_path(*f"{name}.mp4".split("/"))
-        _cache[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False).document
+        _cache[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False,
+                                     gestures=GestureSettings()).document
     return _cache[name]
 
 
@@ -53,6 +55,7 @@ def test_synth_contract_and_measurement(name, model_path):
     assert doc["schema"] == "posecoach.analysis/1"
     assert doc["source"]["frames"] == m["frames"] == len(doc["frames"])
     assert doc["source"]["fps"] == pytest.approx(30.0)
+    assert doc["controls"] == []   # the drill never makes a hands-free gesture
     assert set(doc["summary"]) >= {"right", "left", "asymmetry_pct"}
     for frame in doc["frames"]:
         assert (frame["separation_deg"] is None) == (not frame["tracked"])
@@ -128,13 +131,16 @@ def test_cli_analyze_on_a_crowded_real_clip_coaches_nobody(tmp_path, model_path)
     assert result.returncode == 0, result.stderr
     doc = json.loads(out.read_text())
     assert doc["reps"] == [] and doc["summary"]["right"]["holds_completed"] == 0
+    assert doc["controls"] == []   # people walking in and out (gestures are on by default)
     assert len(doc["frames"]) == doc["source"]["frames"] > 200
     assert (tmp_path / "walk.csv").read_text().startswith("i,t,tracked,")
 
 
 def test_real_twist_clip_detects_the_person(model_path):
     video = shared_path("samples", "pose2sim_twist", "cam02.mp4")
-    doc = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False).document
+    doc = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False,
+                        gestures=GestureSettings()).document
+    assert doc["controls"] == []   # arms swinging, never a deliberate raise
     assert doc["source"]["width"] == 1080 and doc["source"]["height"] == 1920
     assert len(doc["frames"]) == 100
     # he balances on one leg and swings his arms from the first frame: never a still neutral

@@ -38,6 +38,12 @@ def _add_db_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
     parser.add_argument("--db", type=Path, help="session database (default: user data dir)", **_shared(None, sub))
 
 
+def _add_gestures_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    parser.add_argument("--no-gestures", action="store_true",
+                        help="no hands-free control (a raised hand pauses/resumes, both hands end the session)",
+                        **_shared(False, sub))
+
+
 def _shared(default: object, sub: bool) -> dict[str, object]:
     """The default of an option both the main parser and a sub-command take.
 
@@ -67,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frames", type=int, default=120, help="frames to run before --screenshot")
     _add_db_arg(parser, sub=False)
     _add_model_args(parser, sub=False)
+    _add_gestures_arg(parser, sub=False)
     sub = parser.add_subparsers(dest="command")
 
     analyze = sub.add_parser("analyze", help="analyse a recorded video without a window")
@@ -82,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_arg(analyze)
     analyze.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     _add_model_args(analyze)
+    _add_gestures_arg(analyze)
 
     models = sub.add_parser("models", help="list or fetch pose models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -225,6 +233,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from posecoach.analysis.gestures import GestureSettings
     from posecoach.analysis.protocol import load_protocol
     from posecoach.capture.video_file import VideoFileSource
     from posecoach.models import ensure_model, model_spec
@@ -243,7 +252,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     model_path = ensure_model(model_name, progress=_say)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     result = analyze_video(args.video, protocol, model_path, model_name, max_people=args.max_people,
-                           progress=False if args.quiet else None)
+                           progress=False if args.quiet else None,
+                           gestures=None if args.no_gestures else GestureSettings())
     doc = result.document
     failed, written = False, []
     for output, write in ((args.json, write_json), (args.csv, write_frames_csv)):
@@ -309,6 +319,9 @@ def _print_summary(doc: dict, wall_s: float) -> None:
              f"{'completed' if rep['completed'] else 'not completed'}"
              + (f", faults: {', '.join(rep['faults'])}" if rep["faults"] else ""))
     _print_range_test(doc)
+    if doc.get("controls"):
+        from posecoach.session.messages import control_log_text
+        _say("  hands-free: " + ", ".join(control_log_text(c) for c in doc["controls"]))
     if "session_id" in doc:
         _say(f"  stored as session {doc['session_id']}")
 

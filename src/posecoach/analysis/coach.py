@@ -458,6 +458,45 @@ class Coach:
             warnings=tuple(warnings),
         )
 
+    def discard_rep(self, since: float) -> bool:
+        """Forget the rep in progress if it began at or after ``since`` (the turn a raised arm
+        seems to make, not the drill's); True when one was dropped. Its events stay said."""
+        rep = self._rep
+        if rep is None or rep.start_s < since or self._phase not in (ROTATING, HOLDING, RETURNING):
+            return False
+        self._rep = None
+        self._phase = NEUTRAL
+        self._paused_reason = None
+        self._recent.clear()
+        self._settled_since = self._below_since = self._pelvis_over_since = self._fast_since = None
+        self._movement_peak_speed = self._peak_motion = 0.0
+        return True
+
+    def shift_time(self, seconds: float) -> None:
+        """Resume after ``seconds`` of paused coaching: every timer goes on where it stood.
+
+        The hold, the rest, the settling and the fault timers move forward by the pause,
+        so the time it lasted neither counts nor breaks anything; the reps keep the times
+        at which things really happened.
+        """
+        if not _finite(seconds) or seconds <= 0.0:
+            return
+
+        def later(value: float | None) -> float | None:
+            return None if value is None else value + seconds
+
+        self._last_t = later(self._last_t)
+        self._last_tracked_t = later(self._last_tracked_t)
+        self._settled_since = later(self._settled_since)
+        self._pelvis_over_since = later(self._pelvis_over_since)
+        self._fast_since = later(self._fast_since)
+        self._below_since = later(self._below_since)
+        self._fast_warning_until += seconds
+        self._rest_until += seconds
+        self._last_hold_t += seconds
+        self._history = deque((t + seconds, a) for t, a in self._history)
+        self._recent = deque((t + seconds, m, ok, sep) for t, m, ok, sep in self._recent)
+
     def finish(self, t: float) -> None:
         """End of the source: close a rep in progress so it is recorded."""
         if self._rep is not None:

@@ -155,3 +155,26 @@ class BannerKind(StrEnum):
 
     PELVIS = "pelvis"
     TOO_FAST = "too_fast"
+    GESTURE = "gesture"     # a hands-free gesture being made
+
+
+class Gesture(StrEnum):
+    """The hands-free gestures (analysis/gestures.py)."""
+
+    TOGGLE_PAUSE = "toggle_pause"   # one hand raised above the head: pause or resume the coaching
+    END_SESSION = "end_session"     # both hands raised above the head: end the session
+
+
+class Control(StrEnum):
+    """What a hands-free gesture or a remote's key did to the session."""
+
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    ENDED = "ended"
+
+
+class ControlSource(StrEnum):
+    """Where a control came from."""
+
+    GESTURE = "gesture"
+    KEY = "key"      # a key, a presenter remote, a headset button, a menu

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.protocol import Protocol
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.session.analysis_doc import AnalysisRecorder
@@ -77,12 +78,14 @@ class StopRequests:
 def analyze_video(path: str | Path, protocol: Protocol, model_path: Path | None = None, model_name: str = "full",
                   max_people: int = 1, progress: bool | None = None,
                   on_step: Callable[[PipelineStep], None] | None = None,
-                  detector: PoseDetector | None = None) -> AnalysisResult:
+                  detector: PoseDetector | None = None, gestures: GestureSettings | None = None) -> AnalysisResult:
     """Run a coaching session over a video file and return the analysis document.
 
     ``detector``: the pose detector to use (not closed here); by default MediaPipe with
     the model at ``model_path``, finding up to ``max_people`` people a frame.
     ``progress``: show a progress bar on stderr (default: only when stderr is a terminal).
+    ``gestures``: follow hands-free gestures (a raised hand pauses and resumes, both hands
+    end the analysis there); the document's ``controls`` lists them.
     The document's ``warnings`` say in plain words what limited the analysis (a file cut
     short, pictures too dark); ``interrupted`` is True when a signal stopped it early.
     """
@@ -97,7 +100,7 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path | None 
             detector = resources.enter_context(MediaPipePoseEstimator(model_path, num_poses=max_people))
         resources.enter_context(stop)
         recorder = AnalysisRecorder(source.info, model_name)
-        session = CoachingSession(detector, protocol, sinks=[recorder])
+        session = CoachingSession(detector, protocol, sinks=[recorder], gestures=gestures)
         stage: dict[str, float] = {}
         show = sys.stderr.isatty() if progress is None else progress
         bar = None
@@ -129,6 +132,7 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path | None 
         elif source.problem:
             recorder.warnings.append(source.problem)
         document = recorder.document()
+        document["controls"] = [event.to_dict() for event in session.controls]
     document["analyzed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     if stop.signum is not None:
         document["interrupted"] = True

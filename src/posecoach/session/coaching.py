@@ -15,10 +15,15 @@ from dataclasses import replace
 from typing import Protocol
 
 from posecoach.analysis.coach import Coach
+from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.protocol import Protocol as ExerciseProtocol
 from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.sample import RotationSample
+from posecoach.analysis.vocabulary import ControlSource, Reason
 from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.session.control import ControlEvent, SessionControl
 from posecoach.session.guide import Guide
 from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector, PipelineStep, PoseDetector, in_time_order
 
@@ -47,10 +52,12 @@ class CoachingSession:
     gate : hold calibration back until the guide has seen the person framed and counted
         down (live cameras); without it the guide only describes what it sees, so a
         replay calibrates as ``posecoach analyze`` does.
+    gestures : hands-free control's settings (:mod:`posecoach.session.control` says what
+        pause and end do); None: no gestures (the benchmarks), keys still pause and end.
     """
 
     def __init__(self, detector: PoseDetector, protocol: ExerciseProtocol, sinks: Sequence[SessionSink] = (),
-                 gate: bool = False) -> None:
+                 gate: bool = False, gestures: GestureSettings | None = None) -> None:
         self.detector = detector
         self.sinks = list(sinks)
         self.gate = gate
@@ -58,8 +65,12 @@ class CoachingSession:
         self.estimator = RotationEstimator()
         self.coach = Coach(protocol)
         self.guide = Guide(gate=gate, calibration_s=self.estimator.settings.calibration_s)
+        self.control = SessionControl(gestures)
         self.last_t: float | None = None
         self._finished = False
+        self._state: CoachState | None = None    # the coach's state after the last frame coached
+        self._frozen: CoachState | None = None   # the coach's state when the controls began to hold it
+        self._held_since: float | None = None    # the frame time they did
 
     @property
     def protocol(self) -> ExerciseProtocol:
@@ -84,7 +95,10 @@ class CoachingSession:
             sample = replace(sample, reason=PERSON_UNSURE)
         t3 = clock()
         first_event = len(coach.events)
-        state = coach.update(sample)
+        blocked = (not estimator.calibrated or self.selector.unsure
+                   or sample.reason in (Reason.PERSON_SWITCHED, Reason.PERSON_UNSURE, Reason.CALIBRATING))
+        self.control.observe(frame.t, pose.image if pose is not None else None, blocked)
+        state = self._coach(sample)
         guide = self.guide.update(frame.t, pose, sample, state)
         if self.gate and guide.blocks_calibration and not estimator.calibrated:
             estimator.request_calibration()
@@ -92,14 +106,64 @@ class CoachingSession:
         step = PipelineStep(frame=frame, pose=pose, sample=sample, state=state, events=coach.events[first_event:],
                             timings={"decode": decode_s, "inference": t2 - t1, "estimation": t3 - t2,
                                      "coaching": t4 - t3},
-                            people=len(people), guide=guide)
+                            people=len(people), guide=guide, control=self.control.state())
         for sink in self.sinks:
             sink.add_step(step, coach, estimator)
         step.timings["recording"] = clock() - t4
         return step
 
+    def _coach(self, sample: RotationSample) -> CoachState:
+        """The coach's step, unless the controls hold it (then its state stands still).
+
+        When it may go on again, its timers move forward by the time it was held, so that
+        time neither counts nor breaks anything.
+        """
+        control, coach = self.control, self.coach
+        if control.holds_coach:
+            if self._held_since is None:
+                self._held_since = sample.t
+                dropped = (control.lifted and control.lifted_at is not None and control.detector is not None
+                           and coach.discard_rep(control.lifted_at - control.detector.settings.lift_lookback_s))
+                last = self._state
+                self._frozen = last if last is not None and not dropped else coach.state(last.t if last else sample.t)
+            assert self._frozen is not None
+            return self._frozen
+        if self._held_since is not None:
+            coach.shift_time(sample.t - self._held_since)
+            self._held_since = self._frozen = None
+        self._state = coach.update(sample)
+        return self._state
+
+    # ------------------------------------------------------------------ controls (keys, remotes)
+    def pause_coaching(self, source: ControlSource = ControlSource.KEY) -> None:
+        """Pause the coaching at the last frame; frames still flow (see :mod:`posecoach.session.control`)."""
+        self.control.pause(self._now(), source)
+
+    def resume_coaching(self, source: ControlSource = ControlSource.KEY) -> None:
+        self.control.resume(self._now(), source)
+
+    def toggle_coaching(self, source: ControlSource = ControlSource.KEY) -> None:
+        if self.control.paused:
+            self.resume_coaching(source)
+        else:
+            self.pause_coaching(source)
+
+    def end_session(self, source: ControlSource = ControlSource.KEY) -> None:
+        """Ask the session to end after this frame (:meth:`run` stops; the live loop ends it)."""
+        self.control.end(self._now(), source)
+
+    @property
+    def controls(self) -> list[ControlEvent]:
+        """Every pause, resume and end of this session, in order."""
+        return self.control.events
+
+    def _now(self) -> float:
+        return self.last_t if self.last_t is not None else 0.0
+
     def run(self, source: FrameSource) -> Generator[PipelineStep, None, None]:
         """Step through every frame of ``source``; at its end, close the rep in progress.
+
+        An end asked for (a gesture, :meth:`end_session`) stops it after that frame.
 
         The events of that last rep come after the last step: read them from
         ``coach.events``. Closing the generator early leaves the session open.
@@ -113,6 +177,8 @@ class CoachingSession:
             if frame is None:
                 break
             yield self.step(frame, decode_s)
+            if self.control.end_requested:
+                break
         self.finish()
 
     def finish(self) -> list[CoachEvent]:
@@ -144,5 +210,7 @@ class CoachingSession:
         self.estimator.reset()
         self.selector.reset()
         self.guide.reset()
+        self.control.reset()
+        self._state = self._frozen = self._held_since = None
         self.last_t = None
         self._finished = False

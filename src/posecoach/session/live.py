@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posecoach.analysis.events import REP_DONE
+from posecoach.analysis.gestures import GestureSettings
+from posecoach.analysis.next_hold import next_hold
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import FrameSource
@@ -34,6 +36,7 @@ from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import DetectorFactory, LiveClock, PoseCache, SourceRequest, open_source
 from posecoach.session.updates import (
+    ControlChanged,
     EventBatch,
     Failed,
     LiveUpdate,
@@ -48,9 +51,10 @@ from posecoach.session.updates import (
     Wait,
 )
 
-__all__ = ["Command", "EventBatch", "Failed", "LiveConfig", "LiveLoop", "LiveUpdate", "Opened", "Pause", "PausedChanged",
-           "Play", "Problem", "Published", "Restart", "Seek", "SessionEnd", "SessionReset", "SetRealtime", "SourceFailed",
-           "Status", "StepOnce", "Stop", "Wait"]
+__all__ = ["Command", "ControlChanged", "EndSession", "EventBatch", "Failed", "LiveConfig", "LiveLoop", "LiveUpdate",
+           "Opened", "Pause", "PauseCoaching", "PausedChanged", "Play", "Problem", "Published", "Restart",
+           "ResumeCoaching", "Seek", "SessionEnd", "SessionReset", "SetGestures", "SetRealtime", "SourceFailed", "Status",
+           "StepOnce", "Stop", "ToggleCoaching", "Wait"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +104,35 @@ class Stop:
     """End the loop: the rep in progress is kept, as at the end of a file."""
 
 
-Command = Play | Pause | StepOnce | Seek | Restart | SetRealtime | Stop
+@dataclass(frozen=True)
+class PauseCoaching:
+    """Pause the coaching; frames keep flowing (a remote's key, the menu)."""
+
+
+@dataclass(frozen=True)
+class ResumeCoaching:
+    """Resume the coaching where it stood."""
+
+
+@dataclass(frozen=True)
+class ToggleCoaching:
+    """Pause the coaching if it runs, resume it if paused."""
+
+
+@dataclass(frozen=True)
+class SetGestures:
+    """Switch hands-free gestures on (the config's settings, or the defaults) or off."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class EndSession:
+    """End the session as the end of a file does (the rep in progress kept); a Restart starts another."""
+
+
+Command = (Play | Pause | StepOnce | Seek | Restart | SetRealtime | Stop | PauseCoaching | ResumeCoaching
+           | ToggleCoaching | EndSession | SetGestures)
 
 
 @dataclass
@@ -116,6 +148,7 @@ class LiveConfig:
     max_frames: int | None = None  # pause after this many frames (screenshots)
     speed: float = 1.0
     gate: bool | None = None       # guided start holds calibration back (default: live sources)
+    gestures: GestureSettings | None = GestureSettings()  # hands-free control; None: off
 
 
 @dataclass(frozen=True)
@@ -154,6 +187,8 @@ class LiveLoop:
         self._max_frames = config.max_frames
         self._steps = 0
         self._pending: Command | None = None   # a Seek, Restart or Stop to act on
+        self._controls_seen = 0                 # the session's controls already yielded
+        self._gestures_on = config.gestures is not None
         self._outbox: deque[LiveUpdate] = deque()
         self._anchor: float | None = None
         self._rate = 0.0
@@ -175,8 +210,39 @@ class LiveLoop:
         elif isinstance(command, Seek):
             if not self.live:
                 self._pending = Seek(max(0, int(command.index)))
+        elif isinstance(command, PauseCoaching | ResumeCoaching | ToggleCoaching | EndSession):
+            self._control(command)
+        elif isinstance(command, SetGestures):
+            self._gestures_on = command.enabled
+            if self.session is not None:
+                self.session.control.set_gestures(self._gesture_settings())
         else:
             self._pending = command
+
+    def _control(self, command: PauseCoaching | ResumeCoaching | ToggleCoaching | EndSession) -> None:
+        session = self.session
+        if session is None:
+            return
+        if isinstance(command, PauseCoaching):
+            session.pause_coaching()
+        elif isinstance(command, ResumeCoaching):
+            session.resume_coaching()
+        elif isinstance(command, ToggleCoaching):
+            session.toggle_coaching()
+        else:
+            session.end_session()
+            self._set_paused(False)   # a frozen picture would hold the end back
+        self._take_controls(session, replayed=False)
+
+    def _gesture_settings(self) -> GestureSettings | None:
+        return (self.config.gestures or GestureSettings()) if self._gestures_on else None
+
+    def _take_controls(self, session: CoachingSession, replayed: bool) -> None:
+        """Queue the controls given since the last call (gestures, keys) for the driver."""
+        events = session.control.events
+        for event in events[self._controls_seen:]:
+            self._outbox.append(ControlChanged(event, session.control.paused, replayed))
+        self._controls_seen = len(events)
 
     def _set_paused(self, paused: bool) -> None:
         changed = paused != self.paused
@@ -256,7 +322,7 @@ class LiveLoop:
         log = SessionLog(config.db_path, source.info, config.model_name, live=self.live,
                          on_warning=lambda text: outbox.append(Problem(text)))
         session = self.session = CoachingSession(detector if self.live else PoseCache(detector), config.protocol,
-                                                 sinks=[log], gate=gate)
+                                                 sinks=[log], gate=gate, gestures=self._gesture_settings())
         target = 0
         try:
             while True:
@@ -266,12 +332,14 @@ class LiveLoop:
                 finally:
                     steps.close()
                 if isinstance(outcome, _SourceEnded):
-                    problem = getattr(source, "problem", None)  # a file that ended early says so
+                    by_user = session.control.end_requested
+                    problem = None if by_user else getattr(source, "problem", None)  # a file that ended early says so
                     if problem:
                         yield from self._emit(Problem(problem))
                     reps = tuple(r.to_dict() for r in session.coach.reps)
                     yield from self._emit(SessionEnd(reps=reps, summary=summarize_reps(reps).to_dict(),
-                                                     frames=self.frames, session_ids=tuple(log.session_ids)))
+                                                     frames=self.frames, session_ids=tuple(log.session_ids),
+                                                     by_user=by_user))
                     while self._pending is None:
                         yield from self._emit(Wait(None))
                     outcome = self._next_command()
@@ -281,6 +349,7 @@ class LiveLoop:
                     return
                 yield from self._emit(SessionReset())
                 session.restart(outcome.protocol if isinstance(outcome, Restart) else None)
+                self._controls_seen = 0
                 target = outcome.index if isinstance(outcome, Seek) else 0
                 if not self.live:
                     source.close()
@@ -324,6 +393,8 @@ class LiveLoop:
 
     # ------------------------------------------------------------------ helpers
     def _events(self, session: CoachingSession, seen: int, replayed: bool) -> Generator[LiveUpdate, Command | None, int]:
+        self._take_controls(session, replayed)
+        yield from self._flush()
         coach, guide = session.coach, session.guide
         new = coach.events[seen:]
         cues = guide.cues
@@ -337,7 +408,7 @@ class LiveLoop:
     def _published(self, step: PipelineStep, guide: GuideState, session: CoachingSession,
                    seeking_to: int | None = None) -> Published:
         return Published(step=step, guide=guide, paused=self.paused, fps=self._rate, seeking_to=seeking_to,
-                         cues=session.protocol.cues)
+                         cues=session.protocol.cues, next_hold=next_hold(step.state, session.protocol))
 
     def _measure_rate(self) -> None:
         now = self.clock()

@@ -8,16 +8,21 @@ messages all take their words from here. The exercise protocol owns the coaching
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.next_hold import NextHold
 from posecoach.analysis.protocol import Cues, Protocol
 from posecoach.analysis.range_test import RangeTestResult, SideResult
 from posecoach.analysis.vocabulary import (
+    Control,
+    ControlSource,
     EventKind,
     Fault,
     FramingIssue,
+    Gesture,
     GuideCueKind,
     GuideStage,
     Instruction,
@@ -68,8 +73,33 @@ def untracked_text(reason: str | None) -> str:
     return UNTRACKED_TEXT.get(reason, NOT_SEEN) if reason else NOT_SEEN
 
 
-def instruction_text(state: CoachState, cues: Cues) -> str:
-    """The coach's instruction of ``state``, in words (the protocol's cues where it has one)."""
+def hold_seconds_left(state: CoachState) -> int:
+    """The whole seconds of the hold still to go, as the ring and the instruction both show them.
+
+    Rounded up: "1 s" until the hold is complete, never "0 s" while it is not.
+    """
+    return max(0, math.ceil(state.hold_target_s - state.hold_progress_s - 1e-6))
+
+
+def next_text(upcoming: NextHold | None) -> str:
+    """After a completed hold, what comes next: "Next: left, 3 of 7" ("" when nothing is known)."""
+    if upcoming is None or upcoming.done:
+        return ""
+    where = f"Next: {upcoming.side}, {upcoming.number} of {upcoming.of}"
+    return f"Next: rest, then set {upcoming.set_index}" if upcoming.rest else where
+
+
+def instruction_text(state: CoachState, cues: Cues, upcoming: NextHold | None = None) -> str:
+    """The coach's instruction of ``state``, in words (the protocol's cues where it has one).
+
+    ``upcoming``: the hold after the one just completed, said after the instruction.
+    """
+    text = _instruction_text(state, cues)
+    then = next_text(upcoming) if state.instruction in (Instruction.HOLD_COMPLETE, Instruction.RETURN) else ""
+    return f"{text}\n{then}" if then else text
+
+
+def _instruction_text(state: CoachState, cues: Cues) -> str:
     code = state.instruction
     if code == Instruction.CALIBRATE:
         return CALIBRATE_TEXT
@@ -84,7 +114,7 @@ def instruction_text(state: CoachState, cues: Cues) -> str:
     if code == Instruction.HOLD_PAUSED_TRACKING:
         return PAUSED_TRACKING_TEXT
     if code == Instruction.HOLD:
-        return f"{cues.hold}: {max(0.0, state.hold_target_s - state.hold_progress_s):.0f} s"
+        return f"{cues.hold}: {hold_seconds_left(state)} s"
     if code == Instruction.RETURN:
         return RETURN_TEXT
     side = state.side or state.expected_side
@@ -217,3 +247,35 @@ def range_test_lines(result: RangeTestResult) -> list[str]:
 
 def trend_text(label: Trend | None) -> str:
     return TREND_TEXT[label] if label is not None else "noise not known yet"
+
+
+# ---------------------------------------------------------------------- hands-free control
+CONTROL_TEXT: dict[Control, str] = {     # shown and said when a gesture or a key acts
+    Control.PAUSED: "Coaching paused",
+    Control.RESUMED: "Coaching resumed",
+    Control.ENDED: "Session ended",
+}
+PAUSED_HINT = {True: "Coaching paused: raise one hand above your head for a second to resume",
+               False: "Coaching paused: press Page Down or play to resume"}   # by gestures on/off
+ENDED_STATUS = "Session ended: press Space for a new one"
+ENDED_NOTICE = "Session ended: Space starts a new one"
+GESTURE_PROGRESS_TEXT: dict[Gesture, str] = {
+    Gesture.TOGGLE_PAUSE: "Hand up: keep it there to {action}",
+    Gesture.END_SESSION: "Both hands up: keep them there to end the session",
+}
+
+
+def control_text(control: Control) -> str:
+    """What to show and say when the coaching is paused, resumed or ended."""
+    return CONTROL_TEXT[control]
+
+
+def control_log_text(record: dict[str, Any]) -> str:
+    """One stored control (``ControlEvent.to_dict()``), for a summary line: "paused at 14.2 s (gesture)"."""
+    how = "gesture" if record.get("source") == ControlSource.GESTURE else "key"
+    return f"{record['control']} at {record['t']:.1f} s ({how})"
+
+
+def gesture_progress_text(gesture: Gesture, paused: bool) -> str:
+    """The banner while a gesture is being made, before it fires."""
+    return GESTURE_PROGRESS_TEXT[gesture].format(action="resume" if paused else "pause")

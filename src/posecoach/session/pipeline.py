@@ -18,6 +18,7 @@ from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import Reason
 from posecoach.capture.frame_source import Frame
 from posecoach.pose.types import PoseFrame
+from posecoach.session.control import ControlState
 from posecoach.session.guide import GuideState
 
 
@@ -37,6 +38,7 @@ class PipelineStep:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     people: int = 1                   # people detected in the frame (the one followed is ``pose``)
     guide: GuideState | None = None   # what the guided start says after this frame
+    control: ControlState | None = None  # coaching paused, a hands-free gesture being made
 
 
 # Why a frame is not measured, beyond the estimator's reasons.

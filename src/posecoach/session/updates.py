@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.next_hold import NextHold
 from posecoach.analysis.protocol import Cues
 from posecoach.capture.frame_source import SourceInfo
+from posecoach.session.control import ControlEvent
 from posecoach.session.guide import GuideCue, GuideState
 from posecoach.session.pipeline import PipelineStep
 
@@ -27,6 +29,7 @@ class Published:
     fps: float                     # frames processed per second (recent)
     seeking_to: int | None = None  # frame index a seek is fast-forwarding to
     cues: Cues = Cues()            # the session protocol's words for its cues
+    next_hold: NextHold | None = None   # after a completed hold: what comes next
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,22 @@ class EventBatch:
 
 @dataclass(frozen=True)
 class SessionEnd:
-    """The source ended: the session's reps and per-side summary."""
+    """The source ended, or the person ended the session: the session's reps and per-side summary."""
 
     reps: tuple[dict[str, Any], ...]
     summary: dict[str, Any]
     frames: int
     session_ids: tuple[int, ...] = ()
+    by_user: bool = False          # ended by a gesture or a key, not by the source
+
+
+@dataclass(frozen=True)
+class ControlChanged:
+    """The coaching was paused, resumed or ended (a gesture, a key); ``replayed``: during a seek."""
+
+    event: ControlEvent
+    paused: bool
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,7 @@ class SessionReset:
 
 
 LiveUpdate = (Wait | Status | Problem | Opened | SourceFailed | Failed | PausedChanged | SessionReset | Published
-              | EventBatch | SessionEnd)
+              | EventBatch | SessionEnd | ControlChanged)
 """What the live loop (``session/live.py``) yields."""
 
 

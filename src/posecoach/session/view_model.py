@@ -20,7 +20,7 @@ from posecoach.analysis.vocabulary import EventKind
 from posecoach.capture.frame_source import SourceInfo
 from posecoach.session import messages
 from posecoach.session.sources import SourceRequest
-from posecoach.session.updates import EventBatch, SessionEnd
+from posecoach.session.updates import ControlChanged, EventBatch, SessionEnd
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ TOAST_KINDS = frozenset({EventKind.CALIBRATED, EventKind.HOLD_COMPLETE, EventKin
 CAMERA_STOPPED = "The camera stopped sending pictures (unplugged, or taken by another program)."
 
 # The names subscribers are told about.
-SOURCE, INFO, PROBLEM, STATUS, WARNING, REPS, SHOW_SUMMARY, PLAY, VIEW, PAUSED, ENDED = (
-    "source", "info", "problem", "status", "warning", "reps", "show_summary", "play", "view", "paused", "ended")
+SOURCE, INFO, PROBLEM, STATUS, WARNING, REPS, SHOW_SUMMARY, PLAY, VIEW, PAUSED, ENDED, CONTROL = (
+    "source", "info", "problem", "status", "warning", "reps", "show_summary", "play", "view", "paused", "ended",
+    "control")
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,13 @@ class SessionViewModel(Observable):
     request : the first source.
     mirrored : None: mirrored for cameras (``mirror_live``), not for files.
     screenshot : a pause after ``max_frames`` is not the user's (the session shows as running).
+    gestures : hands-free gestures are on.
     """
 
     def __init__(self, protocol: Protocol, request: SourceRequest, mirrored: bool | None = None,
-                 mirror_live: bool = True, screenshot: bool = False) -> None:
+                 mirror_live: bool = True, screenshot: bool = False, gestures: bool = True) -> None:
         super().__init__()
+        self.gestures = gestures
         self.protocol = protocol
         self.request = request
         self.fixed_mirror = mirrored
@@ -93,6 +96,8 @@ class SessionViewModel(Observable):
         self.session_end: SessionEnd | None = None
         self.session_complete = False     # the protocol is done (all holds of all sets)
         self.paused = False
+        self.coaching_paused = False     # by a gesture or a remote's key: frames still flow
+        self.ended_by_user = False
         self.toast: str | None = None
         self.toast_until = 0.0
         self.mirrored = self.fixed_mirror if self.fixed_mirror is not None else (
@@ -106,20 +111,26 @@ class SessionViewModel(Observable):
     @property
     def play_label(self) -> str:
         if self.session_end is not None:
-            return "Replay"
+            return "New session" if self.ended_by_user else "Replay"
         if self.session_complete:
             return "New session"
         return "Resume" if self.shown_paused else "Pause"
 
     @property
+    def coaching_label(self) -> str:
+        return "Resume coaching" if self.coaching_paused else "Pause coaching"
+
+    @property
     def notice(self) -> str | None:
+        if self.session_end is not None and self.ended_by_user:
+            return messages.ENDED_NOTICE
         if self.session_end is not None and not self.request.live:
             return "End of the recording: Space plays it again"
         return None
 
     @property
     def shortcut_hint(self) -> str:
-        keys = "Space pause · R reset · M mute · V mirror · F full screen · S summary"
+        keys = "Space pause · PgDn pause coaching · R reset · M mute · V mirror · F full screen · S summary"
         return keys if self.request.live else keys + " · ←/→ 5 s · . one frame"
 
     # ------------------------------------------------------------------ the user's choices
@@ -213,7 +224,23 @@ class SessionViewModel(Observable):
                 self.changed(REPS, SHOW_SUMMARY, PLAY)
         return sounded
 
+    def set_gestures(self, on: bool) -> None:
+        self.gestures = on
+        self.changed(CONTROL)
+
+    def control_changed(self, update: ControlChanged, now: float) -> str | None:
+        """The coaching was paused, resumed or ended; returns the words to say (None during a seek)."""
+        self.coaching_paused = update.paused
+        self.changed(CONTROL, VIEW)
+        if update.replayed:
+            return None
+        text = messages.control_text(update.event.control)
+        self.show_toast(text, now)   # the overlay's instruction says how to resume
+        return text
+
     def session_reset(self) -> None:
+        self.coaching_paused = False
+        self.ended_by_user = False
         self.reps, self.finished = [], False
         self.session_end = None
         self.session_complete = False
@@ -222,9 +249,14 @@ class SessionViewModel(Observable):
 
     def ended(self, end: SessionEnd) -> None:
         self.session_end = end
+        self.ended_by_user = end.by_user
+        self.coaching_paused = False
         self.reps, self.finished = list(end.reps), True
-        self.changed(REPS, SHOW_SUMMARY)
-        if self.request.live:
+        self.changed(REPS, SHOW_SUMMARY, CONTROL)
+        if end.by_user:
+            self.status = messages.ENDED_STATUS
+            self.changed(STATUS)
+        elif self.request.live:
             self._fail(Problem("The camera stopped", CAMERA_STOPPED, error=False))
         else:
             self.status = "Replay finished: press Space to watch it again"

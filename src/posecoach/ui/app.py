@@ -62,7 +62,8 @@ def build_options(args: argparse.Namespace, settings) -> AppOptions:  # noqa: F8
         request=request, protocol_name=protocol_name, protocol=protocol,
         detector_factory=mediapipe_factory(model_name, max(1, args.max_people)), model_name=model_name,
         db_path=db_path, realtime=not screenshot, audio=not screenshot, probe_cameras=not screenshot,
-        max_frames=args.frames if screenshot else None, persist=not screenshot)
+        max_frames=args.frames if screenshot else None, persist=not screenshot,
+        gestures=not getattr(args, "no_gestures", False) and settings.value("control/gestures", True, type=bool))
 
 
 def _preload_pose_backend() -> None:

@@ -1,12 +1,14 @@
-"""Audio cues: generated beeps (QSoundEffect) and spoken prompts (QTextToSpeech).
+"""Audio cues: generated beeps (QSoundEffect) and spoken prompts (:mod:`posecoach.ui.speech`).
 
-Both Qt modules are optional at run time: QtMultimedia needs the platform's audio
-libraries, QtTextToSpeech a speech engine. Whatever is missing (a library, an engine,
-an audio device) is skipped silently and the coach carries on without sound.
+Both are optional at run time: QtMultimedia needs the platform's audio libraries, speech
+an engine (Qt's text-to-speech, or ``spd-say``/``espeak-ng``/``espeak``/``say``).
+Whatever is missing is skipped and the coach carries on; the window says when no speech
+engine was found. Prompts never overlap and do not nag (:class:`~posecoach.ui.speech.PromptPolicy`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 import time
@@ -14,13 +16,16 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QObject, QUrl
+from PyQt6.QtCore import QObject, QTimer, QUrl
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.vocabulary import GuideCueKind
 from posecoach.session import messages
 from posecoach.session.guide import GuideCue
+from posecoach.ui.speech import PromptPolicy, SpeechEngine, find_engine, install_hint
+
+logger = logging.getLogger(__name__)
 
 _RATE = 22050
 
@@ -40,7 +45,7 @@ _BEEP = {
 }
 _SPEAK = {ev.CALIBRATED, ev.ROTATE_NOW, ev.HOLD_STARTED, ev.HOLD_PAUSED, ev.HOLD_COMPLETE, ev.HOLD_BROKEN,
           ev.FAULT, ev.WRONG_SIDE, ev.SET_COMPLETE, ev.REST, ev.REST_OVER, ev.SESSION_COMPLETE, ev.TRACKING_LOST}
-_REPEAT_S = 4.0  # the same sentence is not repeated within this time
+_PUMP_MS = 100   # how often a waiting prompt is checked for (speech is a separate process or Qt's)
 
 
 def write_tone(path: Path, parts: list[tuple[float, float]], volume: float = 0.5) -> None:
@@ -70,19 +75,28 @@ class AudioCues(QObject):
     Parameters
     ----------
     enabled : False creates nothing at all (tests, screenshots).
+    speech : the speech engine; by default the first found (:func:`~posecoach.ui.speech.find_engine`).
     """
 
-    def __init__(self, parent: QObject | None = None, enabled: bool = True) -> None:
+    def __init__(self, parent: QObject | None = None, enabled: bool = True, speech: SpeechEngine | None = None) -> None:
         super().__init__(parent)
         self.muted = False
         self._effects: dict = {}
-        self._speech = None
+        self._speech: SpeechEngine | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self._last_said: dict[str, float] = {}
+        self.policy = PromptPolicy()
         self.problems: list[str] = []
+        self.enabled = enabled
+        self._pump_timer: QTimer | None = None
         if enabled:
             self._init_beeps()
-            self._init_speech()
+            self._speech = speech if speech is not None else find_engine(self, self.problems)
+        elif speech is not None:
+            self._speech = speech
+        if self._speech is not None:
+            self._pump_timer = QTimer(self)
+            self._pump_timer.setInterval(_PUMP_MS)
+            self._pump_timer.timeout.connect(self.pump)
 
     # ------------------------------------------------------------------ setup
     def _init_beeps(self) -> None:
@@ -107,28 +121,6 @@ class AudioCues(QObject):
             self.problems.append(f"sound effects unavailable ({exc})")
             self._effects = {}
 
-    def _init_speech(self) -> None:
-        try:
-            from PyQt6.QtTextToSpeech import QTextToSpeech
-        except (ImportError, OSError) as exc:
-            self.problems.append(f"no speech ({exc})")
-            return
-        try:
-            engines = QTextToSpeech.availableEngines()
-            engines = [e for e in engines if e != "mock"]
-            if not engines:
-                self.problems.append("no speech engine")
-                return
-            speech = QTextToSpeech(engines[0], self)
-            if speech.state() == QTextToSpeech.State.Error:
-                self.problems.append(f"speech engine error: {speech.errorString()}")
-                speech.deleteLater()
-                return
-            self._speech = speech
-        except Exception as exc:  # noqa: BLE001
-            self.problems.append(f"speech unavailable ({exc})")
-            self._speech = None
-
     # ------------------------------------------------------------------ state
     @property
     def has_beeps(self) -> bool:
@@ -142,13 +134,28 @@ class AudioCues(QObject):
     def available(self) -> bool:
         return self.has_beeps or self.has_speech
 
+    @property
+    def speech_name(self) -> str | None:
+        return self._speech.name if self._speech is not None else None
+
+    @property
+    def speech_status(self) -> str:
+        """The voice, in a few words for the window: the engine, or what to install."""
+        if self._speech is not None:
+            return f"voice: {self._speech.name}"
+        if not self.enabled:
+            return "voice off"
+        return f"no voice: {install_hint()}"
+
     def set_muted(self, muted: bool) -> None:
         self.muted = muted
-        if muted and self._speech is not None:
-            try:
-                self._speech.stop()
-            except Exception:  # noqa: BLE001
-                pass
+        if muted:
+            self.policy.clear()
+            if self._speech is not None:
+                try:
+                    self._speech.stop()
+                except Exception:  # noqa: BLE001
+                    pass
 
     # ------------------------------------------------------------------ playing
     def beep(self, name: str) -> bool:
@@ -161,28 +168,40 @@ class AudioCues(QObject):
             return False
         return True
 
-    def say(self, text: str) -> bool:
-        text = text.strip()
-        if self.muted or self._speech is None or not text:
+    def say(self, text: str, rep: object = None, always: bool = False) -> bool:
+        """Offer a prompt (``rep``: the rep it belongs to); True when it will be said."""
+        if self.muted or self._speech is None:
             return False
-        now = time.monotonic()
-        if now - self._last_said.get(text, -1e9) < _REPEAT_S:
+        if not self.policy.offer(text, time.monotonic(), rep=rep, always=always):
             return False
-        self._last_said[text] = now
-        try:
-            self._speech.stop()
-            self._speech.say(text)
-        except Exception:  # noqa: BLE001
-            return False
+        self.pump()
+        if self._pump_timer is not None and not self._pump_timer.isActive():
+            self._pump_timer.start()
         return True
 
-    def on_event(self, event: CoachEvent, text: str = "") -> None:
+    def confirm(self, text: str) -> bool:
+        """Say the confirmation of the user's own action (pause, resume, end)."""
+        return self.say(text, always=True)
+
+    def pump(self) -> None:
+        """Start the prompt waiting, once nothing is being said."""
+        speech = self._speech
+        if speech is None:
+            return
+        try:
+            text = self.policy.next(time.monotonic(), speech.speaking())
+            if text and not self.muted:
+                speech.say(text)
+        except Exception:  # noqa: BLE001 - speech is optional
+            logger.exception("speech failed")
+
+    def on_event(self, event: CoachEvent, text: str = "", rep: object = None) -> None:
         """Sound one coach event: its beep, and ``text`` (its words) for the events that speak."""
         beep = _BEEP.get(event.kind)
         if beep:
             self.beep(beep)
         if event.kind in _SPEAK and text:
-            self.say(text)
+            self.say(text, rep=rep)
 
     def on_cue(self, cue: GuideCue) -> None:
         """Sound one guide cue (framing advice, countdown seconds)."""
@@ -191,7 +210,7 @@ class AudioCues(QObject):
         else:
             text = messages.cue_text(cue)
             if text:
-                self.say(text)
+                self.say(text, rep="start")
 
     def close(self) -> None:
         for effect in self._effects.values():
@@ -200,6 +219,8 @@ class AudioCues(QObject):
             except Exception:  # noqa: BLE001
                 pass
         self._effects = {}
+        if self._pump_timer is not None:
+            self._pump_timer.stop()
         if self._speech is not None:
             try:
                 self._speech.stop()

@@ -17,7 +17,7 @@ from PyQt6.QtCore import QObject
 from posecoach.analysis.protocol import Protocol
 from posecoach.session.live import LiveConfig
 from posecoach.session.sources import SourceRequest
-from posecoach.session.updates import EventBatch
+from posecoach.session.updates import ControlChanged, EventBatch
 from posecoach.session.view_model import SessionViewModel
 from posecoach.ui.audio import AudioCues
 from posecoach.ui.worker import PipelineWorker
@@ -61,9 +61,11 @@ class SessionController(QObject):
         for signal, slot in ((worker.opened, model.opened), (worker.source_failed, model.source_failed),
                              (worker.failed, model.failed), (worker.status, model.set_status),
                              (worker.warning, model.warn), (worker.events, self._on_events),
-                             (worker.session_reset, model.session_reset), (worker.ended, model.ended),
+                             (worker.session_reset, model.session_reset), (worker.session_reset, self.audio.policy.reset),
+                             (worker.ended, model.ended),
                              (worker.paused_changed, model.paused_changed)):
             signal.connect(partial(self._if_current, worker, slot))
+        worker.control.connect(partial(self._if_current, worker, self._on_control))
         worker.finished.connect(partial(self._on_worker_finished, worker))
         self.worker = worker
         if self.on_started is not None:
@@ -83,10 +85,15 @@ class SessionController(QObject):
 
     def _on_events(self, batch: EventBatch) -> None:
         for event, text in self.model.events(batch, time.monotonic()):
-            self.audio.on_event(event, text)
+            self.audio.on_event(event, text, rep=len(self.model.reps))   # a prompt repeats at most once a rep
         if not batch.replayed:
             for cue in batch.cues:
                 self.audio.on_cue(cue)
+
+    def _on_control(self, update: ControlChanged) -> None:
+        text = self.model.control_changed(update, time.monotonic())
+        if text:
+            self.audio.confirm(text)
 
     def shutdown(self, timeout_ms: int = 15000) -> None:
         """Stop the worker(s) and wait for them."""
@@ -108,6 +115,35 @@ class SessionController(QObject):
         else:
             worker.set_paused(not worker.paused)
         self.model.set_paused(worker.paused)
+
+    # ------------------------------------------------------------------ hands-free control (keys, remotes)
+    def toggle_coaching(self) -> None:
+        """Pause or resume the coaching (frames keep flowing); after the end, start a new session."""
+        if self.worker is None:
+            return
+        if self.model.play_again():
+            self.worker.restart()
+            self.worker.set_paused(False)
+            self.model.set_paused(False)
+        else:
+            self.worker.toggle_coaching()
+
+    def pause_coaching(self) -> None:
+        if self.worker is not None:
+            self.worker.pause_coaching()
+
+    def resume_coaching(self) -> None:
+        if self.worker is not None:
+            self.worker.resume_coaching()
+
+    def end_session(self) -> None:
+        if self.worker is not None and self.model.session_end is None:
+            self.worker.end_session()
+
+    def set_gestures(self, on: bool) -> None:
+        self.model.set_gestures(on)
+        if self.worker is not None:
+            self.worker.set_gestures(on)
 
     def step_frame(self) -> None:
         worker = self.worker

@@ -27,6 +27,10 @@ class WindowActions:
     summary: QAction
     open: QAction
     quit: QAction
+    coaching: QAction     # pause / resume the coaching (a remote's keys)
+    end: QAction          # end the session
+    gestures: QAction     # hands-free gestures on / off
+    voice: QAction        # the speech engine found (information only)
 
 
 def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str, ...] = (), checkable: bool = False,
@@ -41,6 +45,18 @@ def make_action(window: QWidget, text: str, slot: Callable, shortcuts: tuple[str
     (action.toggled if checkable else action.triggered).connect(slot)
     window.addAction(action)
     return action
+
+
+# Keys a presenter remote or a headset sends: (key, what it does).
+REMOTE_TOGGLE = (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp, Qt.Key.Key_MediaTogglePlayPause)
+REMOTE_PAUSE = (Qt.Key.Key_MediaPause,)
+REMOTE_RESUME = (Qt.Key.Key_MediaPlay,)
+REMOTE_END = (Qt.Key.Key_MediaStop,)
+
+
+def add_keys(action: QAction, keys: Sequence[Qt.Key]) -> None:
+    """Add keys without a text name (media keys) to an action's shortcuts."""
+    action.setShortcuts([*action.shortcuts(), *(QKeySequence(key) for key in keys)])
 
 
 def check_quietly(action: QAction, checked: bool) -> None:
@@ -98,6 +114,10 @@ def build_menus(window: QMainWindow, actions: WindowActions, protocols: Sequence
     session_menu = bar.addMenu("&Session")
     for action in (actions.play, actions.step, actions.reset, actions.back, actions.forward):
         session_menu.addAction(action)
+    session_menu.addSeparator()
+    for action in (actions.coaching, actions.end, actions.gestures):
+        session_menu.addAction(action)
+    session_menu.addSeparator()
     protocol_menu = session_menu.addMenu("&Protocol")
     group = QActionGroup(protocol_menu)
     for name in protocols:
@@ -111,7 +131,9 @@ def build_menus(window: QMainWindow, actions: WindowActions, protocols: Sequence
     view_menu = bar.addMenu("&View")
     for action in (actions.mirror, actions.fullscreen):
         view_menu.addAction(action)
-    bar.addMenu("&Audio").addAction(actions.mute)
+    audio_menu = bar.addMenu("&Audio")
+    audio_menu.addAction(actions.mute)
+    audio_menu.addAction(actions.voice)
     return camera_menu, protocol_menu
 
 

@@ -19,6 +19,7 @@ from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
+from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_protocol
 from posecoach.analysis.range_test import score_range_test
 from posecoach.errors import PosecoachError
@@ -58,12 +59,13 @@ class AppOptions:
     max_frames: int | None = None      # pause after this many frames (screenshots)
     persist: bool = True               # remember choices and geometry in the settings
     mirrored: bool | None = None       # None: mirrored for cameras (remembered), not for files
+    gestures: bool = True              # hands-free control (a raised hand pauses, both hands end)
 
     def live_config(self, request: SourceRequest, protocol: Protocol) -> LiveConfig:
         """The live loop's configuration for a source and protocol, in these modes."""
         return LiveConfig(request=request, protocol=protocol, detector_factory=self.detector_factory,
                           model_name=self.model_name, realtime=self.realtime, db_path=self.db_path,
-                          max_frames=self.max_frames)
+                          max_frames=self.max_frames, gestures=GestureSettings() if self.gestures else None)
 
 
 class MainWindow(QMainWindow):
@@ -81,7 +83,7 @@ class MainWindow(QMainWindow):
         self.model = vm.SessionViewModel(
             options.protocol or load_protocol(options.protocol_name), options.request, mirrored=options.mirrored,
             mirror_live=self.settings.value("view/mirror_live", True, type=bool),
-            screenshot=options.max_frames is not None)
+            screenshot=options.max_frames is not None, gestures=options.gestures)
         self._seq = 0
         self.published: Published | None = None
         self.dropped_frames = 0
@@ -164,6 +166,21 @@ class MainWindow(QMainWindow):
         self.act_open = make_action(self, "Open video…", self.open_video_dialog, ("Ctrl+O",))
         self.act_refresh_cameras = make_action(self, "Look for cameras again", self.refresh_cameras)
         self.act_quit = make_action(self, "Quit", self.close, ("Ctrl+Q",))
+        self.act_coaching = make_action(self, "Pause coaching", control.toggle_coaching,
+                                        tip="Pause or resume the coaching; the picture goes on (Page Down, play/pause)")
+        controls.add_keys(self.act_coaching, controls.REMOTE_TOGGLE)
+        controls.add_keys(make_action(self, "Pause coaching (media key)", control.pause_coaching), controls.REMOTE_PAUSE)
+        controls.add_keys(make_action(self, "Resume coaching (media key)", control.resume_coaching),
+                          controls.REMOTE_RESUME)
+        self.act_end = make_action(self, "End session", control.end_session, ("Ctrl+Shift+E",),
+                                   tip="End and save the session (or both hands above the head, or media stop)")
+        controls.add_keys(self.act_end, controls.REMOTE_END)
+        self.act_gestures = make_action(self, "Hands-free gestures", self.set_gestures, checkable=True,
+                                        tip="One hand above the head for a second pauses or resumes; "
+                                            "both hands for 2.5 s end the session")
+        controls.check_quietly(self.act_gestures, self.options.gestures)
+        self.act_voice = make_action(self, self.audio.speech_status.capitalize(), lambda: None)
+        self.act_voice.setEnabled(False)
         self.summary_dock.visibilityChanged.connect(self._on_dock_visibility)
         controls.check_quietly(self.act_mute, self.audio.muted)
         if not self.audio.available:
@@ -176,7 +193,8 @@ class MainWindow(QMainWindow):
         actions = WindowActions(
             play=self.act_play, step=self.act_step, reset=self.act_reset, back=self.act_back,
             forward=self.act_forward, mute=self.act_mute, mirror=self.act_mirror, fullscreen=self.act_fullscreen,
-            summary=self.act_summary, open=self.act_open, quit=self.act_quit)
+            summary=self.act_summary, open=self.act_open, quit=self.act_quit, coaching=self.act_coaching,
+            end=self.act_end, gestures=self.act_gestures, voice=self.act_voice)
         self.toolbar = controls.build_toolbar(self, actions, self.protocol_box)
         self.camera_menu, self.protocol_menu = controls.build_menus(self, actions, names, self.options.protocol_name,
                                                            self.protocol_box.setCurrentText)
@@ -188,6 +206,7 @@ class MainWindow(QMainWindow):
         file_menu.insertAction(self.camera_menu.menuAction(), self.act_export)  # after Open video…
 
         self.status_line = StatusLine(self.options.db_path)
+        self.status_line.set_voice(self.audio.speech_status, self.audio.has_speech or not self.options.audio)
         self.setStatusBar(self.status_line)
 
     # ------------------------------------------------------------------ the controller's worker
@@ -283,6 +302,9 @@ class MainWindow(QMainWindow):
             self._show_range_test()   # a range test's result comes first
         elif name == vm.PLAY:
             self.act_play.setText(model.play_label)
+        elif name == vm.CONTROL:
+            self.act_coaching.setText(model.coaching_label)
+            controls.check_quietly(self.act_gestures, model.gestures)
         elif name == vm.VIEW:
             self.renderer.set_view(self.view_options())
         elif name == vm.PAUSED:
@@ -382,6 +404,12 @@ class MainWindow(QMainWindow):
         self.audio.set_muted(muted)
         if self.options.persist:
             self.settings.setValue("audio/muted", muted)
+
+    def set_gestures(self, on: bool) -> None:
+        self.options.gestures = on
+        self.controller.set_gestures(on)
+        if self.options.persist:
+            self.settings.setValue("control/gestures", on)
 
     def set_mirrored(self, mirrored: bool) -> None:
         self.model.set_mirrored(mirrored)

@@ -32,7 +32,18 @@ from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainter
 from posecoach.analysis.vocabulary import GuideStage, Phase
 from posecoach.pose import skeleton as sk
 from posecoach.session.pipeline import PipelineStep
-from posecoach.ui.overlay_text import PELVIS, TOO_FAST, OverlayModel, OverlayText, Tone, hold_ring, overlay_text, signed_angle
+from posecoach.ui.overlay_text import (
+    GESTURE,
+    PELVIS,
+    TOO_FAST,
+    OverlayModel,
+    OverlayText,
+    Tone,
+    certainty,
+    hold_ring,
+    overlay_text,
+    signed_angle,
+)
 
 __all__ = ["PELVIS", "TOO_FAST", "OverlayModel", "OverlayText", "draw_overlay", "overlay_text", "render_overlay"]
 
@@ -182,7 +193,7 @@ def _draw_readout(painter: QPainter, box: QRectF, text: OverlayText, sample, u: 
     _text(painter, QRectF(x, bar_y - 0.6 * u, w, 3.2 * u), text.tracking, 2.6 * u, DIM_COLOR)
     bar = QRectF(x + w * 0.58, bar_y + 0.2 * u, w * 0.42, 1.6 * u)
     _panel(painter, bar, QColor(255, 255, 255, 60), 0.8 * u)
-    level = max(0.0, min(1.0, sample.confidence)) if tracked else 0.0
+    _, level = certainty(sample)
     color = GOOD_COLOR if level >= 0.7 else WARN_COLOR if level >= 0.4 else BAD_COLOR
     if level > 0:
         _panel(painter, QRectF(bar.left(), bar.top(), bar.width() * level, bar.height()), color, 0.8 * u)
@@ -289,11 +300,11 @@ def _draw_bottom(painter: QPainter, rect: QRectF, text: OverlayText, toast: str 
         h = 7 * u
         y -= h
         box = QRectF(rect.left() + margin, y, rect.width() - 2 * margin, h)
-        color = BAD_COLOR if kind == PELVIS else WARN_COLOR
+        color = BAD_COLOR if kind == PELVIS else SHOULDER_COLOR if kind == GESTURE else WARN_COLOR
         _panel(painter, box, QColor(color.red(), color.green(), color.blue(), 225), 1.5 * u)
-        banner = "⚠  " + banner
+        banner = ("▲  " if kind == GESTURE else "⚠  ") + banner
         px = _fit_px(banner, 4.2 * u, box.width() - 4 * u)
-        _text(painter, box, banner, px, QColor(0, 0, 0) if color == WARN_COLOR else TEXT_COLOR, True,
+        _text(painter, box, banner, px, TEXT_COLOR if color == BAD_COLOR else QColor(0, 0, 0), True,
               Qt.AlignmentFlag.AlignCenter)
         y -= 1.0 * u
     if toast:
@@ -332,8 +343,8 @@ def draw_overlay(painter: QPainter, rect: QRectF, model: OverlayModel) -> None:
     guide = model.guide
     if guide is not None and guide.stage == GuideStage.COUNTDOWN and guide.countdown is not None:
         _outlined(painter, rect.center(), str(guide.countdown), 30 * u, TEXT_COLOR)
-    if model.paused:
-        label = "❚❚  PAUSED"
+    if model.paused or text.coaching_paused:
+        label = "❚❚  PAUSED" if model.paused else "❚❚  COACHING PAUSED"
         width = QFontMetricsF(_font(3.2 * u, True)).horizontalAdvance(label) + 5 * u
         box = QRectF(rect.center().x() - width / 2, rect.top() + margin, width, 6 * u)
         _panel(painter, box, QColor(10, 14, 20, 200), 3 * u)

@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QStatusBar,
     QTableWidget,
@@ -77,9 +78,18 @@ class StatusLine(QStatusBar):
         self.db_label = QLabel(f"saving sessions to {db_path.name}" if db_path else "sessions not saved")
         if db_path:
             self.db_label.setToolTip(str(db_path))
+        # a long hint is cut, it never widens the window
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.voice_label = QLabel()
         self.addWidget(self.status_label, 1)
         self.addPermanentWidget(self.rate_label)
+        self.addPermanentWidget(self.voice_label)
         self.addPermanentWidget(self.db_label)
+
+    def set_voice(self, text: str, ok: bool) -> None:
+        """The speech engine in use, or (in warning colour) what to install for one."""
+        self.voice_label.setText(text if ok else "⚠ " + text)
+        self.voice_label.setStyleSheet("" if ok else "color: #e65100;")
 
     def set_rate(self, fps: float, inference_ms: float) -> None:
         self.rate_label.setText(f"{fps:4.1f} fps · pose {inference_ms:3.0f} ms")

@@ -55,7 +55,7 @@ def render_published(item: Published, view: ViewOptions, view_size: tuple[int, i
     frame = item.step.frame.image
     size = fit_size(frame.shape[1], frame.shape[0], *view_size)
     model = OverlayModel(step=item.step, mirrored=view.mirrored, guide=item.guide, toast=view.toast,
-                         paused=view.paused, notice=view.notice, cues=item.cues)
+                         paused=view.paused, notice=view.notice, cues=item.cues, next_hold=item.next_hold)
     return render_overlay(frame, model, size)
 
 

@@ -42,6 +42,7 @@ class PipelineWorker(GeneratorWorker):
     - ``session_reset()``: the coach started over (reset, seek, protocol change).
     - ``ended(SessionEnd)``: the file ended.
     - ``paused_changed(bool)``.
+    - ``control(ControlChanged)``: the coaching was paused, resumed or ended (a gesture, a key).
     """
 
     opened = pyqtSignal(object)
@@ -53,6 +54,7 @@ class PipelineWorker(GeneratorWorker):
     session_reset = pyqtSignal()
     ended = pyqtSignal(object)
     paused_changed = pyqtSignal(bool)
+    control = pyqtSignal(object)
 
     def __init__(self, config: LiveConfig, parent: QObject | None = None) -> None:
         self.config = config
@@ -108,6 +110,23 @@ class PipelineWorker(GeneratorWorker):
         """Start the session over with another protocol."""
         self.send(live.Restart(protocol))
 
+    def toggle_coaching(self) -> None:
+        """Pause the coaching, or resume it (frames keep flowing either way)."""
+        self.send(live.ToggleCoaching())
+
+    def pause_coaching(self) -> None:
+        self.send(live.PauseCoaching())
+
+    def resume_coaching(self) -> None:
+        self.send(live.ResumeCoaching())
+
+    def end_session(self) -> None:
+        """End the session as the end of a file does (then ``restart`` starts a new one)."""
+        self.send(live.EndSession())
+
+    def set_gestures(self, enabled: bool) -> None:
+        self.send(live.SetGestures(enabled))
+
     def set_realtime(self, realtime: bool) -> None:
         self.send(live.SetRealtime(realtime))
 
@@ -135,6 +154,8 @@ class PipelineWorker(GeneratorWorker):
         elif isinstance(value, live.PausedChanged):
             self._paused = value.paused
             self.paused_changed.emit(value.paused)
+        elif isinstance(value, live.ControlChanged):
+            self.control.emit(value)
         elif isinstance(value, live.SessionReset):
             self.session_reset.emit()
         elif isinstance(value, SessionEnd):

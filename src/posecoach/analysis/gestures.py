@@ -1,0 +1,211 @@
+"""Hands-free control from the pose: one hand raised above the head pauses or resumes, both end.
+
+Works on the image landmarks MediaPipe gives (33 x (x, y, z, visibility), x and y as
+fractions of the picture, y down) and their timestamps; pure numpy, no clock of its own.
+
+A hand is *raised* when its wrist is clearly above the top of the head (above the nose
+by ``above_head`` torso lengths), its elbow above its shoulder and its wrist above its
+elbow. The drill never does that: the hands stay gripped together at chest height, also
+turned 70 deg. The torso length (shoulders to hips, vertical) is the scale because it
+hardly changes when the person turns, unlike the shoulder width.
+
+- one hand raised for ``toggle_s`` (about a second): :attr:`Gesture.TOGGLE_PAUSE`;
+- both hands raised together for ``end_s``: :attr:`Gesture.END_SESSION`. Both hands up
+  at any time during a one-hand hold cancels the pause: a person ending the session
+  does not pause it first (unless the second hand comes after ``toggle_s``).
+
+It never fires unless the body (nose, shoulders, hips, and the raised arm) has been seen
+steadily, inside the picture, for ``stable_s``; the caller blocks it during calibration
+and while the person selector is unsure. After a gesture, and after any loss of view or
+block, both hands must be seen down for ``rearm_s`` before the next one, and no gesture
+comes within ``refractory_s`` of the last: someone walking into view with a hand up, or
+keeping the hand up after a pause, never fires twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from posecoach.analysis.vocabulary import Gesture
+
+_NOSE = 0
+_SHOULDERS = (11, 12)
+_ELBOWS = (13, 14)
+_WRISTS = (15, 16)
+_HIPS = (23, 24)
+
+
+@dataclass(frozen=True)
+class GestureSettings:
+    """How deliberate a gesture must be (times in seconds, lengths in torso lengths)."""
+
+    min_visibility: float = 0.6   # every landmark used must be at least this visible
+    above_head: float = 0.3       # the wrist above the nose by this many torso lengths
+    toggle_s: float = 1.0         # one hand up this long: pause / resume
+    end_s: float = 2.5            # both hands up this long: end the session
+    stable_s: float = 0.5         # the body seen steadily this long before a raise counts
+    rearm_s: float = 0.3          # both hands down this long before the next gesture
+    refractory_s: float = 1.5     # no gesture this soon after the last
+    dropout_s: float = 0.2        # a raise survives a reading lost for less than this
+    max_gap_s: float = 0.5        # frames further apart than this: the view was lost
+    min_torso: float = 0.06       # a torso shorter than this (picture heights): too far or partial
+    edge_margin: float = 0.15     # a raised wrist may leave the top of the picture by this much
+    lift_dy: float = 0.12         # one wrist higher than the other by this many torso lengths: a hand lifted
+    lift_settle_s: float = 0.4    # a lifted hand counts as down again after this long down
+    lift_lookback_s: float = 0.5  # a rep begun this soon before a lift was the lift, not the drill
+
+
+@dataclass(frozen=True)
+class GestureProgress:
+    """A gesture being made: which, and how far (0..1) toward firing."""
+
+    gesture: Gesture
+    fraction: float
+
+
+def raised_hands(landmarks: np.ndarray, settings: GestureSettings = GestureSettings()) -> tuple[bool, bool] | None:
+    """(left raised, right raised) in one frame, or None when the body is not seen well enough.
+
+    Seen well enough: nose, shoulders and hips visible, inside the picture, upright, and a
+    torso at least ``min_torso`` of the picture height.
+    """
+    img = np.asarray(landmarks, dtype=float)
+    if img.ndim != 2 or img.shape[0] < 33 or img.shape[1] < 4:
+        return None
+    core = [_NOSE, *_SHOULDERS, *_HIPS]
+    points = img[core]
+    if not np.all(np.isfinite(points)) or np.any(points[:, 3] < settings.min_visibility):
+        return None
+    if np.any(points[:, :2] < 0.0) or np.any(points[:, :2] > 1.0):
+        return None
+    shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
+    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+    if torso < settings.min_torso:
+        return None
+    line = img[_NOSE, 1] - settings.above_head * torso
+    raised = []
+    for shoulder, elbow, wrist in zip(_SHOULDERS, _ELBOWS, _WRISTS, strict=True):
+        arm = img[[elbow, wrist]]
+        ok = bool(np.all(np.isfinite(arm)) and np.all(arm[:, 3] >= settings.min_visibility)
+                  and -settings.edge_margin <= img[wrist, 1] and 0.0 <= img[wrist, 0] <= 1.0)
+        raised.append(ok and img[wrist, 1] < line and img[elbow, 1] < img[shoulder, 1]
+                      and img[wrist, 1] < img[elbow, 1])
+    return raised[0], raised[1]
+
+
+def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSettings()) -> bool | None:
+    """Whether a hand has left the drill's grip upward (the start of a gesture), or None when not seen.
+
+    Lifted: a wrist or an elbow above the shoulder line, or one wrist higher than the other
+    by ``lift_dy`` torso lengths (the drill keeps both hands together at chest height).
+    Only landmarks seen well count. Earlier and looser than :func:`raised_hands`: a lifted
+    arm moves the landmarks the rotation is measured from, so the coach is held meanwhile.
+    """
+    img = np.asarray(landmarks, dtype=float)
+    if raised_hands(img, settings) is None:
+        return None
+    shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
+    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+    seen = [bool(np.isfinite(img[i, 1]) and img[i, 3] >= settings.min_visibility) for i in range(len(img))]
+    for shoulder, elbow, wrist in zip(_SHOULDERS, _ELBOWS, _WRISTS, strict=True):
+        if (seen[wrist] and img[wrist, 1] < img[shoulder, 1]) or (seen[elbow] and img[elbow, 1] < img[shoulder, 1]):
+            return True
+    left, right = _WRISTS
+    return bool(seen[left] and seen[right] and abs(img[left, 1] - img[right, 1]) > settings.lift_dy * torso)
+
+
+class GestureDetector:
+    """Follow one person's hands frame by frame; :meth:`update` returns a gesture when one is made."""
+
+    def __init__(self, settings: GestureSettings = GestureSettings()) -> None:
+        self.settings = settings
+        self.fired: list[tuple[float, Gesture]] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the view (a new session, a seek): the hands must be seen down again."""
+        self._last_t: float | None = None
+        self._seen_since: float | None = None
+        self._armed = False
+        self._down_since: float | None = None
+        self._one_since: float | None = None
+        self._both_since: float | None = None
+        self._spoiled = False          # both hands were up: no pause from this raise
+        self._last_up_t: float | None = None
+        self._last_fire = -np.inf
+        self.progress: GestureProgress | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._armed
+
+    def _lose_view(self) -> None:
+        self._seen_since = None
+        self._armed = False
+        self._down_since = None
+        self._clear_raise()
+
+    def _clear_raise(self) -> None:
+        self._one_since = None
+        self._both_since = None
+        self._spoiled = False
+        self._last_up_t = None
+        self.progress = None
+
+    def update(self, t: float, landmarks: np.ndarray | None, blocked: bool = False) -> Gesture | None:
+        """Advance to frame time ``t``; ``blocked``: calibration, or not sure whom we follow."""
+        s = self.settings
+        gap = self._last_t is not None and not (0.0 <= t - self._last_t <= s.max_gap_s)
+        self._last_t = t
+        hands = None if blocked or landmarks is None else raised_hands(landmarks, s)
+        if hands is None or gap:
+            self._lose_view()
+            if hands is None:
+                return None
+        assert hands is not None
+        if self._seen_since is None:
+            self._seen_since = t
+        if t - self._seen_since < s.stable_s:
+            return None
+        left, right = hands
+        if not (left or right):
+            if self._last_up_t is not None and t - self._last_up_t < s.dropout_s:
+                return None   # a reading lost mid-raise: not down yet
+            self._clear_raise()
+            if self._down_since is None:
+                self._down_since = t
+            if t - self._down_since >= s.rearm_s:
+                self._armed = True
+            return None
+        self._down_since = None
+        self._last_up_t = t
+        if not self._armed or t - self._last_fire < s.refractory_s:
+            self.progress = None
+            return None
+        if left and right:
+            self._one_since = None
+            self._spoiled = True
+            if self._both_since is None:
+                self._both_since = t
+            held = t - self._both_since
+            self.progress = GestureProgress(Gesture.END_SESSION, min(1.0, held / s.end_s))
+            return self._fire(t, Gesture.END_SESSION) if held >= s.end_s else None
+        self._both_since = None
+        if self._spoiled:
+            self.progress = None
+            return None
+        if self._one_since is None:
+            self._one_since = t
+        held = t - self._one_since
+        self.progress = GestureProgress(Gesture.TOGGLE_PAUSE, min(1.0, held / s.toggle_s))
+        return self._fire(t, Gesture.TOGGLE_PAUSE) if held >= s.toggle_s else None
+
+    def _fire(self, t: float, gesture: Gesture) -> Gesture:
+        self._armed = False
+        self._last_fire = t
+        self._clear_raise()
+        self._last_up_t = t
+        self.fired.append((t, gesture))
+        return gesture
