@@ -214,3 +214,20 @@ def test_full_standing_session_7_by_7_twice_is_coached_to_the_end():
     for state in states:
         if state.phase == "neutral":
             assert state.expected_side in messages.instruction_text(state, proto.cues)
+
+
+def test_first_turn_then_other_lets_the_first_turn_choose_the_side():
+    """Half-kneeling: the person turns toward the knee in front, whichever it is."""
+    left = dict(side=-1, amplitude=40, hold_s=2.5)
+    coach, states = run([left, left, left, dict(side=1, amplitude=40, hold_s=2.5)],
+                        protocol="half-kneeling-rotation", holds_per_side=3)
+    assert [(r.side, r.completed, r.faults) for r in coach.reps] == [("left", True, [])] * 3 + [("right", True, [])]
+    assert states[-1].completed == {"right": 1, "left": 3}
+    # once the first side is full, the other side is asked for
+    assert [e.side for e in coach.events if e.kind == ev.ROTATE_NOW][-1] == "right"
+
+
+def test_first_turn_then_other_flags_a_switch_before_the_side_is_done():
+    left, right = dict(side=-1, amplitude=40, hold_s=2.5), dict(side=1, amplitude=40, hold_s=2.5)
+    coach, _ = run([left, right], protocol="half-kneeling-rotation")
+    assert [r.faults for r in coach.reps] == [[], ["wrong_side"]]

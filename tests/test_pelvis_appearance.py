@@ -148,3 +148,19 @@ def test_a_loose_hem_over_the_hips_moves_the_patch_below_it():
     assert make_template(tucked_in, body_pixels(), 80.0).y0 == default_top
     below_hem = make_template(shirt_to_hips, body_pixels(), 80.0)
     assert below_hem is not None and below_hem.y0 > default_top
+
+
+def test_half_kneeling_reads_the_front_thigh():
+    """The front knee is the higher one; the patch lies on its thigh, between hip and knee."""
+    from posecoach.analysis.pelvis_appearance import AppearanceSettings, PatchRegion, patch_box
+
+    settings = AppearanceSettings(region=PatchRegion.FRONT_THIGH)
+    p = body_pixels()
+    p[23], p[24] = (345, 220), (295, 220)            # hips
+    p[25], p[26] = (350, 330), (285, 290)            # the right knee in front (higher)
+    x0, y0, x1, y1 = patch_box(p, 80.0, settings)
+    assert x0 < 285 < x1 and x1 < 330                # around the right thigh, not the left
+    assert 220 < y0 < y1 <= 290
+    p[25], p[26] = (350, 290), (285, 330)            # swapped knees: the left thigh
+    x0, _, x1, _ = patch_box(p, 80.0, settings)
+    assert x0 < 350 < x1 and x0 > 300

@@ -12,7 +12,12 @@ def test_builtin_protocols_load_with_their_rules():
     seated = load_protocol("seated-rotation")
     assert (seated.hold_s, seated.holds_per_side) == (20.0, 3)
     kneeling = load_protocol("half-kneeling-rotation")
-    assert (kneeling.holds_per_side, kneeling.hold_s, kneeling.side_order) == (10, 2.0, "right-then-left")
+    assert (kneeling.holds_per_side, kneeling.hold_s, kneeling.side_order) == (10, 2.0, "first-turn-then-other")
+    assert (standing.posture, seated.posture, kneeling.posture) == ("standing", "seated", "half-kneeling")
+    # the exercise guides: seated holds of 15-30 s, half-kneeling reps with a short pause
+    assert 15.0 <= seated.hold_s <= 30.0 and 1.0 <= kneeling.hold_s <= 3.0
+    assert {p.thresholds.pelvis_limit_deg for p in (standing, seated, kneeling)} == {10.0}
+    assert all(p.limits for p in (seated, kneeling))   # each says what it cannot measure
 
 
 def test_user_protocol_file(tmp_path):
@@ -26,6 +31,7 @@ def test_user_protocol_file(tmp_path):
     ("name = 'x'\nhold_s = = 3", "not valid TOML"),
     ("name = 'x'\nbogus = 1", "unknown setting"),
     ("name = 'x'\nside_order = 'random'", "side_order"),
+    ("name = 'x'\nposture = 'lying'", "posture must be one of standing, seated, half-kneeling"),
     ("hold_s = 3", "needs a name"),
     ("name = 'x'\nhold_s = -1", "positive"),
 ])

@@ -185,3 +185,30 @@ def test_pelvis_from_the_picture_grows_with_the_change_beyond_its_allowances():
     assert values == sorted(values) and values[-1] > values[0] > 0.0
     # the same change means less turn when the trunk is turned far (its own share of the change)
     assert pelvis_from_appearance(AppearanceReading(0.02), 60.0) <= pelvis_from_appearance(AppearanceReading(0.02), 0.0)
+
+
+def test_postures_without_a_hand_cue_take_the_blind_zone_and_sign_from_the_world_yaw():
+    from posecoach.analysis.posture import posture_setup
+
+    standing, seated, kneeling = (posture_setup(p) for p in ("standing", "seated", "half-kneeling"))
+    # seated with the hands together in front: the upper body of the standing drill
+    assert standing.model.trunk.uses_hands and seated.model.trunk == standing.model.trunk
+    assert not kneeling.model.trunk.uses_hands and kneeling.model.trunk.weights[2:] == (0.0, 0.0)
+    neutral = measure(*synthetic_pose(0.0), 640, 480)
+    small = measure(*synthetic_pose(6.0), 640, 480)
+    assert compute_cues(small, neutral, blind_world_gain=1.2).foreshortening == pytest.approx(1.2 * 6.0, abs=0.5)
+    # hands that travel the wrong way (a stick across the shoulders) do not flip the sign
+    turned = measure(*synthetic_pose(30.0), 640, 480)
+    wrong_hands = turned.__class__(**{**turned.__dict__, "hands_x": neutral.hands_x + 0.3})
+    assert compute_cues(wrong_hands, neutral, blind_world_gain=1.2).foreshortening > 20
+    assert compute_cues(wrong_hands, neutral).foreshortening < 0
+
+
+def test_the_estimator_follows_its_posture(side=1):
+    from posecoach.analysis.posture import posture_setup
+
+    setup = posture_setup("half-kneeling")
+    estimator = RotationEstimator(setup.settings, setup.model)
+    feed(estimator, [0.0] * 60)
+    out = feed(estimator, [side * 40.0] * 45, t0=2.0)[-1]
+    assert out.tracked and out.trunk_deg == pytest.approx(side * 40.0, abs=8.0)

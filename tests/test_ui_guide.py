@@ -55,6 +55,38 @@ def test_framing_checks():
     assert all(messages.FRAMING_TEXT[issue] for issue in g.FramingIssue)
 
 
+def test_framing_follows_the_posture():
+    """Seated: head to knees in view and nose-to-hips big enough; standing needs nose-to-knees."""
+    pose = standing_pose()
+    img = pose.image.copy()
+    # a seated person: the knees come up to about hip height, in front of the hips
+    hips_y = img[[23, 24], 1].mean()
+    img[[25, 26], 1] = hips_y + 0.04
+    img[[27, 28], 1] = hips_y + 0.25
+    seated = PoseFrame(t=pose.t, image=img, world=pose.world, width=pose.width, height=pose.height)
+    assert g.check_framing(seated, posture="standing") == g.TOO_FAR   # nose to knees is short
+    assert g.check_framing(seated, posture="seated") is None
+    assert g.check_framing(moved(seated, scale=0.5), posture="seated") == g.TOO_FAR
+    assert g.check_framing(moved(seated, hide=(25, 26)), posture="seated") == g.KNEES
+    # half-kneeling with a stick across the shoulders: the wrists above the shoulders
+    kneeling = standing_pose()
+    raised = kneeling.image.copy()
+    raised[[15, 16], 1] = raised[[11, 12], 1] - 0.05
+    raised_pose = PoseFrame(t=pose.t, image=raised, world=pose.world, width=pose.width, height=pose.height)
+    assert g.check_framing(raised_pose, posture="half-kneeling") == g.HANDS_UP
+    assert g.check_framing(raised_pose, posture="standing") is None
+    assert g.check_framing(kneeling, posture="half-kneeling") is None
+    assert "in front of your chest" in messages.framing_text(g.HANDS_UP, "half-kneeling")
+    assert "chair seat" in messages.framing_text(g.KNEES, "seated")
+    crossed = seated.image.copy()
+    crossed[15, 0], crossed[16, 0] = crossed[12, 0], crossed[11, 0]   # each hand on the other shoulder
+    crossed_pose = PoseFrame(t=pose.t, image=crossed, world=pose.world, width=pose.width, height=pose.height)
+    assert g.check_framing(crossed_pose, posture="seated") == g.ARMS_CROSSED
+    assert g.check_framing(crossed_pose, posture="standing") == g.TOO_FAR   # not a standing rule
+    guide = g.Guide(gate=False, posture="seated")
+    assert guide.update(0.0, seated, untracked(), state()).stage == g.CALIBRATING
+
+
 def test_gated_start_frames_then_counts_down_then_calibrates():
     guide = g.Guide(gate=True, countdown_s=3.0)
     first = guide.update(0.0, None, untracked("no_person"), state())

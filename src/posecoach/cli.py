@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from posecoach import __version__
+from posecoach.analysis.vocabulary import Posture
 from posecoach.errors import PosecoachError
 
 
@@ -131,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
         clips.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
         clips.add_argument("--cache", type=Path, default=None,
                            help="folder to cache pose landmarks in (re-runs skip inference)")
+        if name == "accuracy":
+            clips.add_argument("--protocol", default=None,
+                               help="score every clip with this protocol (default: the drill of each clip's posture)")
+        else:
+            clips.add_argument("--posture", choices=[str(p) for p in Posture], default=None,
+                               help="fit this posture's model (its clips run with its drill); default: standing")
+            clips.add_argument("--keep-trunk", action="store_true",
+                               help="keep the model's trunk weights; fit the pelvis and the uncertainty only")
         _add_model_args(clips)
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
@@ -192,10 +201,12 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_export(args)
         if args.command == "accuracy":
             from posecoach.tools.accuracy import run_accuracy
-            return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache)
+            return run_accuracy(args.folder, model=args.model, json_out=args.json, cache=args.cache,
+                                protocol=args.protocol)
         if args.command == "fit":
             from posecoach.tools.fitting import run_fit
-            return run_fit(args.folder, model=args.model, json_out=args.json, cache=args.cache)
+            return run_fit(args.folder, model=args.model, json_out=args.json, cache=args.cache,
+                           posture=args.posture, keep_trunk=args.keep_trunk)
         if args.command == "bench":
             from posecoach.tools.bench import run_bench_command
             return run_bench_command(args)

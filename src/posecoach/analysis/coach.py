@@ -19,7 +19,7 @@ from posecoach.analysis import events as ev
 from posecoach.analysis.coach_state import CoachState, Rep
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.sample import RotationSample
-from posecoach.analysis.vocabulary import Alert, Fault, Instruction, Pause, Phase, Reason, Side
+from posecoach.analysis.vocabulary import Alert, Fault, Instruction, Pause, Phase, Reason, Side, SideOrder
 
 __all__ = ["Coach", "CoachState", "Rep", "side_of"]
 
@@ -97,11 +97,14 @@ class Coach:
         if right_full != left_full:
             return Side.LEFT if right_full else Side.RIGHT
         order = self.protocol.side_order
-        if order == "right-then-left":
+        if order == SideOrder.RIGHT_THEN_LEFT:
             return Side.RIGHT
-        if order == "left-then-right":
+        if order == SideOrder.LEFT_THEN_RIGHT:
             return Side.LEFT
         set_reps = [r for r in self.reps if r.set_index == self._set_index]
+        if order == SideOrder.FIRST_TURN_THEN_OTHER:
+            # the side the person set up for (the knee in front) until it is full
+            return set_reps[0].side if set_reps else Side(self.protocol.first_side)
         if not set_reps:
             return Side(self.protocol.first_side)
         return Side.LEFT if set_reps[-1].side == Side.RIGHT else Side.RIGHT
@@ -259,6 +262,10 @@ class Coach:
     def _start_rep(self, t: float, separation: float) -> None:
         side = side_of(separation)
         expected = self.expected_side()
+        if (self.protocol.side_order == SideOrder.FIRST_TURN_THEN_OTHER
+                and not any(r.set_index == self._set_index for r in self.reps)
+                and self._set_counts["right"] == self._set_counts["left"] == 0):
+            expected = side   # the first turn of a set chooses its side
         self._rep = Rep(side=side, start_s=t, set_index=self._set_index, expected_side=expected)
         self._phase = ROTATING
         self._settled_since = None
@@ -495,7 +502,7 @@ class Coach:
         self._rest_until += seconds
         self._last_hold_t += seconds
         self._history = deque((t + seconds, a) for t, a in self._history)
-        self._recent = deque((t + seconds, m, ok, sep) for t, m, ok, sep in self._recent)
+        self._recent = deque((t + seconds, m, ok, sep, err) for t, m, ok, sep, err in self._recent)
 
     def finish(self, t: float) -> None:
         """End of the source: close a rep in progress so it is recorded."""

@@ -57,20 +57,30 @@ def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
 
-def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DEFAULT_HANDS_LEVER) -> Cues:
+def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DEFAULT_HANDS_LEVER,
+                 blind_world_gain: float | None = None) -> Cues:
     """All cues of frame ``m`` against the calibrated ``neutral``; ``hands_lever`` (torso
-    heights) turns the hand travel into an angle where the shoulder width is blind."""
+    heights) turns the hand travel into an angle where the shoulder width is blind.
+
+    ``blind_world_gain``: for postures whose grip makes the hands no trunk cue (arms crossed
+    on the chest, a stick across the shoulders), the world yaw times this gain fills the
+    shoulder width's blind zone and gives its sign, instead of the hands.
+    """
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
     hands = m.hands_x - neutral.hands_x
     # A rotation to the right carries the hands toward the image left (negative x).
-    sign = -math.copysign(1.0, hands) if abs(hands) > HANDS_SIGN_DEADBAND else math.copysign(1.0, world or 1.0)
+    if blind_world_gain is None and abs(hands) > HANDS_SIGN_DEADBAND:
+        sign = -math.copysign(1.0, hands)
+    else:
+        sign = math.copysign(1.0, world or 1.0)
     yaw0 = math.radians(neutral.world_shoulder_yaw)
     ratio = m.shoulder_width / neutral.shoulder_width if neutral.shoulder_width > 1e-6 else 1.0
     phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
     if math.degrees(phi) < FORESHORTENING_BLIND_DEG:
         # Blind near 0 deg (the cosine is flat there: 2% of width noise reads as 11 deg, with
         # a random sign): the hands, which move most there, speak for it.
-        foreshortening = float(hands_angle(hands, hands_lever))
+        foreshortening = (float(hands_angle(hands, hands_lever)) if blind_world_gain is None
+                          else blind_world_gain * world)
     else:
         foreshortening = math.degrees(sign * phi - yaw0)
     hip_ratio = m.hip_width / neutral.hip_width if abs(neutral.hip_width) > 1e-6 else 1.0

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from posecoach.analysis.vocabulary import Posture
+
 TRUNK_FEATURES = ("foreshortening", "world", "hands", "hands_cubed")
 
 
@@ -26,6 +28,7 @@ class TrunkModel:
     weights: tuple[float, ...]
     world_gain: float      # trunk ~ world_gain * world yaw, alone (for the cue spread)
     hands_lever: float     # hand travel ~ -hands_lever * sin(trunk), torso heights (ditto)
+    uses_hands: bool = True  # False: the posture's grip makes the hands no trunk cue (weights 0)
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,27 @@ DEFAULT_MODEL = FusionModel(
                                  untrusted_pelvis=1.2472, scale=2.067),
     provenance="posecoach fit, 24 rendered clips (synth, synth_hard, 9 real-room variants), 2026-12-01",
 )
+
+
+# FITTED BELOW (placeholders while recording)
+SEATED_MODEL = FusionModel(trunk=DEFAULT_MODEL.trunk, pelvis=DEFAULT_MODEL.pelvis,
+                           uncertainty=DEFAULT_MODEL.uncertainty, provenance="")
+# Half-kneeling with a stick held in front: the hands are no trunk cue (the grip's lever
+# varies), the pelvis picture is the front thigh. Fitted by `posecoach fit CLIPS --posture
+# half-kneeling --cache DIR` on 3 rendered clips (k01, k03, k04: README "Drills", kept
+# outside the repository). Leave-one-clip-out: trunk 2.46, pelvis 1.66, separation 3.27
+# (in-sample 2.38, 1.33, 2.87); uncertainty coverage 76.9% on clips it was not fitted on.
+HALF_KNEELING_MODEL = FusionModel(
+    trunk=TrunkModel(weights=(0.23006, 0.95236, 0.0, 0.0), world_gain=1.2089, hands_lever=0.9746, uses_hands=False),
+    pelvis=PelvisModel(gain=45.5, floor=0.008, trunk_allowance=0.012, follows_trunk=0.03, exponent=0.6,
+                       plain_share=2.0, noise_multiple=0.0),
+    uncertainty=UncertaintyModel(base=0.5911, per_degree=0.0564, spread_weight=0.301, pelvis_weight=0.1339,
+                                 untrusted_pelvis=0.0, scale=2.036),
+    provenance="posecoach fit --posture half-kneeling, 3 rendered clips (k01, k03, k04), 2026-12-01",
+)
+
+MODELS_BY_POSTURE = {
+    Posture.STANDING: DEFAULT_MODEL,
+    Posture.SEATED: SEATED_MODEL,
+    Posture.HALF_KNEELING: HALF_KNEELING_MODEL,
+}

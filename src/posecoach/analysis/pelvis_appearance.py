@@ -37,9 +37,21 @@ from enum import StrEnum
 
 import numpy as np
 
-from posecoach.analysis.geometry import L_ANKLE, L_ELBOW, L_HIP, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_WRIST
+from posecoach.analysis.geometry import L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_WRIST
 
 PATCH_WIDTH = 40  # pixels after downsampling: the cue costs the same at any resolution
+
+
+class PatchRegion(StrEnum):
+    """Which picture stands for the pelvis.
+
+    ``crotch``: below the hip line between the thighs (standing, seated: the lap).
+    ``front_thigh``: the upper thigh of the leg in front (half-kneeling), which is fixed to
+    the pelvis and swings sideways when the pelvis turns; the front knee is the higher one.
+    """
+
+    CROTCH = "crotch"
+    FRONT_THIGH = "front_thigh"
 
 
 class CueProblem(StrEnum):
@@ -72,6 +84,9 @@ class AppearanceSettings:
     light_jump_s: float = 0.15        # ...within this time is a light jump (a lamp), not drift:
                                       # the cue is not read until the next neutral picture
     nominal_noise: float = 2.0        # grey levels of camera noise a plain patch is judged against
+    region: PatchRegion = PatchRegion.CROTCH
+    thigh_span: tuple[float, float] = (0.2, 0.95)   # front thigh: share of the hip-to-knee line
+    thigh_half_width: float = 0.6     # front thigh: of the hip width, both outlines in the patch
 
 
 @dataclass(frozen=True)
@@ -138,12 +153,32 @@ def patch_box(pixels: np.ndarray, torso_px: float, settings: AppearanceSettings 
     ``top`` (torso heights below the hip line) moves its upper edge down, below a hem."""
     s = settings or AppearanceSettings()
     hip_l, hip_r = pixels[L_HIP], pixels[R_HIP]
+    if s.region == PatchRegion.FRONT_THIGH:
+        return _front_thigh_box(pixels, torso_px, s, top)
     hip_x, hip_y = (hip_l + hip_r) / 2
     half = max(abs(hip_l[0] - hip_r[0]) * s.band_half_width, s.min_half_width * torso_px)
     top = s.band_top if top is None else max(top, s.band_top)
     bottom = s.band_bottom + (top - s.band_top)
     return (int(round(hip_x - half)), int(round(hip_y + top * torso_px)),
             int(round(hip_x + half)), int(round(hip_y + bottom * torso_px)))
+
+
+def _front_thigh_box(pixels: np.ndarray, torso_px: float, s: AppearanceSettings,
+                     top: float | None) -> tuple[int, int, int, int]:
+    """The front thigh's patch: the leg whose knee is higher in the picture (the back knee is
+    on the floor), from ``thigh_span[0]`` to ``thigh_span[1]`` of its hip-to-knee line (but
+    below a hem), ``thigh_half_width`` hip widths either side of it."""
+    front_right = pixels[R_KNEE][1] < pixels[L_KNEE][1]
+    hip = pixels[R_HIP] if front_right else pixels[L_HIP]
+    knee = pixels[R_KNEE] if front_right else pixels[L_KNEE]
+    half = max(abs(pixels[L_HIP][0] - pixels[R_HIP][0]) * s.thigh_half_width, s.min_half_width * torso_px)
+    drop = max(float(knee[1] - hip[1]), 0.15 * torso_px)
+    y0 = hip[1] + s.thigh_span[0] * drop
+    if top is not None:
+        y0 = max(y0, hip[1] + top * torso_px)
+    y1 = max(hip[1] + s.thigh_span[1] * drop, y0 + 0.1 * torso_px)
+    cx = hip[0] + 0.5 * (s.thigh_span[0] + s.thigh_span[1]) * (knee[0] - hip[0])
+    return int(round(cx - half)), int(round(y0)), int(round(cx + half)), int(round(y1))
 
 
 def hem_below_hips(image: np.ndarray, pixels: np.ndarray, torso_px: float,

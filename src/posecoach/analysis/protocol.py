@@ -7,9 +7,11 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from posecoach.analysis.vocabulary import Posture, SideOrder
 from posecoach.errors import ProtocolError
 
-SIDE_ORDERS = ("alternate", "right-then-left", "left-then-right")
+SIDE_ORDERS = tuple(SideOrder)
+POSTURES = tuple(Posture)
 DRILL, RANGE_TEST = "drill", "range-test"
 KINDS = (DRILL, RANGE_TEST)
 
@@ -61,6 +63,8 @@ class Protocol:
     sets: int = 1
     side_order: str = "alternate"
     first_side: str = "right"
+    posture: str = "standing"     # Posture: what the estimator and the framing guide expect
+    limits: str = ""              # what this drill's measurement cannot do from one camera (shown to the user)
     rest_s: float = 60.0
     thresholds: Thresholds = field(default_factory=Thresholds)
     cues: Cues = field(default_factory=Cues)
@@ -75,7 +79,7 @@ class Protocol:
         """The protocol part of the analysis document (a range test adds its kind, pass mark
         and pelvis limit: what its result is scored with)."""
         out = {"name": self.name, "hold_s": self.hold_s, "holds_per_side": self.holds_per_side,
-               "sets": self.sets, "side_order": self.side_order}
+               "sets": self.sets, "side_order": self.side_order, "posture": self.posture}
         if self.range_test is not None:
             out.update(kind=self.kind, pass_mark_deg=self.range_test.pass_mark_deg,
                        pelvis_limit_deg=self.thresholds.pelvis_limit_deg)
@@ -131,6 +135,8 @@ def parse_protocol(text: str, where: str = "protocol") -> Protocol:
             raise ProtocolError(f"{where}: a range test has one set of trials (sets = 1)")
     if protocol.side_order not in SIDE_ORDERS:
         raise ProtocolError(f"{where}: side_order must be one of {', '.join(SIDE_ORDERS)}")
+    if protocol.posture not in POSTURES:
+        raise ProtocolError(f"{where}: posture must be one of {', '.join(POSTURES)}")
     if protocol.first_side not in ("right", "left"):
         raise ProtocolError(f"{where}: first_side must be right or left")
     if protocol.hold_s <= 0 or protocol.holds_per_side < 1 or protocol.sets < 1:

@@ -93,11 +93,11 @@ def cue_spread(world, hands, foreshortening, trunk, model: FusionModel = DEFAULT
     The shoulder width counts only where it is not blind. Numbers or numpy arrays (the fit).
     """
     world_alone = model.trunk.world_gain * np.asarray(world)
-    hands_alone = hands_angle(hands, model.trunk.hands_lever)
+    hands_alone = hands_angle(hands, model.trunk.hands_lever) if model.trunk.uses_hands else trunk
     sighted = np.abs(foreshortening) >= FORESHORTENING_BLIND_DEG
     squares = ((world_alone - trunk) ** 2 + (hands_alone - trunk) ** 2
                + np.where(sighted, (np.asarray(foreshortening) - trunk) ** 2, 0.0))
-    return np.sqrt(squares / (2 + sighted))
+    return np.sqrt(squares / (1 + int(model.trunk.uses_hands) + sighted))
 
 
 def pelvis_magnitude(change, plainness, noise, trunk, model: FusionModel = DEFAULT_MODEL):
@@ -275,7 +275,8 @@ class RotationEstimator:
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
         model = self.model
-        cues = compute_cues(m, self.calibration.neutral, model.trunk.hands_lever)
+        cues = compute_cues(m, self.calibration.neutral, model.trunk.hands_lever,
+                            None if model.trunk.uses_hands else model.trunk.world_gain)
         raw_trunk = fuse_trunk(cues, model)
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)

@@ -18,6 +18,27 @@ class Side(StrEnum):
     LEFT = "left"
 
 
+class Posture(StrEnum):
+    """The body position a protocol is done in; the estimator and the framing guide follow it."""
+
+    STANDING = "standing"
+    SEATED = "seated"
+    HALF_KNEELING = "half-kneeling"
+
+
+class SideOrder(StrEnum):
+    """The order of the sides in a set.
+
+    ``first-turn-then-other``: every rep to the side of the set's first turn, then the
+    other side (half-kneeling: the person turns toward the knee in front, then swaps knees).
+    """
+
+    ALTERNATE = "alternate"
+    RIGHT_THEN_LEFT = "right-then-left"
+    LEFT_THEN_RIGHT = "left-then-right"
+    FIRST_TURN_THEN_OTHER = "first-turn-then-other"
+
+
 class Phase(StrEnum):
     """The coach's state machine (DESIGN.md section 4)."""
 
@@ -140,6 +161,8 @@ class FramingIssue(StrEnum):
     TOO_FAR = "too_far"
     OFF_CENTRE = "off_centre"
     NOT_FACING = "not_facing"
+    HANDS_UP = "hands_up"           # half-kneeling: a stick across the shoulders hides the turn
+    ARMS_CROSSED = "arms_crossed"   # seated: arms crossed on the chest hide most of the turn
 
 
 class GuideCueKind(StrEnum):

@@ -18,10 +18,11 @@ from posecoach.analysis.coach import Coach
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.gestures import GestureSettings
+from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.protocol import Protocol as ExerciseProtocol
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.sample import RotationSample
-from posecoach.analysis.vocabulary import ControlSource, Reason
+from posecoach.analysis.vocabulary import ControlSource, Posture, Reason
 from posecoach.capture.frame_source import Frame, FrameSource
 from posecoach.session.control import ControlEvent, SessionControl
 from posecoach.session.guide import Guide
@@ -62,15 +63,25 @@ class CoachingSession:
         self.sinks = list(sinks)
         self.gate = gate
         self.selector = PersonSelector()
-        self.estimator = RotationEstimator()
+        self.estimator = self._new_estimator(protocol)
         self.coach = Coach(protocol)
-        self.guide = Guide(gate=gate, calibration_s=self.estimator.settings.calibration_s)
+        self.estimator_posture = protocol.posture
+        self.guide = self._new_guide(protocol)
         self.control = SessionControl(gestures)
         self.last_t: float | None = None
         self._finished = False
         self._state: CoachState | None = None    # the coach's state after the last frame coached
         self._frozen: CoachState | None = None   # the coach's state when the controls began to hold it
         self._held_since: float | None = None    # the frame time they did
+
+    @staticmethod
+    def _new_estimator(protocol: ExerciseProtocol) -> RotationEstimator:
+        setup = posture_setup(protocol.posture)
+        return RotationEstimator(setup.settings, setup.model)
+
+    def _new_guide(self, protocol: ExerciseProtocol) -> Guide:
+        return Guide(gate=self.gate, calibration_s=self.estimator.settings.calibration_s,
+                     posture=Posture(protocol.posture))
 
     @property
     def protocol(self) -> ExerciseProtocol:
@@ -207,9 +218,12 @@ class CoachingSession:
             for sink in self.sinks:
                 sink.finish(self.coach)
         self.coach = Coach(protocol or self.coach.protocol)
+        if protocol is not None and protocol.posture != self.estimator_posture:
+            self.estimator = self._new_estimator(protocol)
+        self.estimator_posture = self.coach.protocol.posture
         self.estimator.reset()
         self.selector.reset()
-        self.guide.reset()
+        self.guide = self._new_guide(self.coach.protocol)
         self.control.reset()
         self._state = self._frozen = self._held_since = None
         self.last_t = None

@@ -16,7 +16,7 @@ import numpy as np
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.rotation import hips_in_view
 from posecoach.analysis.sample import RotationSample
-from posecoach.analysis.vocabulary import FramingIssue, GuideCueKind, GuideStage, Phase, Reason
+from posecoach.analysis.vocabulary import FramingIssue, GuideCueKind, GuideStage, Phase, Posture, Reason
 from posecoach.pose import skeleton as sk
 from posecoach.pose.types import PoseFrame
 
@@ -24,19 +24,47 @@ from posecoach.pose.types import PoseFrame
 FRAMING, COUNTDOWN, CALIBRATING, COACHING, DONE = GuideStage
 
 # Framing issues, most important first.
-NO_PERSON, HEAD, HIPS, KNEES, TOO_FAR, OFF_CENTRE, NOT_FACING = FramingIssue
+NO_PERSON, HEAD, HIPS, KNEES, TOO_FAR, OFF_CENTRE, NOT_FACING, HANDS_UP, ARMS_CROSSED = FramingIssue
 
 _MIN_VISIBILITY = 0.5
-_MIN_BODY_HEIGHT = 0.35   # nose to knees, as a fraction of the picture height
 _CENTRE_MARGIN = 0.18     # hip centre must stay this far from the left/right edges
+_CROSSED_SHARE = 0.3      # the left wrist this far (of the shoulder width) right of the right one: arms crossed
 
 
-def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) -> FramingIssue | None:
+@dataclass(frozen=True)
+class FramingRule:
+    """How big a posture must appear: the nose down to ``span_to`` (knees or hips) must cover
+    ``min_span`` of the picture height. Head to knees must be in the picture in every posture
+    (seated: the knees, and so the chair seat at the hips, are in view). ``hands_low``: the
+    wrists must be below the shoulders (half-kneeling: with a stick across the shoulders the
+    raised arms hide the shoulder line from the pose model). ``arms_uncrossed``: the hands
+    together in front, not crossed on the chest (seated: crossed arms hide most of the turn).
+    Both measured on rendered clips, README "Drills"."""
+
+    span_to: str = "knees"
+    min_span: float = 0.35
+    hands_low: bool = False
+    arms_uncrossed: bool = False
+
+
+FRAMING_RULES = {
+    # standing: nose to knees ~1.2 m of a 1.75 m person
+    Posture.STANDING: FramingRule("knees", 0.35),
+    # half-kneeling: the back knee is on the floor, the nose ~1.25 m above it
+    Posture.HALF_KNEELING: FramingRule("knees", 0.35, hands_low=True),
+    # seated: the knees are at about hip height; nose to hips ~0.65 m, the same pixels per metre
+    Posture.SEATED: FramingRule("hips", 0.19, arms_uncrossed=True),
+}
+
+
+def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None,
+                  posture: Posture = Posture.STANDING) -> FramingIssue | None:
     """Return the most important framing issue of one frame, or None when framed well.
 
-    Well framed: one person, head to knees inside the picture, big enough to measure,
-    roughly centred and facing the camera.
+    Well framed: one person, head to knees inside the picture, big enough to measure
+    (``FRAMING_RULES`` of the posture), roughly centred and facing the camera.
     """
+    rule = FRAMING_RULES[Posture(posture)]
     if pose is None:
         return NO_PERSON
     img = pose.image
@@ -51,9 +79,17 @@ def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None) 
         return HIPS
     if not (seen(sk.LEFT_KNEE, 0.01) and seen(sk.RIGHT_KNEE, 0.01)):
         return KNEES
-    knees_y = (img[sk.LEFT_KNEE, 1] + img[sk.RIGHT_KNEE, 1]) / 2
-    if knees_y - img[sk.NOSE, 1] < _MIN_BODY_HEIGHT:
+    low = (sk.LEFT_KNEE, sk.RIGHT_KNEE) if rule.span_to == "knees" else (sk.LEFT_HIP, sk.RIGHT_HIP)
+    low_y = max(img[low[0], 1], img[low[1], 1])
+    if low_y - img[sk.NOSE, 1] < rule.min_span:
         return TOO_FAR
+    if rule.hands_low and all(seen(w) and img[w, 1] < img[s, 1]
+                              for w, s in ((sk.LEFT_WRIST, sk.LEFT_SHOULDER), (sk.RIGHT_WRIST, sk.RIGHT_SHOULDER))):
+        return HANDS_UP
+    shoulder_width = abs(img[sk.LEFT_SHOULDER, 0] - img[sk.RIGHT_SHOULDER, 0])
+    if (rule.arms_uncrossed and seen(sk.LEFT_WRIST) and seen(sk.RIGHT_WRIST)
+            and img[sk.LEFT_WRIST, 0] < img[sk.RIGHT_WRIST, 0] - _CROSSED_SHARE * shoulder_width):
+        return ARMS_CROSSED
     centre_x = float(np.mean(img[[sk.LEFT_HIP, sk.RIGHT_HIP], 0]))
     if not _CENTRE_MARGIN <= centre_x <= 1.0 - _CENTRE_MARGIN:
         return OFF_CENTRE
@@ -79,6 +115,7 @@ class GuideState:
     untracked: Reason | None = None
     countdown: int | None = None
     calibration_progress: float | None = None
+    posture: Posture = Posture.STANDING   # the framing words follow it
 
     @property
     def blocks_calibration(self) -> bool:
@@ -92,6 +129,7 @@ class GuideCue:
     kind: GuideCueKind
     issue: FramingIssue | None = None   # framing: what to fix
     value: int | None = None            # countdown: the seconds left
+    posture: Posture = Posture.STANDING
 
 
 class Guide:
@@ -102,10 +140,13 @@ class Guide:
     gate : hold calibration back until framed and counted down (live cameras).
     countdown_s : seconds of good framing before calibrating.
     calibration_s : the estimator's stillness time, for the progress estimate.
+    posture : the protocol's posture; the framing check follows it.
     """
 
-    def __init__(self, gate: bool = True, countdown_s: float = 3.0, calibration_s: float = 1.5) -> None:
+    def __init__(self, gate: bool = True, countdown_s: float = 3.0, calibration_s: float = 1.5,
+                 posture: Posture = Posture.STANDING) -> None:
         self.gate = gate
+        self.posture = Posture(posture)
         self.countdown_s = countdown_s
         self.calibration_s = calibration_s
         self.reset()
@@ -133,11 +174,11 @@ class Guide:
         return guide
 
     def _starting(self, t: float, pose: PoseFrame | None, sample: RotationSample) -> GuideState:
-        issue = check_framing(pose, sample)
+        issue = check_framing(pose, sample, self.posture)
         if issue is not None:
             self._framed_since = None
             self._calibrating_since = None
-            return GuideState(FRAMING, issue=issue)
+            return GuideState(FRAMING, issue=issue, posture=self.posture)
         if self._framed_since is None:
             self._framed_since = t
         remaining = self.countdown_s - (t - self._framed_since) if self.gate else 0.0
@@ -150,7 +191,7 @@ class Guide:
 
     def _cue(self, guide: GuideState) -> None:
         if guide.stage == FRAMING and (guide.issue != self._last_issue or self._last_stage != FRAMING):
-            self.cues.append(GuideCue(GuideCueKind.FRAMING, issue=guide.issue))
+            self.cues.append(GuideCue(GuideCueKind.FRAMING, issue=guide.issue, posture=self.posture))
         if guide.stage == COUNTDOWN and guide.countdown != self._last_count:
             self.cues.append(GuideCue(GuideCueKind.COUNTDOWN, value=guide.countdown))
         if guide.stage == CALIBRATING and self._last_stage != CALIBRATING:

@@ -27,6 +27,7 @@ from posecoach.analysis.vocabulary import (
     GuideStage,
     Instruction,
     Pause,
+    Posture,
     Reason,
     Trend,
     TrialStatus,
@@ -41,7 +42,29 @@ FRAMING_TEXT: dict[FramingIssue, str] = {
     FramingIssue.TOO_FAR: "Come a little closer to the camera",
     FramingIssue.OFF_CENTRE: "Move to the middle of the picture",
     FramingIssue.NOT_FACING: "Face the camera",
+    FramingIssue.HANDS_UP: "Hold the stick in front of your chest: across the shoulders the camera cannot see the turn",
+    FramingIssue.ARMS_CROSSED: "Hold your hands together in front of your chest: crossed arms hide the turn from the camera",
 }
+
+# Where a posture needs other words (seated: the camera moves, not the person).
+POSTURE_FRAMING_TEXT: dict[tuple[Posture, FramingIssue], str] = {
+    (Posture.SEATED, FramingIssue.HIPS): "Move the camera back or lower: your hips and the seat must be in view",
+    (Posture.SEATED, FramingIssue.KNEES): "Move the camera back: head to knees and the chair seat must be in view",
+    (Posture.SEATED, FramingIssue.TOO_FAR): "Move the chair a little closer to the camera",
+    (Posture.HALF_KNEELING, FramingIssue.KNEES): "Move back: both knees (the one on the floor too) must be in view",
+}
+
+
+def framing_text(issue: FramingIssue, posture: Posture = Posture.STANDING) -> str:
+    """What to fix in the picture, in the words of the posture."""
+    return POSTURE_FRAMING_TEXT.get((Posture(posture), issue), FRAMING_TEXT[issue])
+
+
+def protocol_intro(protocol: Protocol) -> str:
+    """One line on a drill for the user: its title and what it cannot measure, if anything."""
+    title = protocol.title or protocol.name
+    return f"{title}. Limits: {protocol.limits}" if protocol.limits else title
+
 
 UNTRACKED_TEXT: dict[str, str] = {
     Reason.NO_PERSON: FRAMING_TEXT[FramingIssue.NO_PERSON],
@@ -167,7 +190,7 @@ def event_record(event: CoachEvent, protocol: Protocol) -> dict[str, Any]:
 def guide_text(guide: GuideState) -> str | None:
     """What the guided start says (it replaces the coach's instruction), or None."""
     if guide.stage == GuideStage.FRAMING and guide.issue is not None:
-        return FRAMING_TEXT[guide.issue]
+        return framing_text(guide.issue, guide.posture)
     if guide.stage == GuideStage.COUNTDOWN:
         return COUNTDOWN_TEXT
     if guide.stage == GuideStage.CALIBRATING:
@@ -180,7 +203,7 @@ def guide_text(guide: GuideState) -> str | None:
 def cue_text(cue: GuideCue) -> str:
     """What to say for a guide cue (a countdown second is a beep, not words)."""
     if cue.kind == GuideCueKind.FRAMING and cue.issue is not None:
-        return FRAMING_TEXT[cue.issue]
+        return framing_text(cue.issue, cue.posture)
     if cue.kind == GuideCueKind.CALIBRATING:
         return CALIBRATING_TEXT
     return ""

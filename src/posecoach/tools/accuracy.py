@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.protocol import load_protocol
+from posecoach.analysis.protocol import Protocol, load_protocol
 from posecoach.analysis.summary import asymmetry_pct
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.errors import PosecoachError
@@ -109,6 +109,19 @@ def load_truth(csv_path: Path, meta: dict | None) -> dict[str, np.ndarray]:
     return {"trunk": trunk, "pelvis": pelvis, "separation": trunk - pelvis, "phase": phase, "rep": rep}
 
 
+POSTURE_PROTOCOLS = {"standing": "standing-rotation", "seated": "seated-rotation",
+                     "kneeling": "half-kneeling-rotation", "half-kneeling": "half-kneeling-rotation"}
+
+
+def clip_protocol(meta: dict | None, override: str | None = None) -> Protocol:
+    """The protocol a clip is scored with: ``override``, else the drill of its posture."""
+    if override:
+        return load_protocol(override)
+    posture = (meta or {}).get("posture") or {}
+    kind = posture.get("kind", "standing") if isinstance(posture, dict) else str(posture)
+    return load_protocol(POSTURE_PROTOCOLS.get(kind, "standing-rotation"))
+
+
 def expected_completed(rep: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS_LIMIT_DEG) -> bool:
     """Whether a scripted rep must count as a completed hold (DESIGN.md section 4)."""
     return rep["hold_s"] >= hold_s and abs(rep.get("pelvis", 0.0)) < pelvis_limit
@@ -135,7 +148,7 @@ def expected_faults(rep: dict, hold_s: float = 7.0, pelvis_limit: float = PELVIS
 
 
 def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
-             on_step: Callable | None = None) -> dict:
+             on_step: Callable | None = None, protocol: Protocol | None = None) -> dict:
     """Run the pipeline (or replay cached landmarks) and return per-frame angles and reps.
 
     ``on_step(step, estimator)`` is called after every frame (the fit records features).
@@ -151,7 +164,7 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
         from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
         closer = MediaPipePoseEstimator(model_path)
         detector = recorder = RecordingDetector(closer)
-    session = CoachingSession(detector, load_protocol("standing-rotation"))
+    session = CoachingSession(detector, protocol or load_protocol("standing-rotation"))
     angles: dict[str, list[float]] = {name: [] for name in (*ANGLES, "err")}
     tracked = []
     try:
@@ -175,15 +188,16 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
     return out
 
 
-def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray]) -> tuple[int, int, float | None, float | None]:
+def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray], hold_s: float = 7.0,
+               pelvis_limit: float = PELVIS_LIMIT_DEG) -> tuple[int, int, float | None, float | None]:
     """(reps right, reps expected, worst |mean hold error|, asymmetry error in points)."""
     script = meta.get("reps", [])
     right = 0
     worst, best_true, best_got = None, {"right": None, "left": None}, {"right": None, "left": None}
     for k, (got, want) in enumerate(zip(got_reps, script)):
         faults = set(got.faults) - {"wrong_side"}
-        right += int(got.side == want["side"] and faults == expected_faults(want)
-                     and got.completed == expected_completed(want))
+        right += int(got.side == want["side"] and faults == expected_faults(want, hold_s, pelvis_limit)
+                     and got.completed == expected_completed(want, hold_s, pelvis_limit))
         holding = (truth["rep"] == k) & np.char.startswith(truth["phase"].astype(str), "hold")
         if not holding.any() or got.mean_hold_separation_deg is None or got.side != want["side"]:
             continue
@@ -202,7 +216,8 @@ def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray]) -> tupl
 
 
 def run_accuracy(folders: Path | list[Path], model: str | None = None, json_out: Path | None = None,
-                 cache: Path | None = None, out=sys.stdout) -> int:
+                 cache: Path | None = None, out=sys.stdout, protocol: str | None = None) -> int:
+    """Score every clip of ``folders``; each with ``protocol`` or else its posture's drill."""
     from posecoach.models import ensure_model, model_spec
 
     folders = [Path(f) for f in (folders if isinstance(folders, list) else [folders])]
@@ -216,8 +231,9 @@ def run_accuracy(folders: Path | list[Path], model: str | None = None, json_out:
     for video in clips:
         meta = load_meta(video)
         truth = load_truth(video.with_suffix(".csv"), meta)
-        got = run_clip(video, model_path, model_name, cache)
-        result = _score_clip(video.stem, meta, truth, got)
+        drill = clip_protocol(meta, protocol)
+        got = run_clip(video, model_path, model_name, cache, protocol=drill)
+        result = _score_clip(video.stem, meta, truth, got, drill)
         results.append(result)
         if not result.refused_expected:
             n = result.frames
@@ -238,21 +254,24 @@ def run_accuracy(folders: Path | list[Path], model: str | None = None, json_out:
     return 0
 
 
-def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got: dict) -> ClipScore:
+def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got: dict,
+                protocol: Protocol | None = None) -> ClipScore:
+    hold_s = protocol.hold_s if protocol else 7.0
+    limit = protocol.thresholds.pelvis_limit_deg if protocol else PELVIS_LIMIT_DEG
     n = min(len(got["trunk"]), len(truth["trunk"]))
     refused = bool(meta and "hips_out_of_frame" in meta.get("tags", []))
     scores = {a: score_angle(got[a][:n], truth[a][:n]) for a in ANGLES}
     holds = {"right": 0, "left": 0}
     for rep in got["reps"]:
         holds[rep.side] += int(rep.completed)
-    expected = expected_holds(meta) if meta else None
+    expected = expected_holds(meta, hold_s, limit) if meta else None
     if refused and expected is not None:
         expected = {"right": 0, "left": 0}  # the right answer is to refuse to measure
     lag = lag_frames(got["separation"][:n], truth["separation"][:n])
     fps = 30.0 if not meta else float(meta.get("fps", 30.0))
     reps_right = reps_expected = worst = asym = None
     if meta and not refused and meta.get("reps"):
-        reps_right, reps_expected, worst, asym = score_reps(got["reps"], meta, truth)
+        reps_right, reps_expected, worst, asym = score_reps(got["reps"], meta, truth, hold_s, limit)
     sep, err = got["separation"][:n], got["err"][:n]
     known = np.isfinite(sep) & np.isfinite(err) & np.isfinite(truth["separation"][:n])
     cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None

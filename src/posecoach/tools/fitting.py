@@ -30,11 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
+from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
+from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.rotation import EstimatorSettings, cue_spread, pelvis_magnitude, uncertainty_terms
 from posecoach.analysis.smoothing import OneEuroFilter
+from posecoach.analysis.vocabulary import Posture
 from posecoach.errors import PosecoachError
-from posecoach.tools.accuracy import clip_paths, load_meta, load_truth
+from posecoach.tools.accuracy import POSTURE_PROTOCOLS, clip_paths, load_meta, load_truth
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,11 @@ class ClipRecord:
         return np.all(np.isfinite(self.features), axis=1)
 
 
-def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | None) -> ClipRecord:
-    """Run the pipeline once over ``video`` and keep what the fusion saw in each frame."""
-    from posecoach.tools.accuracy import run_clip
+def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
+                protocol: str | None = None) -> ClipRecord:
+    """Run the pipeline once over ``video`` and keep what the fusion saw in each frame
+    (with ``protocol``, else the drill of the clip's posture)."""
+    from posecoach.tools.accuracy import clip_protocol, run_clip
 
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)
@@ -87,7 +91,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
                          math.nan if f.appearance_change is None else f.appearance_change,
                          f.appearance_plainness, f.appearance_noise))
 
-    run_clip(video, model_path, model_name, cache, on_step=keep)
+    run_clip(video, model_path, model_name, cache, on_step=keep, protocol=clip_protocol(meta, protocol))
     data = np.array(rows, dtype=float).reshape(-1, 11)
     n = min(len(data), len(truth["trunk"]))
     data = data[:n]
@@ -121,18 +125,21 @@ def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) ->
 
 
 # ---------------------------------------------------------------------------- fits
-def fit_trunk(clips: list[ClipRecord]) -> TrunkModel:
+def fit_trunk(clips: list[ClipRecord], uses_hands: bool = True) -> TrunkModel:
+    """Least squares of the trunk cues; without the hands (``uses_hands=False``) their weights are 0."""
     X = np.concatenate([c.features[c.measured] for c in clips])
     y = np.concatenate([c.true_trunk[c.measured] for c in clips])
     ok = np.isfinite(y)
-    weights, *_ = np.linalg.lstsq(X[ok], y[ok], rcond=None)
+    used = len(TRUNK_FEATURES) if uses_hands else 2   # foreshortening, world
+    weights = np.zeros(len(TRUNK_FEATURES))
+    weights[:used], *_ = np.linalg.lstsq(X[ok][:, :used], y[ok], rcond=None)
     world = np.concatenate([c.world[c.measured] for c in clips])[ok]
     hands = np.concatenate([c.hands[c.measured] for c in clips])[ok]
     world_gain = float(np.dot(world, y[ok]) / np.dot(world, world))
     s = np.sin(np.radians(y[ok]))
     hands_lever = float(-np.dot(hands, s) / np.dot(s, s))
     return TrunkModel(weights=tuple(round(float(w), 5) for w in weights),
-                      world_gain=round(world_gain, 4), hands_lever=round(hands_lever, 4))
+                      world_gain=round(world_gain, 4), hands_lever=round(hands_lever, 4), uses_hands=uses_hands)
 
 
 def _pelvis_cost(truth: np.ndarray, estimate: np.ndarray) -> float:
@@ -214,9 +221,10 @@ def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) ->
     return float(np.mean(np.abs(errors[ok]) <= model.scale * (inputs[ok] @ np.array(model.coefficients))))
 
 
-def fit_model(clips: list[ClipRecord], settings: EstimatorSettings) -> FusionModel:
-    """Trunk and pelvis fitted on ``clips``; the uncertainty from their own residuals."""
-    trunk = fit_trunk(clips)
+def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: bool = True,
+              trunk: TrunkModel | None = None) -> FusionModel:
+    """Trunk (unless given) and pelvis fitted on ``clips``; the uncertainty from their own residuals."""
+    trunk = trunk or fit_trunk(clips, uses_hands)
     pelvis = fit_pelvis(clips, trunk, settings, DEFAULT_MODEL.pelvis.follows_trunk)
     return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty)
 
@@ -236,7 +244,10 @@ def score(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings,
 
 
 def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = None,
-            json_out: Path | None = None, out=sys.stdout) -> int:
+            json_out: Path | None = None, out=sys.stdout, posture: str | None = None,
+            keep_trunk: bool = False) -> int:
+    """Fit the standing model (or ``posture``'s: its clips run with its drill and settings);
+    ``keep_trunk``: keep the model's trunk, fit the pelvis and the uncertainty only."""
     from posecoach.models import ensure_model, model_spec
 
     videos = [v for folder in folders for v in clip_paths(Path(folder))]
@@ -248,22 +259,26 @@ def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = 
         if meta and "hips_out_of_frame" in meta.get("tags", []):
             print(f"skipping {video.stem}: hips out of frame (nothing to fit)", file=out)
             continue
-        clips.append(record_clip(video, model_path, model_name, cache))
+        clips.append(record_clip(video, model_path, model_name, cache,
+                                 POSTURE_PROTOCOLS[posture] if posture else None))
         print(f"recorded {video.stem}: {int(clips[-1].measured.sum())} measured frames", file=out, flush=True)
-    return fit_and_report(clips, json_out, out)
+    return fit_and_report(clips, json_out, out, posture, keep_trunk)
 
 
-def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sys.stdout) -> int:
+def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sys.stdout,
+                   posture: str | None = None, keep_trunk: bool = False) -> int:
     """Fit on ``clips``, score each clip in-sample and left out, print (and save) the figures."""
     if len(clips) < 3:
         raise PosecoachError("fitting needs at least 3 clips with ground truth")
-    settings = EstimatorSettings()
-    fitted = fit_model(clips, settings)
+    setup = posture_setup(posture or Posture.STANDING)
+    settings, uses_hands = setup.settings, setup.model.trunk.uses_hands
+    kept = setup.model.trunk if keep_trunk else None
+    fitted = fit_model(clips, settings, uses_hands, kept)
     # Leave-one-clip-out: each clip scored by a model fitted on the others.
     loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []
     for i, clip in enumerate(clips):
         others = clips[:i] + clips[i + 1:]
-        held_out = fit_model(others, settings)
+        held_out = fit_model(others, settings, uses_hands, kept)
         out_angles = replay(clip, held_out, settings)
         loo_scores[clip.name] = score(clip, held_out, settings, out_angles)
         loo_inputs.append(_uncertainty_inputs(clip, out_angles, held_out))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -66,12 +66,18 @@ def check_quietly(action: QAction, checked: bool) -> None:
     action.blockSignals(blocked)
 
 
-def protocol_box(names: list[str], current: str, on_change: Callable[[str], None]) -> QComboBox:
-    """The protocol chooser; a protocol file given on the command line joins the shipped names."""
+def protocol_box(names: list[str], current: str, on_change: Callable[[str], None],
+                 tooltips: Mapping[str, str] | None = None) -> QComboBox:
+    """The protocol chooser; a protocol file given on the command line joins the shipped names.
+    ``tooltips``: per protocol, what it is and what it cannot measure."""
     box = QComboBox()
     box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     box.setToolTip("Exercise protocol (changing it starts the session over)")
     box.addItems(names if current in names else [*names, current])
+    for index in range(box.count()):
+        tip = (tooltips or {}).get(box.itemText(index))
+        if tip:
+            box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
     box.setCurrentText(current)
     box.currentTextChanged.connect(on_change)
     return box

@@ -23,6 +23,7 @@ from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.protocol import Protocol, builtin_protocol_names, load_protocol
 from posecoach.analysis.range_test import score_range_test
 from posecoach.errors import PosecoachError
+from posecoach.session import messages
 from posecoach.session import view_model as vm
 from posecoach.session.live import LiveConfig
 from posecoach.session.sources import DetectorFactory, SourceRequest
@@ -187,7 +188,9 @@ class MainWindow(QMainWindow):
             reason = "; ".join(self.audio.problems) or "audio is off"
             self.act_mute.setToolTip(f"No sound on this computer ({reason})")
 
-        self.protocol_box = controls.protocol_box(builtin_protocol_names(), self.options.protocol_name, self.choose_protocol)
+        self.protocol_box = controls.protocol_box(
+            builtin_protocol_names(), self.options.protocol_name, self.choose_protocol,
+            {name: messages.protocol_intro(load_protocol(name)) for name in builtin_protocol_names()})
         names = [self.protocol_box.itemText(i) for i in range(self.protocol_box.count())]
 
         actions = WindowActions(
@@ -398,6 +401,7 @@ class MainWindow(QMainWindow):
             action.setChecked(action.text() == name)
         if self.options.persist:
             self.settings.setValue("session/protocol", name)
+        self.model.set_status(messages.protocol_intro(protocol))
         self.controller.set_protocol(protocol)
 
     def set_muted(self, muted: bool) -> None:
