@@ -69,3 +69,22 @@ def test_fit_and_report_prints_leave_one_out_figures_and_the_model():
     text = out.getvalue()
     assert "leave-one-out" in text and "coverage" in text
     assert "trunk=TrunkModel(" in text and "pelvis=PelvisModel(" in text
+
+
+def test_a_posture_without_the_hand_cue_fits_the_shoulder_cues_only():
+    clips = [record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]
+    model = fit_trunk(clips, uses_hands=False)
+    assert not model.uses_hands and model.weights[2:] == (0.0, 0.0)
+    assert model.weights[0] != 0.0 and model.weights[1] != 0.0
+    out = io.StringIO()
+    assert fit_and_report(clips + [record(9, 50, 12)], out=out, posture="half-kneeling") == 0
+    assert "uses_hands=False" in out.getvalue()
+
+
+def test_keep_trunk_fits_the_pelvis_and_keeps_the_posture_trunk():
+    from posecoach.analysis.posture import posture_setup
+
+    clips = [record(k, amplitude=a, pelvis=p) for k, (a, p) in enumerate(((30, 0), (45, 15), (60, 0)))]
+    out = io.StringIO()
+    assert fit_and_report(clips, out=out, posture="seated", keep_trunk=True) == 0
+    assert repr(posture_setup("seated").model.trunk) in out.getvalue()

@@ -52,7 +52,9 @@ class GestureSettings:
     max_gap_s: float = 0.5        # frames further apart than this: the view was lost
     min_torso: float = 0.06       # a torso shorter than this (picture heights): too far or partial
     edge_margin: float = 0.15     # a raised wrist may leave the top of the picture by this much
-    lift_dy: float = 0.12         # one wrist higher than the other by this many torso lengths: a hand lifted
+    lift_dy: float = 0.12         # one wrist higher than the other by this many torso lengths...
+    lift_near_shoulder: float = 0.15  # ...and that wrist within this many below the shoulder line: a hand
+                                  # lifted (a seated grip seen from above shows uneven wrists lower down)
     lift_settle_s: float = 0.4    # a lifted hand counts as down again after this long down
     lift_lookback_s: float = 0.5  # a rep begun this soon before a lift was the lift, not the drill
 
@@ -99,7 +101,8 @@ def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSetti
     """Whether a hand has left the drill's grip upward (the start of a gesture), or None when not seen.
 
     Lifted: a wrist or an elbow above the shoulder line, or one wrist higher than the other
-    by ``lift_dy`` torso lengths (the drill keeps both hands together at chest height).
+    by ``lift_dy`` torso lengths and near the shoulder line (the drill keeps both hands
+    together at chest height).
     Only landmarks seen well count. Earlier and looser than :func:`raised_hands`: a lifted
     arm moves the landmarks the rotation is measured from, so the coach is held meanwhile.
     """
@@ -113,7 +116,9 @@ def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSetti
         if (seen[wrist] and img[wrist, 1] < img[shoulder, 1]) or (seen[elbow] and img[elbow, 1] < img[shoulder, 1]):
             return True
     left, right = _WRISTS
-    return bool(seen[left] and seen[right] and abs(img[left, 1] - img[right, 1]) > settings.lift_dy * torso)
+    higher = min(img[left, 1], img[right, 1])
+    return bool(seen[left] and seen[right] and abs(img[left, 1] - img[right, 1]) > settings.lift_dy * torso
+                and higher < shoulder_y + settings.lift_near_shoulder * torso)
 
 
 class GestureDetector:
