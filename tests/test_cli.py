@@ -77,6 +77,9 @@ def test_protocol_before_the_sub_command_is_kept(argv, expected):
     (["--model", "lite", "models", "fetch"], "model", "lite"),
     (["--model", "lite", "accuracy", "folder"], "model", "lite"),
     (["--model", "lite", "bench", "v.mp4"], "model", "lite"),
+    (["--pass-mark", "50", "analyze", "v.mp4"], "pass_mark", 50.0),
+    (["analyze", "v.mp4", "--pass-mark", "50"], "pass_mark", 50.0),
+    (["--protocol", "rotation-test", "--pass-mark", "50"], "pass_mark", 50.0),
 ])
 def test_every_sub_command_keeps_the_shared_options(argv, attribute, expected):
     from posecoach.cli import build_parser
@@ -94,3 +97,18 @@ def test_mediapipe_log_lines_only_with_verbose(tmp_path, model_path):
     assert quiet.returncode == 0, quiet.stderr
     assert "INFO:" not in quiet.stderr and "accelerator" not in quiet.stderr.lower(), quiet.stderr
     assert "I0000" not in quiet.stderr and "W0000" not in quiet.stderr, quiet.stderr
+
+
+def test_the_window_takes_a_pass_mark_for_a_range_test_only():
+    from posecoach.cli import build_parser
+    from posecoach.errors import PosecoachError
+    from posecoach.ui.app import build_options
+
+    class NoSettings:
+        def value(self, key, default=None, type=None):
+            return default
+
+    args = build_parser().parse_args(["--protocol", "rotation-test", "--pass-mark", "50"])
+    assert build_options(args, NoSettings()).protocol.range_test.pass_mark_deg == 50.0
+    with pytest.raises(PosecoachError, match="not a range test"):
+        build_options(build_parser().parse_args(["--protocol", "standing-rotation", "--pass-mark", "50"]), NoSettings())

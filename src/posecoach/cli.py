@@ -45,6 +45,12 @@ def _add_gestures_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None
                         **_shared(False, sub))
 
 
+def _add_pass_mark_arg(parser: argparse.ArgumentParser, sub: bool = True) -> None:
+    parser.add_argument("--pass-mark", type=float, metavar="DEG",
+                        help="a range test's pass mark per side, in degrees (default: the protocol's, 45)",
+                        **_shared(None, sub))
+
+
 def _shared(default: object, sub: bool) -> dict[str, object]:
     """The default of an option both the main parser and a sub-command take.
 
@@ -75,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_arg(parser, sub=False)
     _add_model_args(parser, sub=False)
     _add_gestures_arg(parser, sub=False)
+    _add_pass_mark_arg(parser, sub=False)
     sub = parser.add_subparsers(dest="command")
 
     analyze = sub.add_parser("analyze", help="analyse a recorded video without a window")
@@ -84,8 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write per-frame angles")
     analyze.add_argument("--protocol", help=f"protocol name or .toml file (default: {DEFAULT_PROTOCOL})",
                          **_shared(None, True))
-    analyze.add_argument("--pass-mark", type=float, default=None, metavar="DEG",
-                         help="a range test's pass mark per side, in degrees (default: the protocol's, 45)")
+    _add_pass_mark_arg(analyze)
     analyze.add_argument("--no-save", action="store_true", help="do not store the session in the database")
     _add_db_arg(analyze)
     analyze.add_argument("--quiet", action="store_true", help="no progress bar, no summary")

@@ -41,6 +41,8 @@ def build_options(args: argparse.Namespace, settings) -> AppOptions:  # noqa: F8
         if args.protocol:
             raise
         protocol_name, protocol = DEFAULT_PROTOCOL, load_protocol(DEFAULT_PROTOCOL)
+    if getattr(args, "pass_mark", None) is not None:
+        protocol = protocol.with_pass_mark(args.pass_mark)   # a clear error unless a range test
     if args.source is not None:
         from posecoach.capture.video_file import VideoFileSource
         if args.record is not None:
