@@ -142,6 +142,26 @@ class NoSourcePanel(QWidget):
         self.retry_button.setVisible(camera)
 
 
+def side_grid(rows: Sequence[tuple[str, str]]) -> tuple[QGridLayout, dict[tuple[str, str], QLabel]]:
+    """A right/left table of labels: a column per side, a row per (key, label); the cells by (key, side)."""
+    grid = QGridLayout()
+    cells: dict[tuple[str, str], QLabel] = {}
+    for column, side in enumerate(("right", "left"), start=1):
+        head = QLabel(side.capitalize())
+        head.setStyleSheet("font-weight: bold; font-size: 12pt;")
+        head.setAlignment(Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(head, 0, column)
+    for row, (key, label) in enumerate(rows, start=1):
+        grid.addWidget(QLabel(label), row, 0)
+        for column, side in enumerate(("right", "left"), start=1):
+            cell = QLabel("–")
+            cell.setAlignment(Qt.AlignmentFlag.AlignRight)
+            cell.setStyleSheet("font-size: 12pt;")
+            grid.addWidget(cell, row, column)
+            cells[(key, side)] = cell
+    return grid, cells
+
+
 _ROWS = (
     ("holds", "Holds completed"),
     ("reps", "Reps"),
@@ -163,21 +183,7 @@ class SummaryPanel(QWidget):
         self.holds_per_side = 7
         self.heading = QLabel("Session summary")
         self.heading.setStyleSheet("font-size: 15pt; font-weight: bold;")
-        grid = QGridLayout()
-        self._cells: dict[tuple[str, str], QLabel] = {}
-        for column, side in enumerate(("right", "left"), start=1):
-            head = QLabel(side.capitalize())
-            head.setStyleSheet("font-weight: bold; font-size: 12pt;")
-            head.setAlignment(Qt.AlignmentFlag.AlignRight)
-            grid.addWidget(head, 0, column)
-        for row, (key, label) in enumerate(_ROWS, start=1):
-            grid.addWidget(QLabel(label), row, 0)
-            for column, side in enumerate(("right", "left"), start=1):
-                cell = QLabel("–")
-                cell.setAlignment(Qt.AlignmentFlag.AlignRight)
-                cell.setStyleSheet("font-size: 12pt;")
-                grid.addWidget(cell, row, column)
-                self._cells[(key, side)] = cell
+        grid, self._cells = side_grid(_ROWS)
         self.asymmetry = QLabel()
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["Side", "Peak", "Held", "Done", "Faults"])

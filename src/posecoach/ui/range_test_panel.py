@@ -8,10 +8,11 @@ stands across the room and must not need the keyboard to get past it.
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QGridLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from posecoach.analysis.range_test import RangeTestResult, SideResult
 from posecoach.session.messages import RANGE_TEST_TITLE, TRIAL_STATUS_TEXT, asymmetry_line, pass_text
+from posecoach.ui.panels import side_grid
 
 ROWS = (("best", "Best"), ("mean", "Mean"), ("spread", "Spread"), ("counted", "Trials counted"),
         ("pelvis", "Pelvis per trial"), ("result", "Result"))
@@ -48,21 +49,7 @@ class RangeTestPanel(QWidget):
         self.heading.setStyleSheet("font-size: 15pt; font-weight: bold;")
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
-        grid = QGridLayout()
-        self._cells: dict[tuple[str, str], QLabel] = {}
-        for column, side in enumerate(("right", "left"), start=1):
-            head = QLabel(side.capitalize())
-            head.setStyleSheet("font-weight: bold; font-size: 12pt;")
-            head.setAlignment(Qt.AlignmentFlag.AlignRight)
-            grid.addWidget(head, 0, column)
-        for row, (key, label) in enumerate(ROWS, start=1):
-            grid.addWidget(QLabel(label), row, 0)
-            for column, side in enumerate(("right", "left"), start=1):
-                cell = QLabel("–")
-                cell.setAlignment(Qt.AlignmentFlag.AlignRight)
-                cell.setStyleSheet("font-size: 12pt;")
-                grid.addWidget(cell, row, column)
-                self._cells[(key, side)] = cell
+        grid, self._cells = side_grid(ROWS)
         self.asymmetry = QLabel()
         self.asymmetry.setWordWrap(True)
         self.note = QLabel()
