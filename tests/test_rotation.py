@@ -214,3 +214,15 @@ def test_the_estimator_follows_its_posture(side=1):
     feed(estimator, [0.0] * 60)
     out = feed(estimator, [side * 40.0] * 45, t0=2.0)[-1]
     assert out.tracked and out.trunk_deg == pytest.approx(side * 40.0, abs=8.0)
+
+
+def test_a_session_takes_the_estimator_of_its_protocols_posture():
+    from posecoach.analysis.fusion_model import HALF_KNEELING_MODEL, SEATED_MODEL
+    from posecoach.analysis.protocol import load_protocol
+    from posecoach.session.coaching import CoachingSession
+
+    session = CoachingSession(detector=None, protocol=load_protocol("seated-rotation"))
+    assert session.estimator.model is SEATED_MODEL
+    session.restart(load_protocol("half-kneeling-rotation"))
+    assert session.estimator.model is HALF_KNEELING_MODEL
+    assert session.guide.posture == "half-kneeling"

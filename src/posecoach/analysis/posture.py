@@ -3,13 +3,14 @@
 The standing drill's cues assume hands gripped in front of the chest and a pelvis seen
 between planted feet. The other drills break some of that (see README "Drills"):
 
-- **seated**: the arms are crossed on the chest, so the hands sit on the rotation axis and
-  barely travel: the hands are no trunk cue. The chair holds the pelvis; the pelvis picture
-  (the lap between the hips and the knees) still shows a pelvis that turns on the seat.
-- **half-kneeling**: the grip is a stick, held in front or across the shoulders, whose
-  lever differs from the standing grip (and is none across the shoulders): the hands are no
-  trunk cue. The pelvis picture is the thigh of the front leg, which is fixed to the pelvis;
-  the gap between the thighs shows the room behind and flickers as the arms move.
+- **seated**, hands together in front: the upper body is the standing drill's, so the trunk
+  is the standing model times one fitted gain (MediaPipe compresses a seated turn more).
+  The pelvis picture is the lap, with its own fitted mapping. Arms crossed on the chest hide
+  most of the turn: the framing guide asks for the hands in front instead.
+- **half-kneeling**, a stick held in front: its grip's lever differs from the standing grip,
+  so the hands are no trunk cue. The pelvis picture is the thigh of the front leg, which is
+  fixed to the pelvis; the gap between the thighs shows the room behind and flickers. A
+  stick across the shoulders hides the shoulder line: the guide asks for it in front.
 
 Pure: numpy and the standard library only.
 """

@@ -65,7 +65,6 @@ class CoachingSession:
         self.selector = PersonSelector()
         self.estimator = self._new_estimator(protocol)
         self.coach = Coach(protocol)
-        self.estimator_posture = protocol.posture
         self.guide = self._new_guide(protocol)
         self.control = SessionControl(gestures)
         self.last_t: float | None = None
@@ -217,10 +216,9 @@ class CoachingSession:
         if not self._finished:
             for sink in self.sinks:
                 sink.finish(self.coach)
-        self.coach = Coach(protocol or self.coach.protocol)
-        if protocol is not None and protocol.posture != self.estimator_posture:
+        if protocol is not None and protocol.posture != self.coach.protocol.posture:
             self.estimator = self._new_estimator(protocol)
-        self.estimator_posture = self.coach.protocol.posture
+        self.coach = Coach(protocol or self.coach.protocol)
         self.estimator.reset()
         self.selector.reset()
         self.guide = self._new_guide(self.coach.protocol)
