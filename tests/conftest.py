@@ -29,6 +29,29 @@ def model_path() -> Path:
     return ensure_model("full", progress=print)
 
 
+_ANALYSED: dict[str, dict] = {}
+
+
+def analysed_clip(name: str, model_path: Path) -> dict:
+    """The analysis document of ``../shared/NAME.mp4`` (e.g. "synth/c06_broken_hold"), made
+    once per test process: MediaPipe on a clip is the suite's main cost, so every test
+    that reads the same clip shares one run (and one ``xdist_group``, see ``clip_group``)."""
+    if name not in _ANALYSED:
+        from posecoach.analysis.gestures import GestureSettings
+        from posecoach.analysis.protocol import load_protocol
+        from posecoach.session.analyze import analyze_video
+
+        video = shared_path(*f"{name}.mp4".split("/"))
+        _ANALYSED[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False,
+                                        gestures=GestureSettings()).document
+    return _ANALYSED[name]
+
+
+def clip_group(name: str) -> pytest.MarkDecorator:
+    """Tests of one clip run in one pytest-xdist worker, so its analysis is made once."""
+    return pytest.mark.xdist_group(name.replace("/", "-"))
+
+
 # A simple rigid body in metres (x: person's left, y: down, z: away from the camera).
 _BODY = {
     0: (0.0, -0.62, -0.10),                 # nose

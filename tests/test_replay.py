@@ -9,10 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SHARED, shared_path
-from posecoach.analysis.gestures import GestureSettings
-from posecoach.analysis.protocol import load_protocol
-from posecoach.session.analyze import analyze_video
+from conftest import SHARED, analysed_clip, clip_group, shared_path
 from posecoach.tools.accuracy import expected_holds, load_truth
 
 pytestmark = pytest.mark.replay
@@ -27,15 +24,7 @@ def _clips(folder: str) -> list[str]:
 # "synth/c01_baseline", ..., "synth_hard/d01_large_far_hd", ...: the development renders,
 # the second set under real-room conditions (large turns, loose shirt, eyes on the screen...)
 SYNTH = [clip for folder in FOLDERS for clip in _clips(folder)]
-_cache: dict[str, dict] = {}
-
-
-def analysed(name: str, model_path) -> dict:
-    if name not in _cache:
-        video = shared_path(*f"{name}.mp4".split("/"))
-        _cache[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False,
-                                     gestures=GestureSettings()).document
-    return _cache[name]
+analysed = analysed_clip
 
 
 def meta(name: str) -> dict:
@@ -48,7 +37,7 @@ def test_synth_clips_present(folder):
     assert _clips(folder), f"../shared/{folder} has no clips"
 
 
-@pytest.mark.parametrize("name", SYNTH)
+@pytest.mark.parametrize("name", [pytest.param(name, marks=clip_group(name)) for name in SYNTH])
 def test_synth_contract_and_measurement(name, model_path):
     doc = analysed(name, model_path)
     m = meta(name)
@@ -92,7 +81,7 @@ KNOWN_MISSES = {
 
 def _known(name: str) -> list:
     reason = KNOWN_MISSES.get(name)
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return [clip_group(name)] + ([pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
 
 
 COACHED = [pytest.param(name, marks=_known(name)) for name in SYNTH]
@@ -137,9 +126,7 @@ def test_cli_analyze_on_a_crowded_real_clip_coaches_nobody(tmp_path, model_path)
 
 
 def test_real_twist_clip_detects_the_person(model_path):
-    video = shared_path("samples", "pose2sim_twist", "cam02.mp4")
-    doc = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False,
-                        gestures=GestureSettings()).document
+    doc = analysed_clip("samples/pose2sim_twist/cam02", model_path)
     assert doc["controls"] == []   # arms swinging, never a deliberate raise
     assert doc["source"]["width"] == 1080 and doc["source"]["height"] == 1920
     assert len(doc["frames"]) == 100

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import clip_group
 from posecoach.session.analyze import analyze_video
 from posecoach.tools.accuracy import clip_protocol, expected_completed, expected_faults, load_truth
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.replay
 
 DRILLS = Path(__file__).parent / "data" / "drills"
 CLIPS = sorted(p.stem for p in DRILLS.glob("*.mp4"))
+GROUPED = [pytest.param(name, marks=clip_group(f"drills/{name}")) for name in CLIPS]
 _cache: dict[str, tuple[dict, dict]] = {}
 
 
@@ -39,7 +41,7 @@ def test_each_drill_has_clips_in_the_repository():
     assert all((DRILLS / f"{n}.mp4").stat().st_size < 1_000_000 for n in CLIPS)
 
 
-@pytest.mark.parametrize("name", CLIPS)
+@pytest.mark.parametrize("name", GROUPED)
 def test_drill_reps_holds_and_faults(name, model_path):
     doc, meta = analysed(name, model_path)
     protocol = clip_protocol(meta)
@@ -51,7 +53,7 @@ def test_drill_reps_holds_and_faults(name, model_path):
         assert got["completed"] == expected_completed(want, hold_s, limit), (got, want)
 
 
-@pytest.mark.parametrize("name", CLIPS)
+@pytest.mark.parametrize("name", GROUPED)
 def test_drill_separation_accuracy(name, model_path):
     doc, meta = analysed(name, model_path)
     truth = load_truth(DRILLS / f"{name}.csv", meta)

@@ -91,17 +91,36 @@ def test_replay_shows_the_counts_and_the_summary(qtbot, settings, no_leaks):
     window.close()
 
 
-def test_gui_thread_stays_responsive_during_a_replay(qtbot, settings, no_leaks):
+def test_the_pipeline_never_runs_on_the_gui_thread(qtbot, settings, no_leaks):
+    """Detection and coaching run on the worker; the GUI thread only paints what it is sent.
+
+    How long the GUI thread is blocked is a speed figure: ``posecoach bench`` measures it
+    (``gui_max_block_ms``), not a timed test on a shared CI machine.
+    """
+    gui_thread = threading.get_ident()
+    detect_threads: set[int] = set()
+
+    def factory(progress):
+        detector = drill_detector(*SIZE, REPS, delay_s=0.02)
+        detect = detector.detect
+
+        def recording_detect(image, t):
+            detect_threads.add(threading.get_ident())
+            return detect(image, t)
+
+        detector.detect = recording_detect
+        return detector
+
     heartbeat = GuiHeartbeat(interval_ms=5)
     heartbeat.start()
-    window = make_window(qtbot, settings, realtime=True, frames=150,
-                         detector_factory=lambda progress: drill_detector(*SIZE, REPS, delay_s=0.02))
+    window = make_window(qtbot, settings, realtime=True, frames=150, detector_factory=factory)
     with qtbot.waitSignal(window.session_ended, timeout=30_000):
         pass
     heartbeat.stop()
-    print(f"GUI max block during a simulated replay: {heartbeat.max_block_ms:.1f} ms")
-    assert window.view.frames_shown > 60  # the view kept up at its own pace
-    assert heartbeat.max_block_ms < 100, heartbeat.long_gaps
+    print(f"GUI max block during a simulated replay: {heartbeat.max_block_ms:.1f} ms (information only)")
+    assert detect_threads and gui_thread not in detect_threads
+    assert heartbeat.ticks > 0  # the GUI event loop kept running timers during the replay
+    assert window.view.frames_shown > 0
     window.close()
 
 
