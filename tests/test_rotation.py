@@ -226,3 +226,35 @@ def test_a_session_takes_the_estimator_of_its_protocols_posture():
     session.restart(load_protocol("half-kneeling-rotation"))
     assert session.estimator.model is HALF_KNEELING_MODEL
     assert session.guide.posture == "half-kneeling"
+
+
+def _hands_seen(turn_deg: float, side_offset: float, lever: float, yaw0_deg: float = 0.0) -> float:
+    """Image x (torso heights, + = image right) of hands gripped ``side_offset`` toward the
+    person's right and ``lever`` in front of the spine, body at ``yaw0 + turn``."""
+    phi = np.radians(yaw0_deg + turn_deg)
+    return -(side_offset * np.cos(phi) + lever * np.sin(phi))
+
+
+@pytest.mark.parametrize("side_offset, yaw0", [(0.0, 0.0), (0.12, 0.0), (-0.08, 0.0), (0.0, 14.0), (0.1, -9.0)])
+def test_an_off_centre_grip_reads_the_same_turn_to_either_side(side_offset, yaw0):
+    from posecoach.analysis.cues import centred_hand_travel, hands_angle
+
+    lever = 0.77
+    neutral = _hands_seen(0.0, side_offset, lever, yaw0)
+    for turn in (10.0, 30.0, 45.0, 60.0):
+        right = centred_hand_travel(_hands_seen(turn, side_offset, lever, yaw0) - neutral, neutral, yaw0, lever)
+        left = centred_hand_travel(_hands_seen(-turn, side_offset, lever, yaw0) - neutral, neutral, yaw0, lever)
+        assert hands_angle(right, lever) == pytest.approx(turn, abs=0.01)
+        assert hands_angle(left, lever) == pytest.approx(-turn, abs=0.01)
+    if side_offset or yaw0:
+        # the plain sine reads the two sides differently: what the correction removes
+        raw_right = hands_angle(_hands_seen(45.0, side_offset, lever, yaw0) - neutral, lever)
+        raw_left = hands_angle(_hands_seen(-45.0, side_offset, lever, yaw0) - neutral, lever)
+        assert abs(raw_right + raw_left) > 1.0
+
+
+def test_a_centred_grip_square_to_the_camera_is_left_as_it_is():
+    from posecoach.analysis.cues import centred_hand_travel
+
+    for travel in (-0.5, -0.1, 0.0, 0.2, 0.6):
+        assert centred_hand_travel(travel, 0.0, 0.0, 0.77) == pytest.approx(travel)

@@ -9,7 +9,11 @@ The cues and their failure modes (DESIGN.md section 3):
   neutral's own yaw to the camera. Blind near 0 degrees and unsigned by itself: the sign
   comes from the hand travel.
 - ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
-  the feet; grows like sin(angle), with sign. Saturates past ~50 degrees.
+  the feet; grows like sin(angle), with sign. Saturates past ~50 degrees. Hands gripped off
+  the body's midline (one hand holds the other wrist, so the wrists sit to one side) or a
+  body turned to the camera at neutral make the travel lopsided: the same turn carries the
+  hands further one way than the other. ``centred_hand_travel`` undoes that from the
+  neutral picture alone.
 - The head is *not* a trunk cue: people doing the drill in front of a laptop often keep
   their eyes on the screen, so the nose does not follow the trunk.
 - pelvis: the hip line's world yaw, and the narrowing of the hip width beyond what the
@@ -53,21 +57,52 @@ def hands_angle(hands, lever: float):
     return np.degrees(np.arcsin(np.clip(-np.asarray(hands) / lever, -1.0, 1.0)))
 
 
+def centred_hand_travel(hands: float, offset: float, neutral_yaw_deg: float, lever: float) -> float:
+    """The hand travel a grip centred on the spine and square to the camera would show.
+
+    The hands circle the spine: seen from the camera their sideways position toward the
+    person's right is ``u = a cos(phi) + d sin(phi) = R sin(phi + psi)`` at body yaw
+    ``phi``, with ``d`` the lever in front of the spine, ``a`` the grip's offset to the
+    side, ``R = hypot(a, d)`` and ``psi = atan2(a, d)``. The neutral picture shows
+    ``u0 = offset`` at ``phi = yaw0``, which gives ``a``; the turn is then
+    ``asin((u0 + travel) / R) - asin(u0 / R)``, independent of the side. An off-centre grip
+    (``a != 0``) moves the hands by ``a (cos(turn) - 1)`` on both sides, which a plain
+    ``sin`` reads as a smaller turn one way and a larger the other: 4-8 degrees of
+    left/right difference on the rendered drills, where one hand grips the other wrist.
+
+    ``hands``: travel since neutral (image x over torso height, positive to the image
+    right); ``offset``: the wrists' neutral position from the spine (the hip midpoint),
+    same units; returns ``-lever * sin(turn)``, the travel of a centred, square grip.
+    No fitted number: ``lever`` is the model's.
+    """
+    yaw0 = math.radians(neutral_yaw_deg)
+    u0 = -offset  # toward the person's right = toward the image left
+    side = (u0 - lever * math.sin(yaw0)) / max(math.cos(yaw0), 0.2)
+    reach = math.hypot(side, lever)
+    start = math.asin(max(-1.0, min(1.0, u0 / reach)))
+    turn = math.asin(max(-1.0, min(1.0, (u0 - hands) / reach))) - start
+    return -lever * math.sin(turn)
+
+
 def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
 
 def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DEFAULT_HANDS_LEVER,
-                 blind_world_gain: float | None = None) -> Cues:
+                 blind_world_gain: float | None = None, centre_grip: bool = True) -> Cues:
     """All cues of frame ``m`` against the calibrated ``neutral``; ``hands_lever`` (torso
     heights) turns the hand travel into an angle where the shoulder width is blind.
 
     ``blind_world_gain``: for postures whose grip makes the hands no trunk cue (arms crossed
     on the chest, a stick across the shoulders), the world yaw times this gain fills the
     shoulder width's blind zone and gives its sign, instead of the hands.
+    ``centre_grip``: correct the hand travel for a grip off the spine's line at neutral
+    (``centred_hand_travel``).
     """
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
     hands = m.hands_x - neutral.hands_x
+    if centre_grip:
+        hands = centred_hand_travel(hands, neutral.hands_x - neutral.hips_x, neutral.world_shoulder_yaw, hands_lever)
     # A rotation to the right carries the hands toward the image left (negative x).
     if blind_world_gain is None and abs(hands) > HANDS_SIGN_DEADBAND:
         sign = -math.copysign(1.0, hands)

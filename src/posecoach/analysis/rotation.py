@@ -276,7 +276,7 @@ class RotationEstimator:
         assert self.calibration is not None
         model = self.model
         cues = compute_cues(m, self.calibration.neutral, model.trunk.hands_lever,
-                            None if model.trunk.uses_hands else model.trunk.world_gain)
+                            None if model.trunk.uses_hands else model.trunk.world_gain, model.trunk.centres_grip)
         raw_trunk = fuse_trunk(cues, model)
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)
