@@ -74,7 +74,17 @@ def test_framing_follows_the_posture():
     raised[[15, 16], 1] = raised[[11, 12], 1] - 0.05
     raised_pose = PoseFrame(t=pose.t, image=raised, world=pose.world, width=pose.width, height=pose.height)
     assert g.check_framing(raised_pose, posture="half-kneeling") == g.HANDS_UP
-    assert g.check_framing(raised_pose, posture="standing") is None
+    assert g.check_framing(raised_pose, posture="standing") == g.HANDS_HIGH   # standing: grip at the chin
+    assert "chest height" in messages.framing_text(g.HANDS_HIGH)
+    chin = kneeling.image.copy()
+    chin[[15, 16], 1] = chin[[11, 12], 1] + 0.01   # wrists just below the shoulder line
+    chin_pose = PoseFrame(t=pose.t, image=chin, world=pose.world, width=pose.width, height=pose.height)
+    assert g.check_framing(chin_pose, posture="standing") == g.HANDS_HIGH
+    one_up = kneeling.image.copy()
+    one_up[15, 1] = one_up[11, 1] - 0.1   # one hand raised (the pause gesture): not a grip
+    one_up_pose = PoseFrame(t=pose.t, image=one_up, world=pose.world, width=pose.width, height=pose.height)
+    assert g.check_framing(one_up_pose, posture="standing") is None
+    assert g.check_framing(standing_pose(), posture="standing") is None   # the chest-height grip
     assert g.check_framing(kneeling, posture="half-kneeling") is None
     assert "in front of your chest" in messages.framing_text(g.HANDS_UP, "half-kneeling")
     assert "chair seat" in messages.framing_text(g.KNEES, "seated")

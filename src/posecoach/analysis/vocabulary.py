@@ -163,6 +163,7 @@ class FramingIssue(StrEnum):
     NOT_FACING = "not_facing"
     HANDS_UP = "hands_up"           # half-kneeling: a stick across the shoulders hides the turn
     ARMS_CROSSED = "arms_crossed"   # seated: arms crossed on the chest hide most of the turn
+    HANDS_HIGH = "hands_high"       # standing: hands gripped at the chin hide the shoulders
 
 
 class GuideCueKind(StrEnum):

@@ -44,6 +44,7 @@ FRAMING_TEXT: dict[FramingIssue, str] = {
     FramingIssue.NOT_FACING: "Face the camera",
     FramingIssue.HANDS_UP: "Hold the stick in front of your chest: across the shoulders the camera cannot see the turn",
     FramingIssue.ARMS_CROSSED: "Hold your hands together in front of your chest: crossed arms hide the turn from the camera",
+    FramingIssue.HANDS_HIGH: "Lower your hands to chest height: at the chin they hide your shoulders from the camera",
 }
 
 # Where a posture needs other words (seated: the camera moves, not the person).
