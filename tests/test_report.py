@@ -208,7 +208,8 @@ def test_html_report(db, tmp_path):
     assert right[1] == ["1", "2.0", "44.8", "43.8", "7.0", "1.0", "✓", ""]
     assert right[2][2:4] == ["42.8", "41.8"]
     assert left[2] == ["2", "33.5", "39.2", "38.2", "5.5", "12.0", "✗", "pelvis rotated"]
-    assert "Asymmetry of best range: 8.0%; the left side reaches less." in text
+    # 8.0% is inside one camera's error (fusion_model.ASYMMETRY_RESOLUTION_PCT), and the report says so
+    assert "Asymmetry of best range: 8.0%, within what one camera can tell apart (under 8.3%)" in text
     assert "2024-05-01 18:00" in text and "drill.mp4" in text and "standing-rotation" in text
     assert len(page.images) == 3  # time plot, left vs right, progress: all embedded
     for src in page.images:
@@ -338,3 +339,25 @@ def test_times_with_an_offset_are_shown_in_local_time(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_the_asymmetry_says_whether_one_camera_can_tell_the_sides_apart():
+    from posecoach.analysis.fusion_model import ASYMMETRY_RESOLUTION_PCT
+    from posecoach.session.messages import drill_asymmetry_text
+
+    def summary(right: float, left: float):
+        return summarize_reps([{"side": "right", "completed": True, "peak_separation_deg": right,
+                                "mean_hold_separation_deg": right - 2, "hold_s": 7.0, "faults": []},
+                               {"side": "left", "completed": True, "peak_separation_deg": -left,
+                                "mean_hold_separation_deg": -(left - 2), "hold_s": 7.0, "faults": []}])
+
+    close = summary(45.0, 43.0)   # 4%: inside the camera's error
+    assert close.asymmetry_pct < ASYMMETRY_RESOLUTION_PCT and close.asymmetry_resolved is False
+    assert "within what one camera can tell apart" in drill_asymmetry_text(close)
+    assert "reaches less" not in drill_asymmetry_text(close)
+    assert "within the camera's error" in drill_asymmetry_text(close, short=True)
+    apart = summary(50.0, 38.0)   # 24%: the left side clearly reaches less
+    assert apart.asymmetry_resolved is True
+    assert drill_asymmetry_text(apart).endswith("the left side reaches less.")
+    assert drill_asymmetry_text(apart, short=True) == "Asymmetry: 24% (less range to the left)"
+    assert summarize_reps([]).asymmetry_resolved is None

@@ -142,6 +142,13 @@ HALF_KNEELING_MODEL = FusionModel(
     provenance="posecoach fit --posture half-kneeling, 3 rendered clips (k01, k03, k04), 2026-12-01",
 )
 
+# How far apart the two sides must be before one camera can tell them apart: the 90th
+# percentile of the error of the left/right asymmetry (best mean hold per side, percentage
+# points) over the 19 measurable standing clips, the 15 of ../shared (synth, synth_hard)
+# and 4 held-out renders (h01-h04, README), measured by `posecoach accuracy` in session 5
+# (mean 4.6, worst 11.8). Below it a report says the sides are within the camera's error.
+ASYMMETRY_RESOLUTION_PCT = 8.3
+
 MODELS_BY_POSTURE = {
     Posture.STANDING: DEFAULT_MODEL,
     Posture.SEATED: SEATED_MODEL,

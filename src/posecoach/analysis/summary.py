@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from posecoach.analysis.fusion_model import ASYMMETRY_RESOLUTION_PCT
+
 SIDES: tuple[str, str] = ("right", "left")
 
 
@@ -70,6 +72,14 @@ class Summary:
         if r is None or lft is None or r == lft:
             return None
         return "right" if r < lft else "left"
+
+    @property
+    def asymmetry_resolved(self) -> bool | None:
+        """True when the asymmetry is larger than one camera's error
+        (``fusion_model.ASYMMETRY_RESOLUTION_PCT``); None when not available."""
+        if self.asymmetry_pct is None:
+            return None
+        return self.asymmetry_pct >= ASYMMETRY_RESOLUTION_PCT
 
     def to_dict(self) -> dict[str, Any]:
         """Return the contract's ``summary`` object."""

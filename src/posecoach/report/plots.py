@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 
 from posecoach.analysis.summary import ProgressPoint, Summary
 from posecoach.report.format import local_time
+from posecoach.session.messages import drill_asymmetry_text
 
 SIDE_COLOURS = {"right": "#1f5fa8", "left": "#d9730d"}  # blue / orange: colour-blind safe
 SEPARATION_COLOUR = "#1a1a1a"
@@ -143,10 +144,7 @@ def draw_side_bars(ax: Axes, summary: Summary) -> None:
     ax.grid(True, axis="y", color="#e5e5e5", lw=0.6)
     ax.set_axisbelow(True)
     if summary.asymmetry_pct is not None:
-        weaker = summary.weaker_side
-        note = f"asymmetry {summary.asymmetry_pct:.1f}%" + (
-            f" ({weaker} smaller)" if weaker else "")
-        ax.set_title(note, fontsize=9, color="#444444")
+        ax.set_title(drill_asymmetry_text(summary, short=True), fontsize=9, color="#444444")
 
 
 def draw_progress(ax: Axes, points: Sequence[ProgressPoint], current_id: int | None) -> None:

@@ -27,7 +27,7 @@ from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_lab
 from posecoach.report import plots, range_report
 from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow
-from posecoach.session.messages import FAULT_TEXT
+from posecoach.session.messages import FAULT_TEXT, drill_asymmetry_text
 
 REP_HEADERS = ("#", "Start (s)", "Peak (°)", "Mean in hold (°)", "Hold (s)",
                "Pelvis max (°)", "Completed", "Faults")
@@ -127,12 +127,7 @@ class ReportData:
         return rows
 
     def asymmetry_text(self) -> str:
-        s = self.summary
-        if s.asymmetry_pct is None:
-            return "Asymmetry: not available (reps to both sides are needed)."
-        weaker = s.weaker_side
-        tail = f"; the {weaker} side reaches less" if weaker else ""
-        return f"Asymmetry of best range: {s.asymmetry_pct:.1f}%{tail}."
+        return drill_asymmetry_text(self.summary)
 
     def rep_rows(self, side: str) -> list[tuple[str, ...]]:
         return [(str(n), fmt(r.get("start_s")), fmt(_abs(r.get("peak_separation_deg"))),
@@ -330,7 +325,8 @@ def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
         _pdf_range_test(pages, data)
         pages.text("Summary", size=13, fontweight="bold")
         pages.table(SUMMARY_HEADERS, data.summary_rows(), sum_widths, text_cols=(6,))
-        pages.text(data.asymmetry_text(), size=10, fontweight="bold")
+        for line in textwrap.wrap(data.asymmetry_text(), 90):
+            pages.text(line, size=10, fontweight="bold")
         for side in SIDES:
             pages.y += 0.12
             pages.table(REP_HEADERS, data.rep_rows(side), rep_widths, text_cols=(7,),

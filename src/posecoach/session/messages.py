@@ -13,9 +13,11 @@ from typing import Any
 
 from posecoach.analysis.coach_state import CoachState
 from posecoach.analysis.events import CoachEvent
+from posecoach.analysis.fusion_model import ASYMMETRY_RESOLUTION_PCT
 from posecoach.analysis.next_hold import NextHold
 from posecoach.analysis.protocol import Cues, Protocol
 from posecoach.analysis.range_test import RangeTestResult, SideResult
+from posecoach.analysis.summary import Summary
 from posecoach.analysis.vocabulary import (
     Control,
     ControlSource,
@@ -246,6 +248,23 @@ def side_result_text(side: SideResult) -> str:
     return (f"{side.side}: best {_deg(side.best_deg)}, mean {side.mean_deg:.0f}{sure}°{spread}, "
             f"{len(side.counted)} of {len(side.trials)} trials count: {pass_text(side.passed)} "
             f"(mark {side.pass_mark_deg:g}°)")
+
+
+def drill_asymmetry_text(summary: Summary, short: bool = False) -> str:
+    """The left/right asymmetry of a drill session, and whether it is more than the camera's
+    error (``fusion_model.ASYMMETRY_RESOLUTION_PCT``): a physiotherapist reads it first."""
+    pct = summary.asymmetry_pct
+    if pct is None:
+        return "Asymmetry: –" if short else "Asymmetry: not available (reps to both sides are needed)."
+    if not summary.asymmetry_resolved:
+        if short:
+            return f"Asymmetry: {pct:.0f}% (within the camera's error)"
+        return (f"Asymmetry of best range: {pct:.1f}%, within what one camera can tell apart "
+                f"(under {ASYMMETRY_RESOLUTION_PCT:.1f}%): no side reaches clearly less.")
+    weaker = summary.weaker_side
+    if short:
+        return f"Asymmetry: {pct:.0f}% (less range to the {weaker})"
+    return f"Asymmetry of best range: {pct:.1f}%; the {weaker} side reaches less."
 
 
 def asymmetry_line(result: RangeTestResult) -> str:

@@ -24,7 +24,7 @@ from PyQt6.QtWidgets import (
 
 from posecoach.analysis.summary import Summary, summarize_reps
 from posecoach.report.format import fmt
-from posecoach.session.messages import FAULT_LABELS
+from posecoach.session.messages import FAULT_LABELS, drill_asymmetry_text
 
 
 def _clock(seconds: float) -> str:
@@ -222,11 +222,7 @@ class SummaryPanel(QWidget):
             }
             for key, value in values.items():
                 self._cells[(key, side)].setText(value)
-        asym = self.summary.asymmetry_pct
-        weaker = self.summary.weaker_side
-        self.asymmetry.setText(
-            "Asymmetry: –" if asym is None else
-            f"Asymmetry: {asym:.0f}%" + (f" (less range to the {weaker})" if weaker and asym >= 1 else ""))
+        self.asymmetry.setText(drill_asymmetry_text(self.summary, short=True))
         self.table.setRowCount(len(self.reps))
         for row, rep in enumerate(self.reps):
             peak = rep.get("peak_separation_deg")
