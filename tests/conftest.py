@@ -29,22 +29,27 @@ def model_path() -> Path:
     return ensure_model("full", progress=print)
 
 
-_ANALYSED: dict[str, dict] = {}
+_ANALYSED: dict[tuple[str, str, bool], dict] = {}
 
 
-def analysed_clip(name: str, model_path: Path) -> dict:
-    """The analysis document of ``../shared/NAME.mp4`` (e.g. "synth/c06_broken_hold"), made
-    once per test process: MediaPipe on a clip is the suite's main cost, so every test
-    that reads the same clip shares one run (and one ``xdist_group``, see ``clip_group``)."""
-    if name not in _ANALYSED:
+def analysed_video(video: Path, protocol_name: str, model_path: Path, gestures: bool = True) -> dict:
+    """The analysis document of ``video`` with ``protocol_name``, made once per test process:
+    MediaPipe on a clip is the suite's main cost, so every test that reads the same clip
+    shares one run (and one ``xdist_group``, see ``clip_group``)."""
+    key = (str(video), protocol_name, gestures)
+    if key not in _ANALYSED:
         from posecoach.analysis.gestures import GestureSettings
         from posecoach.analysis.protocol import load_protocol
         from posecoach.session.analyze import analyze_video
 
-        video = shared_path(*f"{name}.mp4".split("/"))
-        _ANALYSED[name] = analyze_video(video, load_protocol("standing-rotation"), model_path, progress=False,
-                                        gestures=GestureSettings()).document
-    return _ANALYSED[name]
+        _ANALYSED[key] = analyze_video(video, load_protocol(protocol_name), model_path, progress=False,
+                                       gestures=GestureSettings() if gestures else None).document
+    return _ANALYSED[key]
+
+
+def analysed_clip(name: str, model_path: Path) -> dict:
+    """``analysed_video`` of ``../shared/NAME.mp4`` (e.g. "synth/c06_broken_hold"), standing drill."""
+    return analysed_video(shared_path(*f"{name}.mp4".split("/")), "standing-rotation", model_path)
 
 
 def clip_group(name: str) -> pytest.MarkDecorator:

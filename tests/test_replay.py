@@ -24,7 +24,6 @@ def _clips(folder: str) -> list[str]:
 # "synth/c01_baseline", ..., "synth_hard/d01_large_far_hd", ...: the development renders,
 # the second set under real-room conditions (large turns, loose shirt, eyes on the screen...)
 SYNTH = [clip for folder in FOLDERS for clip in _clips(folder)]
-analysed = analysed_clip
 
 
 def meta(name: str) -> dict:
@@ -39,7 +38,7 @@ def test_synth_clips_present(folder):
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=clip_group(name)) for name in SYNTH])
 def test_synth_contract_and_measurement(name, model_path):
-    doc = analysed(name, model_path)
+    doc = analysed_clip(name, model_path)
     m = meta(name)
     assert doc["schema"] == "posecoach.analysis/1"
     assert doc["source"]["frames"] == m["frames"] == len(doc["frames"])
@@ -89,7 +88,7 @@ COACHED = [pytest.param(name, marks=_known(name)) for name in SYNTH]
 
 @pytest.mark.parametrize("name", COACHED)
 def test_synth_hold_counts_match_ground_truth(name, model_path):
-    doc = analysed(name, model_path)
+    doc = analysed_clip(name, model_path)
     m = meta(name)
     expected = {"right": 0, "left": 0} if "hips_out_of_frame" in m["tags"] else expected_holds(m)
     got = {side: doc["summary"][side]["holds_completed"] for side in ("right", "left")}
@@ -99,7 +98,7 @@ def test_synth_hold_counts_match_ground_truth(name, model_path):
 @pytest.mark.parametrize("name", COACHED)
 def test_synth_rep_faults(name, model_path):
     """Every rep's side, completion and faults match the script of the clip."""
-    doc = analysed(name, model_path)
+    doc = analysed_clip(name, model_path)
     m = meta(name)
     if "hips_out_of_frame" in m["tags"]:
         return

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import clip_group
-from posecoach.session.analyze import analyze_video
+from conftest import analysed_video, clip_group
 from posecoach.tools.accuracy import clip_protocol, expected_completed, expected_faults, load_truth
 
 pytestmark = pytest.mark.replay
@@ -23,16 +22,11 @@ pytestmark = pytest.mark.replay
 DRILLS = Path(__file__).parent / "data" / "drills"
 CLIPS = sorted(p.stem for p in DRILLS.glob("*.mp4"))
 GROUPED = [pytest.param(name, marks=clip_group(f"drills/{name}")) for name in CLIPS]
-_cache: dict[str, tuple[dict, dict]] = {}
 
 
 def analysed(name: str, model_path) -> tuple[dict, dict]:
-    if name not in _cache:
-        meta = json.loads((DRILLS / f"{name}_meta.json").read_text())
-        protocol = clip_protocol(meta)
-        doc = analyze_video(DRILLS / f"{name}.mp4", protocol, model_path, progress=False).document
-        _cache[name] = (doc, meta)
-    return _cache[name]
+    meta = json.loads((DRILLS / f"{name}_meta.json").read_text())
+    return analysed_video(DRILLS / f"{name}.mp4", clip_protocol(meta).name, model_path, gestures=False), meta
 
 
 def test_each_drill_has_clips_in_the_repository():

@@ -89,13 +89,16 @@ def check_framing(pose: PoseFrame | None, sample: RotationSample | None = None,
     low_y = max(img[low[0], 1], img[low[1], 1])
     if low_y - img[sk.NOSE, 1] < rule.min_span:
         return TOO_FAR
-    if rule.hands_low and all(seen(w) and img[w, 1] < img[s, 1]
-                              for w, s in ((sk.LEFT_WRIST, sk.LEFT_SHOULDER), (sk.RIGHT_WRIST, sk.RIGHT_SHOULDER))):
+
+    def wrists_above(below_shoulders: float) -> bool:
+        """Both wrists seen, and higher than ``below_shoulders`` (picture heights) under their shoulders."""
+        return all(seen(w) and img[w, 1] < img[s, 1] + below_shoulders
+                   for w, s in ((sk.LEFT_WRIST, sk.LEFT_SHOULDER), (sk.RIGHT_WRIST, sk.RIGHT_SHOULDER)))
+
+    if rule.hands_low and wrists_above(0.0):
         return HANDS_UP
     shoulder_width = abs(img[sk.LEFT_SHOULDER, 0] - img[sk.RIGHT_SHOULDER, 0])
-    drop = _CHEST_DROP * shoulder_width * pose.width / max(pose.height, 1)   # in picture heights
-    if rule.hands_at_chest and all(seen(w) and img[w, 1] < img[s, 1] + drop
-                                   for w, s in ((sk.LEFT_WRIST, sk.LEFT_SHOULDER), (sk.RIGHT_WRIST, sk.RIGHT_SHOULDER))):
+    if rule.hands_at_chest and wrists_above(_CHEST_DROP * shoulder_width * pose.width / max(pose.height, 1)):
         return HANDS_HIGH
     if (rule.arms_uncrossed and seen(sk.LEFT_WRIST) and seen(sk.RIGHT_WRIST)
             and img[sk.LEFT_WRIST, 0] < img[sk.RIGHT_WRIST, 0] - _CROSSED_SHARE * shoulder_width):
