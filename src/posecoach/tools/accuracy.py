@@ -53,6 +53,7 @@ class ClipScore:
     reps_expected: int | None = None
     worst_hold_error_deg: float | None = None   # largest |mean hold separation error| of a rep
     asymmetry_error_pp: float | None = None     # |estimated - true| asymmetry, percentage points
+    range_asymmetry_error_pp: float | None = None  # the same for the best range (peak) per side: the report's
     coverage: float | None = None               # share of frames whose true separation lies within +-err
 
 
@@ -189,19 +190,27 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
 
 
 def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray], hold_s: float = 7.0,
-               pelvis_limit: float = PELVIS_LIMIT_DEG) -> tuple[int, int, float | None, float | None]:
-    """(reps right, reps expected, worst |mean hold error|, asymmetry error in points)."""
+               pelvis_limit: float = PELVIS_LIMIT_DEG) -> tuple[int, int, float | None, float | None, float | None]:
+    """(reps right, reps expected, worst |mean hold error|, asymmetry error in points, and
+    that of the best range per side, which the summary and the report give)."""
     script = meta.get("reps", [])
     right = 0
     worst, best_true, best_got = None, {"right": None, "left": None}, {"right": None, "left": None}
+    peak_true: dict[str, float | None] = {"right": None, "left": None}
+    peak_got: dict[str, float | None] = {"right": None, "left": None}
     for k, (got, want) in enumerate(zip(got_reps, script)):
         faults = set(got.faults) - {"wrong_side"}
         right += int(got.side == want["side"] and faults == expected_faults(want, hold_s, pelvis_limit)
                      and got.completed == expected_completed(want, hold_s, pelvis_limit))
-        holding = (truth["rep"] == k) & np.char.startswith(truth["phase"].astype(str), "hold")
+        sign = 1.0 if want["side"] == "right" else -1.0
+        in_rep = truth["rep"] == k
+        if got.side == want["side"] and got.peak_separation_deg is not None and in_rep.any():
+            true_peak, got_peak = float(np.max(sign * truth["separation"][in_rep])), abs(got.peak_separation_deg)
+            peak_true[got.side] = max(true_peak, peak_true[got.side] or true_peak)
+            peak_got[got.side] = max(got_peak, peak_got[got.side] or got_peak)
+        holding = in_rep & np.char.startswith(truth["phase"].astype(str), "hold")
         if not holding.any() or got.mean_hold_separation_deg is None or got.side != want["side"]:
             continue
-        sign = 1.0 if want["side"] == "right" else -1.0
         true_mean = float(sign * np.mean(truth["separation"][holding]))
         error = abs(got.mean_hold_separation_deg - true_mean)
         worst = error if worst is None else max(worst, error)
@@ -212,7 +221,10 @@ def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray], hold_s:
     true_asym = asymmetry_pct(best_true["right"], best_true["left"])
     got_asym = asymmetry_pct(best_got["right"], best_got["left"])
     asym_error = None if true_asym is None or got_asym is None else abs(got_asym - true_asym)
-    return right, max(len(script), len(got_reps)), worst, asym_error
+    true_range = asymmetry_pct(peak_true["right"], peak_true["left"])
+    got_range = asymmetry_pct(peak_got["right"], peak_got["left"])
+    range_error = None if true_range is None or got_range is None else abs(got_range - true_range)
+    return right, max(len(script), len(got_reps)), worst, asym_error, range_error
 
 
 def run_accuracy(folders: Path | list[Path], model: str | None = None, json_out: Path | None = None,
@@ -269,15 +281,15 @@ def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got:
         expected = {"right": 0, "left": 0}  # the right answer is to refuse to measure
     lag = lag_frames(got["separation"][:n], truth["separation"][:n])
     fps = 30.0 if not meta else float(meta.get("fps", 30.0))
-    reps_right = reps_expected = worst = asym = None
+    reps_right = reps_expected = worst = asym = range_asym = None
     if meta and not refused and meta.get("reps"):
-        reps_right, reps_expected, worst, asym = score_reps(got["reps"], meta, truth, hold_s, limit)
+        reps_right, reps_expected, worst, asym, range_asym = score_reps(got["reps"], meta, truth, hold_s, limit)
     sep, err = got["separation"][:n], got["err"][:n]
     known = np.isfinite(sep) & np.isfinite(err) & np.isfinite(truth["separation"][:n])
     cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None
     return ClipScore(name, list(meta.get("tags", [])) if meta else [], n, float(got["tracked"][:n].mean()), scores,
                      None if lag is None else lag / fps, holds, expected, refused, reps_right, reps_expected,
-                     worst, asym, cover)
+                     worst, asym, range_asym, cover)
 
 
 def _pooled_scores(bucket: dict[str, list[np.ndarray]]) -> dict:
@@ -340,3 +352,7 @@ def _print_summary(summary: dict[str, dict], results: list[ClipScore], out) -> N
               f"reps within 3 deg on {sum(h <= 3.0 for h in holds)}/{len(holds)} clips", file=out)
     if asym:
         print(f"left/right asymmetry error: mean {np.mean(asym):.1f} pp, worst {max(asym):.1f} pp", file=out)
+    ranges = [r.range_asymmetry_error_pp for r in results if r.range_asymmetry_error_pp is not None]
+    if ranges:
+        print(f"asymmetry of the best range (as reported) error: mean {np.mean(ranges):.1f} pp, "
+              f"90th percentile {np.percentile(ranges, 90):.1f} pp, worst {max(ranges):.1f} pp", file=out)
