@@ -8,6 +8,7 @@ engine was found. Prompts never overlap and do not nag (:class:`~posecoach.ui.sp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import tempfile
@@ -152,10 +153,8 @@ class AudioCues(QObject):
         if muted:
             self.policy.clear()
             if self._speech is not None:
-                try:
+                with contextlib.suppress(Exception):   # a voice that already went away
                     self._speech.stop()
-                except Exception:  # noqa: BLE001
-                    pass
 
     # ------------------------------------------------------------------ playing
     def beep(self, name: str) -> bool:
@@ -214,18 +213,14 @@ class AudioCues(QObject):
 
     def close(self) -> None:
         for effect in self._effects.values():
-            try:
+            with contextlib.suppress(Exception):
                 effect.stop()
-            except Exception:  # noqa: BLE001
-                pass
         self._effects = {}
         if self._pump_timer is not None:
             self._pump_timer.stop()
         if self._speech is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._speech.stop()
-            except Exception:  # noqa: BLE001
-                pass
             self._speech = None
         if self._tmp is not None:
             self._tmp.cleanup()
