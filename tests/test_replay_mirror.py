@@ -53,11 +53,12 @@ def test_a_mirrored_rendered_clip_gives_the_negated_angles_and_swapped_sides(cli
     assert [(SWAP[side], completed, faults) for side, completed, faults in reps] == mirrored_reps
     both = np.isfinite(separation) & np.isfinite(mirrored)
     assert both.mean() > 0.9
-    # The estimator is symmetric by construction; what remains is MediaPipe's: its learned
-    # depth (the world yaw cue) is not mirror-symmetric. Measured: 2.7 deg on this clip.
+    # The estimator is symmetric by construction, and MediaPipe's own asymmetry (its learned
+    # depth of a picture and of its mirror image differ) cancels in the two views the detector
+    # blends (pose/mirror_views.py). Measured: 0.3 deg on this clip (2.3 with one view).
     difference = float(np.mean(np.abs(mirrored[both] + separation[both])))
     print(f"{clip}: mirrored separation differs from the negated original by {difference:.2f} deg (mean)")
-    assert difference < 3.0
+    assert difference < 1.0
 
 
 def test_a_mirrored_real_clip_gives_the_negated_trunk(model_path):
@@ -86,8 +87,14 @@ def test_a_mirrored_real_clip_gives_the_negated_trunk(model_path):
     both = np.isfinite(original) & np.isfinite(mirrored)
     assert both.sum() > 40, "the real clip must be measured in most frames"
     assert np.nanmax(np.abs(original[both])) > 10, "he does twist"
-    # MediaPipe's world yaw of this man differs by up to 20 deg between a frame and its mirror
-    # image; the fused trunk carries part of it. Measured: 4.8 deg.
-    difference = float(np.mean(np.abs(mirrored[both] + original[both])))
-    print(f"real twist: mirrored trunk differs from the negated original by {difference:.2f} deg (mean)")
-    assert difference < 5.5
+    # He twists past a quarter turn, beyond the drill's 70 deg, where the pose model may swap
+    # left and right in one view: compare the frames both runs read within the drill's range.
+    # Measured with two views: mean 4.4 deg, median 0.5 (one view: mean 3.3, median 2.1); the
+    # mean is made by a few frames at the turn's far end.
+    inside = both & (np.abs(original) <= 70) & (np.abs(mirrored) <= 70)
+    difference = np.abs(mirrored[inside] + original[inside])
+    mean, median = float(difference.mean()), float(np.median(difference))
+    print(f"real twist: mirrored trunk differs from the negated original by {mean:.2f} deg (mean), "
+          f"{median:.2f} (median), over {inside.sum()} frames within 70 deg")
+    assert median < 1.0
+    assert mean < 5.5

@@ -14,12 +14,14 @@ _NAN_IMAGE = np.full((33, 5), np.nan)
 _NAN_WORLD = np.full((33, 3), np.nan)
 
 
-def cache_key(video: Path, model: str) -> str:
+def cache_key(video: Path, model: str, two_views: bool = True) -> str:
+    """The file name for ``video``'s landmarks read with ``model``, from one view or two
+    (``mirror_views.py``): the readings differ, so neither is reused for the other."""
     digest = hashlib.sha1()
     with open(video, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return f"{Path(video).stem}-{digest.hexdigest()[:12]}-{model}.npz"
+    return f"{Path(video).stem}-{digest.hexdigest()[:12]}-{model}-{'2views' if two_views else '1view'}.npz"
 
 
 class RecordingDetector:
@@ -30,6 +32,14 @@ class RecordingDetector:
         self.images: list[np.ndarray] = []
         self.worlds: list[np.ndarray] = []
         self.size = (0, 0)
+
+    @property
+    def two_views(self) -> bool:
+        return self.detector.two_views
+
+    @two_views.setter
+    def two_views(self, value: bool) -> None:
+        self.detector.two_views = value
 
     def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
         people = self.detector.detect(image, t)

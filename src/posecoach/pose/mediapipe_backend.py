@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from posecoach.errors import ModelError
+from posecoach.pose.mirror_views import MirrorBlend, unmirrored
 from posecoach.pose.types import PoseFrame
 
 MAX_SIDE = 1920  # pixels: larger frames are shrunk before inference
@@ -77,17 +78,21 @@ class MediaPipePoseEstimator:
         landmarks by well under 1% of the picture (measured on 4K renders: key joints
         within 0.5%), while it bounds the memory and copying per frame. The landmarks
         are normalised, and PoseFrame keeps the original width and height. None: never.
+    two_views : read odd frames mirrored, with a second landmarker, and blend the two views
+        (``mirror_views.py``): MediaPipe is not mirror-symmetric, and the blend cancels the
+        part of its error that depends on the side, at the cost of one view. Settable: the
+        coaching session sets it to what its posture's fusion model was measured with.
     """
 
     def __init__(self, model_path: str | Path, num_poses: int = 1,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
-                 max_side: int | None = MAX_SIDE) -> None:
+                 max_side: int | None = MAX_SIDE, two_views: bool = True) -> None:
         _quiet_native_logging()
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp_image = __import__("mediapipe").Image
         self._mp_format = __import__("mediapipe").ImageFormat.SRGB
-        options = vision.PoseLandmarkerOptions(
+        self._options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model_path)),
             running_mode=vision.RunningMode.VIDEO,
             num_poses=num_poses,
@@ -95,14 +100,39 @@ class MediaPipePoseEstimator:
             min_pose_presence_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
         )
+        self._model_path = model_path
+        self._landmarkers: list = []
+        self._blend = MirrorBlend()
+        self._two_views = False
+        self._frames = 0
+        self._last_ms = -1
+        self._warmup = 0
+        self.max_side = max_side
+        self._add_landmarker()
+        self._landmarker = self._landmarkers[0]
+        self.two_views = two_views
+
+    def _add_landmarker(self) -> None:
+        from mediapipe.tasks.python import vision
         try:
             with _native_stderr_silenced():
-                self._landmarker = vision.PoseLandmarker.create_from_options(options)
+                self._landmarkers.append(vision.PoseLandmarker.create_from_options(self._options))
         except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"MediaPipe cannot load the pose model {model_path}: {exc}") from exc
-        self._last_ms = -1
-        self._warmup = 3
-        self.max_side = max_side
+            self.close()
+            raise ModelError(f"MediaPipe cannot load the pose model {self._model_path}: {exc}") from exc
+        self._warmup += 3  # its first inferences log their graph set-up
+
+    @property
+    def two_views(self) -> bool:
+        """Whether frames are read from the picture and its mirror image in turn, and blended."""
+        return self._two_views
+
+    @two_views.setter
+    def two_views(self, value: bool) -> None:
+        if value and len(self._landmarkers) < 2:
+            self._add_landmarker()
+        self._two_views = bool(value)
+        self._blend.reset()
 
     def _prepared(self, image: np.ndarray) -> np.ndarray:
         """``image`` as MediaPipe takes it: contiguous uint8 RGB, at most ``max_side`` pixels."""
@@ -130,26 +160,44 @@ class MediaPipePoseEstimator:
         self._last_ms = timestamp_ms
         height, width = np.shape(image)[:2]
         data = self._prepared(image)
+        view = self._frames % 2 if self._two_views else 0
+        self._frames += 1
+        people = self._read(view, data, timestamp_ms, t, width, height)
+        if not self._two_views:
+            return people
+        if people and self._blend.stale(1 - view, t):  # the other view has nothing recent: read both once
+            others = self._read(1 - view, data, timestamp_ms, t, width, height)
+            return self._blend.add_both(view, t, people, others)
+        return self._blend.add(view, t, people)
+
+    def _read(self, view: int, data: np.ndarray, timestamp_ms: int, t: float, width: int,
+              height: int) -> list[PoseFrame]:
+        """The people one view finds (view 1 reads the picture mirrored), as in the picture."""
+        if view:
+            data = np.ascontiguousarray(data[:, ::-1])
         frame = self._mp_image(image_format=self._mp_format, data=data)
+        landmarker = self._landmarkers[view]
         if self._warmup > 0:  # the first inferences log their graph set-up
             self._warmup -= 1
             with _native_stderr_silenced():
-                result = self._landmarker.detect_for_video(frame, timestamp_ms)
+                result = landmarker.detect_for_video(frame, timestamp_ms)
         else:
-            result = self._landmarker.detect_for_video(frame, timestamp_ms)
+            result = landmarker.detect_for_video(frame, timestamp_ms)
         people = []
         for landmarks, world in zip(result.pose_landmarks, result.pose_world_landmarks):
             image_array = np.array(
                 [(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in landmarks], dtype=float)
             world_array = np.array([(p.x, p.y, p.z) for p in world], dtype=float)
-            people.append(PoseFrame(t=t, image=image_array, world=world_array, width=width, height=height))
+            pose = PoseFrame(t=t, image=image_array, world=world_array, width=width, height=height)
+            people.append(unmirrored(pose) if view else pose)
         return people
 
     def close(self) -> None:
-        if self._landmarker is not None:
+        landmarkers, self._landmarkers, self._landmarker = getattr(self, "_landmarkers", []), [], None
+        if landmarkers:
             with _native_stderr_silenced():  # it logs the accelerators it destroys
-                self._landmarker.close()
-            self._landmarker = None
+                for landmarker in landmarkers:
+                    landmarker.close()
 
     def __enter__(self) -> MediaPipePoseEstimator:
         return self

@@ -42,6 +42,13 @@ class SessionSink(Protocol):
         """The session ended, or starts over."""
 
 
+def read_views(detector: PoseDetector, two_views: bool) -> None:
+    """Have ``detector`` read the landmarks as the posture's model was measured (from the picture
+    and its mirror image, or the picture alone), when it can do both."""
+    if hasattr(detector, "two_views"):
+        detector.two_views = two_views
+
+
 class CoachingSession:
     """Coach one person through a protocol, one frame at a time.
 
@@ -73,9 +80,9 @@ class CoachingSession:
         self._frozen: CoachState | None = None   # the coach's state when the controls began to hold it
         self._held_since: float | None = None    # the frame time they did
 
-    @staticmethod
-    def _new_estimator(protocol: ExerciseProtocol) -> RotationEstimator:
+    def _new_estimator(self, protocol: ExerciseProtocol) -> RotationEstimator:
         setup = posture_setup(protocol.posture)
+        read_views(self.detector, setup.model.two_views)
         return RotationEstimator(setup.settings, setup.model)
 
     def _new_guide(self, protocol: ExerciseProtocol) -> Guide:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.protocol import Protocol, load_protocol
 from posecoach.analysis.summary import asymmetry_pct
 from posecoach.capture.video_file import VideoFileSource
@@ -156,16 +157,18 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
     """
     from posecoach.pose.landmark_cache import RecordingDetector, ReplayDetector, cache_key
 
-    cached = cache / cache_key(video, model_name) if cache else None
+    protocol = protocol or load_protocol("standing-rotation")
+    two_views = posture_setup(protocol.posture).model.two_views
+    cached = cache / cache_key(video, model_name, two_views) if cache else None
     recorder = None
     if cached is not None and cached.exists():
         detector = ReplayDetector(cached)
         closer = None
     else:
         from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
-        closer = MediaPipePoseEstimator(model_path)
+        closer = MediaPipePoseEstimator(model_path, two_views=two_views)
         detector = recorder = RecordingDetector(closer)
-    session = CoachingSession(detector, protocol or load_protocol("standing-rotation"))
+    session = CoachingSession(detector, protocol)
     angles: dict[str, list[float]] = {name: [] for name in (*ANGLES, "err")}
     tracked = []
     try:
