@@ -145,9 +145,10 @@ def test_a_loose_hem_over_the_hips_moves_the_patch_below_it():
     tucked_in = body_scene()
     tucked_in[150:225, 200:440] = (40, 160, 60)            # ends above the hip line (y = 240)
     default_top = patch_box(body_pixels(), 80.0)[1]
-    assert make_template(tucked_in, body_pixels(), 80.0).y0 == default_top
+    tucked = make_template(tucked_in, body_pixels(), 80.0)
+    assert tucked.y0 == default_top and not tucked.below_hem
     below_hem = make_template(shirt_to_hips, body_pixels(), 80.0)
-    assert below_hem is not None and below_hem.y0 > default_top
+    assert below_hem is not None and below_hem.y0 > default_top and below_hem.below_hem
 
 
 def test_half_kneeling_reads_the_front_thigh():

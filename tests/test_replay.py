@@ -63,6 +63,10 @@ def test_synth_contract_and_measurement(name, model_path):
     assert np.nanmax(sep[holding_left]) < 0, "left-side rotations must come out negative"
     mae = np.nanmean(np.abs(sep - true_sep))
     assert mae < 5.0, f"separation MAE {mae:.1f} deg"
+    # a shirt hanging over the hips is seen, and the document says the pelvis check suffers
+    loose = "loose_shirt" in m["tags"]
+    assert doc["calibration"]["shirt_over_hips"] is loose
+    assert any("loose shirt hangs over the hips" in w for w in doc["warnings"]) is loose
     # the uncertainty is there for every measured frame, and honest most of the time
     err = np.array([np.nan if f.get("separation_err_deg") is None else f["separation_err_deg"] for f in doc["frames"]])
     measured = np.isfinite(sep) & np.isfinite(true_sep)

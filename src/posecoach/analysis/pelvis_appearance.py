@@ -100,6 +100,7 @@ class PelvisTemplate:
     anchor_x: float        # ankle midpoint x (pixels) at neutral
     anchor_y: float
     contrast: float = 0.0  # standard deviation of the patch's grey levels (0-255)
+    below_hem: bool = False  # a shirt's hem hangs below the hip line: the patch lies below it
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
         return None
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]),
-                          float(inner.std()))
+                          float(inner.std()), hem is not None and hem > 0.0)
 
 
 def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,

@@ -57,13 +57,16 @@ class Calibration:
     neutral: BodyMeasures
     base: str
     pelvis_picture: bool = False
+    # A loose shirt hangs over the hips (its hem below the hip line): the pelvis picture is
+    # taken below it, where a turning pelvis shows less and a turning chest more.
+    shirt_over_hips: bool = False
 
     def to_dict(self) -> dict:
         return {"t": round(self.t, 3), "base": self.base, "torso_px": round(self.neutral.torso_px, 1),
                 "shoulder_width": round(self.neutral.shoulder_width, 4),
                 "hip_width": round(self.neutral.hip_width, 4),
                 "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
-                "pelvis_appearance": self.pelvis_picture}
+                "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips}
 
 
 @dataclass(frozen=True)
@@ -266,8 +269,10 @@ class RotationEstimator:
             picture = False
             if self._frame is not None and self._pixels is not None:
                 picture = self._pelvis_picture.rebase(t, self._frame, self._pixels, m.torso_px)
+            template = self._pelvis_picture.template
             self.calibration = Calibration(t=t, neutral=median_measures(window), base=self._base,
-                                           pelvis_picture=picture)
+                                           pelvis_picture=picture,
+                                           shirt_over_hips=bool(picture and template is not None and template.below_hem))
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)

@@ -58,6 +58,12 @@ def lighting_of(image) -> str | None:
     return None
 
 
+# Measured on rendered clips (README "Known limits"): with a loose shirt over the hips a 15 deg
+# pelvis turn read about 8 deg (d02), and a still pelvis read 10-11 deg at 50 deg turns (l02).
+SHIRT_OVER_HIPS = ("a loose shirt hangs over the hips: through it the pelvis check is unreliable (a turning pelvis "
+                   "can be missed, a still one flagged); tuck the shirt in or wear a fitted top")
+
+
 class AnalysisRecorder:
     """A session sink: collect frame records while the session runs, then assemble the document.
 
@@ -100,6 +106,9 @@ class AnalysisRecorder:
         if n and self._lighting["overexposed"] >= max(1, _LIGHTING_SHARE * n):
             out.append(f"the picture is washed out (overexposed) in {self._lighting['overexposed']} of {n} "
                        "frames: avoid bright light or a window behind you or facing the camera")
+        calibration = self.estimator.calibration if self.estimator is not None else None
+        if calibration is not None and calibration.shirt_over_hips:
+            out.append(SHIRT_OVER_HIPS)
         return out
 
     def document(self) -> dict[str, Any]:
