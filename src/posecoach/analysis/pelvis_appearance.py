@@ -249,11 +249,14 @@ def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarra
     ph, pw = template.patch.shape
     if region.shape[0] < ph or region.shape[1] < pw:
         return None
-    windows = np.lib.stride_tricks.sliding_window_view(region, (ph, pw))
-    means = windows.mean(axis=(2, 3), keepdims=True)
-    centred = windows - means
-    norms = np.sqrt((centred ** 2).sum(axis=(2, 3)))
-    scores = (centred * template.patch).sum(axis=(2, 3)) / np.maximum(norms, 1e-6)
+    windows = np.lib.stride_tricks.sliding_window_view(region.astype(np.float64), (ph, pw))
+    # The patch has zero mean and unit norm, so a window's own mean drops out of the dot
+    # product, and its centred norm follows from its sums: no centred copy of every window.
+    dots = np.einsum("ijkl,kl->ij", windows, template.patch)
+    sums = windows.sum(axis=(2, 3))
+    squares = np.einsum("ijkl,ijkl->ij", windows, windows)
+    norms = np.sqrt(np.maximum(squares - sums * sums / (ph * pw), 0.0))
+    scores = dots / np.maximum(norms, 1e-6)
     return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(scores))))
 
 
