@@ -167,3 +167,26 @@ def test_stop_keeps_the_rep_in_progress():
     driver.run(react)
     coach = driver.loop.session.coach
     assert len(coach.reps) == 1 and coach.reps[0].side == "right"
+
+
+def test_a_loose_shirt_over_the_hips_is_said_once_per_calibration(monkeypatch):
+    """The neutral pelvis picture lies below a shirt's hem (the simulated frames are too plain to
+    find one, so the picture is given): the window is told, once."""
+    import numpy as np
+
+    from posecoach.analysis import pelvis_appearance
+    from posecoach.session.messages import SHIRT_OVER_HIPS
+    from posecoach.session.updates import Problem
+
+    patch = np.eye(6) - 1 / 6
+    below_hem = pelvis_appearance.PelvisTemplate(patch / np.linalg.norm(patch), 70, 60, 6, 6, 1, 80.0, 110.0,
+                                                 20.0, below_hem=True)
+    monkeypatch.setattr(pelvis_appearance, "make_template", lambda *args, **kwargs: below_hem)
+    driver = Driver(realtime=False)
+    driver.run(stop_at_end)
+    assert driver.loop.session.estimator.calibration.shirt_over_hips
+    assert [p.text for p in driver.of(Problem)] == [SHIRT_OVER_HIPS]
+    tucked = Driver(realtime=False)
+    monkeypatch.undo()
+    tucked.run(stop_at_end)
+    assert not tucked.of(Problem)

@@ -14,7 +14,7 @@ from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
-from posecoach.session.messages import event_record
+from posecoach.session.messages import SHIRT_OVER_HIPS, event_record
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"
@@ -56,12 +56,6 @@ def lighting_of(image) -> str | None:
     if level > _BRIGHT:
         return "overexposed"
     return None
-
-
-# Measured on rendered clips (README "Known limits"): with a loose shirt over the hips a 15 deg
-# pelvis turn read about 8 deg (d02), and a still pelvis read 10-11 deg at 50 deg turns (l02).
-SHIRT_OVER_HIPS = ("a loose shirt hangs over the hips: through it the pelvis check is unreliable (a turning pelvis "
-                   "can be missed, a still one flagged); tuck the shirt in or wear a fitted top")
 
 
 class AnalysisRecorder:

@@ -32,6 +32,7 @@ from posecoach.capture.frame_source import FrameSource
 from posecoach.errors import PosecoachError
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.guide import GuideState
+from posecoach.session.messages import SHIRT_OVER_HIPS
 from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import DetectorFactory, LiveClock, PoseCache, SourceRequest, open_source
@@ -190,6 +191,7 @@ class LiveLoop:
         self._controls_seen = 0                 # the session's controls already yielded
         self._gestures_on = config.gestures is not None
         self._outbox: deque[LiveUpdate] = deque()
+        self._calibration_seen: object | None = None   # the estimator's last calibration looked at
         self._anchor: float | None = None
         self._rate = 0.0
         self._last_wall: float | None = None
@@ -369,6 +371,7 @@ class LiveLoop:
             self._measure_rate()
             guide = step.guide
             assert guide is not None
+            self._check_calibration(session)
             replaying = step.frame.index < target
             seen = yield from self._events(session, seen, replaying)
             yield from self._flush()
@@ -392,6 +395,14 @@ class LiveLoop:
         return _END
 
     # ------------------------------------------------------------------ helpers
+    def _check_calibration(self, session: CoachingSession) -> None:
+        """Once per new neutral stance: say when a loose shirt over the hips blinds the pelvis check."""
+        calibration = session.estimator.calibration
+        if calibration is not None and calibration is not self._calibration_seen:
+            self._calibration_seen = calibration
+            if calibration.shirt_over_hips:
+                self._outbox.append(Problem(SHIRT_OVER_HIPS))
+
     def _events(self, session: CoachingSession, seen: int, replayed: bool) -> Generator[LiveUpdate, Command | None, int]:
         self._take_controls(session, replayed)
         yield from self._flush()

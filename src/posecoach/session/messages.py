@@ -250,6 +250,12 @@ def side_result_text(side: SideResult) -> str:
             f"(mark {side.pass_mark_deg:g}°)")
 
 
+# Measured on rendered clips (README "Known limits"): with a loose shirt over the hips a 15 deg
+# pelvis turn read about 8 deg (d02), and a still pelvis read 10-11 deg at 50 deg turns (l02).
+SHIRT_OVER_HIPS = ("a loose shirt hangs over the hips: through it the pelvis check is unreliable (a turning pelvis "
+                   "can be missed, a still one flagged); tuck the shirt in or wear a fitted top")
+
+
 def drill_asymmetry_text(summary: Summary, short: bool = False) -> str:
     """The left/right asymmetry of a drill session, and whether it is more than the camera's
     error (``fusion_model.ASYMMETRY_RESOLUTION_PCT``): a physiotherapist reads it first."""
