@@ -107,9 +107,9 @@ class FusionModel:
 # weights were kept.
 # Reading two views (the picture and its mirror image in turn, pose/mirror_views.py) came
 # after that, in session 6: with these weights the 15 shared clips read separation MAE 2.43
-# (worst clip 3.85, was 4.58) and the 4 held-out renders 4.59 (was 5.41); a refit on the 15
-# clips read with two views gave in-sample 2.61 and leave-one-clip-out 2.98, no better than
-# these weights on the same clips, so they were kept.
+# (worst clip 3.85, was 4.58) and the 4 held-out renders 4.61 (was 5.41); a refit on the 15
+# clips read with two views gave in-sample 2.63 and leave-one-clip-out 2.88, no better than
+# these weights on the same clips (2.43), so they were kept.
 DEFAULT_MODEL = FusionModel(
     trunk=TrunkModel(weights=(0.37907, 0.42258, -28.33411, -4.68495), world_gain=1.1932, hands_lever=0.7694),
     pelvis=PelvisModel(gain=64.6, floor=0.001, trunk_allowance=0.004, follows_trunk=0.03, exponent=0.3333,
