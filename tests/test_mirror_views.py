@@ -120,3 +120,36 @@ def test_a_person_one_view_missed_is_still_reported():
     reported = blend.add(1, 0.033, [alone])
     assert len(reported) == 2 and reported[1].t == 0.033   # the right one, carried from the last frame
     assert blend.add(0, 1.0, [])  == []                      # nothing recent to carry
+
+
+def test_the_session_sets_the_reading_through_the_wrappers_a_replay_uses():
+    """Seated and half-kneeling read one view, standing two; a replay's landmark cache and the
+    accuracy recorder pass the setting on (a cache read the other way is dropped), and a
+    detector with one reading only is left alone."""
+    from posecoach.analysis.protocol import load_protocol
+    from posecoach.pose.landmark_cache import RecordingDetector
+    from posecoach.session.coaching import CoachingSession
+    from posecoach.session.sources import PoseCache
+
+    class TwoViewDetector:
+        two_views = True
+
+        def detect(self, image, t):
+            return [pose(t, 0.5)]
+
+    class OneViewDetector:
+        def detect(self, image, t):
+            return []
+
+    inner = TwoViewDetector()
+    cache = PoseCache(inner)
+    cache.detect(np.zeros((4, 4, 3), np.uint8), 0.0)
+    session = CoachingSession(cache, load_protocol("seated-rotation"))
+    assert inner.two_views is False and cache._cache == {}
+    session.restart(load_protocol("standing-rotation"))
+    assert inner.two_views is True
+    CoachingSession(RecordingDetector(inner), load_protocol("half-kneeling-rotation"))
+    assert inner.two_views is False
+    plain = PoseCache(OneViewDetector())
+    CoachingSession(plain, load_protocol("seated-rotation"))
+    assert not hasattr(plain, "two_views")

@@ -53,6 +53,18 @@ class PoseCache:
         self.limit = limit
         self._cache: dict[int, list[PoseFrame]] = {}
 
+    @property
+    def two_views(self) -> bool:
+        """The detector's reading (``MediaPipePoseEstimator.two_views``); AttributeError when it
+        has only one."""
+        return self.detector.two_views  # type: ignore[attr-defined]
+
+    @two_views.setter
+    def two_views(self, value: bool) -> None:
+        if value != self.two_views:
+            self._cache.clear()   # landmarks read the other way are not these
+        self.detector.two_views = value  # type: ignore[attr-defined]
+
     def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
         key = int(round(t * 1e6))
         people = self._cache.get(key)
