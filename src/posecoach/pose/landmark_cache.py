@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posecoach.pose.mirror_views import PassesReadingOn
 from posecoach.pose.types import PoseFrame
 
 _NAN_IMAGE = np.full((33, 5), np.nan)
@@ -24,7 +25,7 @@ def cache_key(video: Path, model: str, two_views: bool = True) -> str:
     return f"{Path(video).stem}-{digest.hexdigest()[:12]}-{model}-{'2views' if two_views else '1view'}.npz"
 
 
-class RecordingDetector:
+class RecordingDetector(PassesReadingOn):
     """Wrap a detector; remember the first person found in each frame."""
 
     def __init__(self, detector) -> None:
@@ -32,14 +33,6 @@ class RecordingDetector:
         self.images: list[np.ndarray] = []
         self.worlds: list[np.ndarray] = []
         self.size = (0, 0)
-
-    @property
-    def two_views(self) -> bool:
-        return self.detector.two_views
-
-    @two_views.setter
-    def two_views(self, value: bool) -> None:
-        self.detector.two_views = value
 
     def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
         people = self.detector.detect(image, t)

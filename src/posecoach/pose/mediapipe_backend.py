@@ -109,7 +109,6 @@ class MediaPipePoseEstimator:
         self._warmup = 0
         self.max_side = max_side
         self._add_landmarker()
-        self._landmarker = self._landmarkers[0]
         self.two_views = two_views
 
     def _add_landmarker(self) -> None:
@@ -194,7 +193,7 @@ class MediaPipePoseEstimator:
         return people
 
     def close(self) -> None:
-        landmarkers, self._landmarkers, self._landmarker = getattr(self, "_landmarkers", []), [], None
+        landmarkers, self._landmarkers = getattr(self, "_landmarkers", []), []
         if landmarkers:
             with _native_stderr_silenced():  # it logs the accelerators it destroys
                 for landmarker in landmarkers:

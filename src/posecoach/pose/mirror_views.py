@@ -161,3 +161,25 @@ class MirrorBlend:
 def _mean(pose: PoseFrame, image: np.ndarray, world: np.ndarray) -> PoseFrame:
     return PoseFrame(t=pose.t, image=0.5 * (pose.image + image), world=0.5 * (pose.world + world),
                      width=pose.width, height=pose.height)
+
+
+class PassesReadingOn:
+    """For wrappers of a detector (``self.detector``): ``two_views`` is the wrapped detector's,
+    so the coaching session can set the reading through them; AttributeError when the
+    detector has one reading only. ``_reading_changed`` lets a wrapper drop what it kept."""
+
+    detector: object
+
+    @property
+    def two_views(self) -> bool:
+        return self.detector.two_views  # type: ignore[attr-defined]
+
+    @two_views.setter
+    def two_views(self, value: bool) -> None:
+        changed = value != self.two_views
+        self.detector.two_views = value  # type: ignore[attr-defined]
+        if changed:
+            self._reading_changed()
+
+    def _reading_changed(self) -> None:
+        """The detector now reads the other way (nothing to do unless overridden)."""

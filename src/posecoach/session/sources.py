@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.pose.mirror_views import PassesReadingOn
 from posecoach.pose.types import PoseFrame
 from posecoach.session.pipeline import PoseDetector
 
@@ -45,7 +46,7 @@ class SourceRequest:
         return "test source" if self.factory is not None else f"camera {self.camera}"
 
 
-class PoseCache:
+class PoseCache(PassesReadingOn):
     """Remembers the detections of a file's frames so a seek need not run inference again."""
 
     def __init__(self, detector: PoseDetector, limit: int = POSE_CACHE_FRAMES) -> None:
@@ -53,17 +54,8 @@ class PoseCache:
         self.limit = limit
         self._cache: dict[int, list[PoseFrame]] = {}
 
-    @property
-    def two_views(self) -> bool:
-        """The detector's reading (``MediaPipePoseEstimator.two_views``); AttributeError when it
-        has only one."""
-        return self.detector.two_views  # type: ignore[attr-defined]
-
-    @two_views.setter
-    def two_views(self, value: bool) -> None:
-        if value != self.two_views:
-            self._cache.clear()   # landmarks read the other way are not these
-        self.detector.two_views = value  # type: ignore[attr-defined]
+    def _reading_changed(self) -> None:
+        self._cache.clear()   # landmarks read the other way are not these
 
     def detect(self, image: np.ndarray, t: float) -> list[PoseFrame]:
         key = int(round(t * 1e6))

@@ -102,7 +102,7 @@ def bare_loop(video: Path, model_path: Path, frames: int | None, result: LoopRes
     capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
     detector = MediaPipePoseEstimator(model_path, num_poses=1, two_views=False)
-    landmarker, make_image, image_format = detector._landmarker, detector._mp_image, detector._mp_format
+    landmarker, make_image, image_format = detector._landmarkers[0], detector._mp_image, detector._mp_format
     clock = time.perf_counter
     try:
         limit = frames if frames is not None else sys.maxsize
