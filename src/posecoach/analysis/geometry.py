@@ -49,6 +49,11 @@ def _yaw_deg(left: np.ndarray, right: np.ndarray) -> float:
     return math.degrees(math.atan2(-dz, dx))
 
 
+def _seen(visibility: float) -> float:
+    """A landmark's visibility clipped to 0..1; NaN (not reported) counts as not seen."""
+    return 0.0 if math.isnan(visibility) else min(1.0, max(0.0, visibility))
+
+
 def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base: str = "ankles") -> BodyMeasures | None:
     """Measurements of one frame; None when the torso is degenerate (no usable scale).
 
@@ -63,8 +68,8 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
     body, world_body = image[:29, :3], world[:29, :3]
     # Non-finite or absurd coordinates (beyond 100 image sizes, or 100 m) are not a body;
     # bounding them also keeps every derived ratio (and its cube, in the cues) finite.
-    if not (np.all(np.isfinite(body)) and np.all(np.isfinite(world_body))
-            and np.all(np.abs(body) <= _MAX_COORD) and np.all(np.abs(world_body) <= _MAX_COORD)):
+    # (NaN fails the comparison, so one bound check also rejects it.)
+    if not ((np.abs(body) <= _MAX_COORD).all() and (np.abs(world_body) <= _MAX_COORD).all()):
         return None
     px = image[:, 0] * width
     py = image[:, 1] * height
@@ -79,7 +84,7 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
         base_x = (px[L_KNEE] + px[R_KNEE]) / 2
     else:
         base_x = hip_mid[0]
-    vis = np.clip(np.nan_to_num(image[:, 3], nan=0.0), 0.0, 1.0)  # NaN visibility = not seen
+    vis = image[:, 3].tolist()
     return BodyMeasures(
         torso_px=torso,
         centre_x=float(hip_mid[0] / width),
@@ -93,9 +98,9 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
         hip_depth=float((image[L_HIP, 2] - image[R_HIP, 2]) * width / torso),
         world_shoulder_yaw=_yaw_deg(world[L_SHOULDER], world[R_SHOULDER]),
         world_hip_yaw=_yaw_deg(world[L_HIP], world[R_HIP]),
-        shoulder_visibility=float(min(vis[L_SHOULDER], vis[R_SHOULDER])),
-        hip_visibility=float(min(vis[L_HIP], vis[R_HIP])),
-        hands_visibility=float(min(vis[L_WRIST], vis[R_WRIST])),
+        shoulder_visibility=min(_seen(vis[L_SHOULDER]), _seen(vis[R_SHOULDER])),
+        hip_visibility=min(_seen(vis[L_HIP]), _seen(vis[R_HIP])),
+        hands_visibility=min(_seen(vis[L_WRIST]), _seen(vis[R_WRIST])),
     )
 
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from posecoach.analysis.geometry import L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_WRIST, R_ANKLE, R_ELBOW, R_HIP, R_KNEE, R_WRIST
 
+_GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # RGB to luma (Rec. 601)
 PATCH_WIDTH = 40  # pixels after downsampling: the cue costs the same at any resolution
 
 
@@ -128,18 +129,27 @@ def _grey(image: np.ndarray, x0: int, y0: int, x1: int, y1: int, step: int) -> n
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 - x0 < 2 * step or y1 - y0 < 2 * step:
         return None
-    crop = image[y0:y1, x0:x1].astype(np.float32)
-    grey = crop @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if crop.ndim == 3 else crop
-    hh, ww = (grey.shape[0] // step) * step, (grey.shape[1] // step) * step
-    return _blurred(grey[:hh, :ww].reshape(hh // step, step, ww // step, step).mean(axis=(1, 3)))
+    hh, ww = ((y1 - y0) // step) * step, ((x1 - x0) // step) * step
+    crop = image[y0:y0 + hh, x0:x0 + ww].astype(np.float32)
+    # Cell means first, then the grey weights: the same numbers, a step^2 smaller product.
+    if crop.ndim == 3:
+        cells = crop.reshape(hh // step, step, ww // step, step, crop.shape[2]).mean(axis=(1, 3))
+        return _blurred(cells @ _GREY_WEIGHTS[:cells.shape[2]])
+    return _blurred(crop.reshape(hh // step, step, ww // step, step).mean(axis=(1, 3)))
 
 
 def _blurred(grey: np.ndarray) -> np.ndarray:
     """A 3x3 binomial blur: the NCC then varies smoothly with sub-pixel shifts and ignores
     pixel noise and compression blocks."""
-    padded = np.pad(grey, 1, mode="edge")
-    rows = (padded[:-2] + 2.0 * padded[1:-1] + padded[2:]) * 0.25
-    return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) * 0.25
+    rows = np.empty_like(grey)  # edges repeat the border pixel
+    rows[1:-1] = (grey[:-2] + 2.0 * grey[1:-1] + grey[2:]) * 0.25
+    rows[0] = (3.0 * grey[0] + grey[1]) * 0.25
+    rows[-1] = (grey[-2] + 3.0 * grey[-1]) * 0.25
+    out = np.empty_like(rows)
+    out[:, 1:-1] = (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) * 0.25
+    out[:, 0] = (3.0 * rows[:, 0] + rows[:, 1]) * 0.25
+    out[:, -1] = (rows[:, -2] + 3.0 * rows[:, -1]) * 0.25
+    return out
 
 
 def _normalised(patch: np.ndarray) -> np.ndarray | None:
@@ -276,13 +286,23 @@ def _subpixel_peak(scores: np.ndarray) -> float:
 
 
 def _segment_near_box(a: np.ndarray, b: np.ndarray, box: tuple[float, float, float, float]) -> bool:
-    """True when the segment a-b passes through ``box`` (x0, y0, x1, y1), sampled finely."""
+    """True when the segment a-b passes through ``box`` (x0, y0, x1, y1): the segment clipped
+    to the box (Liang-Barsky) is not empty."""
     x0, y0, x1, y1 = box
-    for f in np.linspace(0.0, 1.0, 9):
-        x, y = a + f * (b - a)
-        if x0 <= x <= x1 and y0 <= y <= y1:
-            return True
-    return False
+    ax, ay = float(a[0]), float(a[1])
+    dx, dy = float(b[0]) - ax, float(b[1]) - ay
+    enter, leave = 0.0, 1.0
+    for direction, room in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+        if direction == 0.0:
+            if room < 0.0:  # parallel to this edge and outside it
+                return False
+        elif direction < 0.0:
+            enter = max(enter, room / direction)
+        else:
+            leave = min(leave, room / direction)
+        if enter > leave:
+            return False
+    return True
 
 
 def brightness(image: np.ndarray) -> float:
