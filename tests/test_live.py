@@ -190,3 +190,19 @@ def test_a_loose_shirt_over_the_hips_is_said_once_per_calibration(monkeypatch):
     monkeypatch.undo()
     tucked.run(stop_at_end)
     assert not tucked.of(Problem)
+
+
+def test_hands_held_high_are_said_once_per_calibration(monkeypatch):
+    """Wrists at the shoulders at calibration (here: any grip counts as high): the window is
+    told, once, to hold the hands at chest height."""
+    from functools import partial
+
+    from posecoach.analysis import posture
+    from posecoach.session.messages import HANDS_HIGH
+    from posecoach.session.updates import Problem
+
+    monkeypatch.setattr(posture, "EstimatorSettings", partial(posture.EstimatorSettings, high_grip_drop=20.0))
+    driver = Driver(realtime=False)
+    driver.run(stop_at_end)
+    assert driver.loop.session.estimator.calibration.hands_high
+    assert [p.text for p in driver.of(Problem)] == [HANDS_HIGH]

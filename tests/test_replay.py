@@ -67,6 +67,10 @@ def test_synth_contract_and_measurement(name, model_path):
     loose = "loose_shirt" in m["tags"]
     assert doc["calibration"]["shirt_over_hips"] is loose
     assert any("loose shirt hangs over the hips" in w for w in doc["warnings"]) is loose
+    # hands gripped at chest height (low on d05) are not taken for hands held at the chin
+    high = "arms_high" in m["tags"]
+    assert doc["calibration"]["hands_high"] is high
+    assert any("the hands are held high" in w for w in doc["warnings"]) is high
     # the uncertainty is there for every measured frame, and honest most of the time
     err = np.array([np.nan if f.get("separation_err_deg") is None else f["separation_err_deg"] for f in doc["frames"]])
     measured = np.isfinite(sep) & np.isfinite(true_sep)

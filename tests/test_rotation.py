@@ -258,3 +258,32 @@ def test_a_centred_grip_square_to_the_camera_is_left_as_it_is():
 
     for travel in (-0.5, -0.1, 0.0, 0.2, 0.6):
         assert centred_hand_travel(travel, 0.0, 0.0, 0.77) == pytest.approx(travel)
+
+
+def _calibrate_with_wrists(estimator, below_shoulders: float):
+    """Calibrate on the still synthetic body with both wrists ``below_shoulders`` shoulder widths
+    under the shoulders (0.4-0.5: chest height; 0: at the shoulders)."""
+    for i in range(60):
+        image, world = synthetic_pose(0.0)
+        shoulder_width_y = abs(image[11, 0] - image[12, 0]) * 640 / 480
+        image[[15, 16], 1] = image[[11, 12], 1] + below_shoulders * shoulder_width_y
+        estimator.update(i / FPS, image, world, 640, 480)
+    assert estimator.calibration is not None
+    return estimator.calibration
+
+
+def test_hands_held_at_the_shoulders_are_seen_at_calibration():
+    """Raised upper arms pull MediaPipe's shoulder points: the calibration says so (the window
+    and the analysis then ask for a chest-height grip); a chest-height grip is not flagged."""
+    from posecoach.analysis.posture import posture_setup
+
+    chest = _calibrate_with_wrists(RotationEstimator(), 0.45)
+    assert not chest.hands_high and chest.to_dict()["hands_high"] is False
+    assert not _calibrate_with_wrists(RotationEstimator(), 0.25).hands_high
+    high = _calibrate_with_wrists(RotationEstimator(), 0.0)
+    assert abs(high.neutral.hands_drop) < 0.02 and high.hands_high
+    assert high.to_dict()["hands_high"] is True
+    assert _calibrate_with_wrists(RotationEstimator(), 0.15).hands_high
+    # a posture whose hands are no trunk cue (a stick held in front) is not asked to lower them
+    setup = posture_setup("half-kneeling")
+    assert not _calibrate_with_wrists(RotationEstimator(setup.settings, setup.model), 0.0).hands_high

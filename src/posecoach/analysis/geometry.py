@@ -31,6 +31,7 @@ class BodyMeasures:
     hip_width: float
     knee_width: float
     hands_x: float             # wrist midpoint relative to the base (ankles, knees or hips)
+    hands_drop: float          # wrist midpoint below the shoulder midpoint (image y)
     nose_x: float              # nose relative to the shoulder midpoint
     hips_x: float              # hip midpoint relative to the base
     shoulder_depth: float      # left minus right shoulder image z, in torso heights
@@ -92,6 +93,7 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
         hip_width=float((px[L_HIP] - px[R_HIP]) / torso),
         knee_width=float((px[L_KNEE] - px[R_KNEE]) / torso),
         hands_x=float(((px[L_WRIST] + px[R_WRIST]) / 2 - base_x) / torso),
+        hands_drop=float(((py[L_WRIST] + py[R_WRIST]) / 2 - shoulder_mid[1]) / torso),
         nose_x=float((px[NOSE] - shoulder_mid[0]) / torso),
         hips_x=float((hip_mid[0] - base_x) / torso),
         shoulder_depth=float((image[L_SHOULDER, 2] - image[R_SHOULDER, 2]) * width / torso),

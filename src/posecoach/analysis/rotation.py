@@ -46,6 +46,12 @@ class EstimatorSettings:
     facing_max_yaw_deg: float = 25.0
     back_turned_width: float = 0.3      # shoulders crossed beyond this share of neutral width: back to the camera
     hips_max_y: float = 0.98            # hip points below this (normalised) are off the bottom edge
+    # Hands gripped less than this far below the shoulder line (shoulder widths) at neutral:
+    # the raised upper arms pull MediaPipe's shoulder points in (h03: 55 px apart for joints
+    # 64 px apart), and on rendered clips with such grips (README "Known limits") the turn read
+    # up to a third too small or too large. Chest-height grips sat 0.25-0.9 below; the framing
+    # guide asks for chest height by the same measure.
+    high_grip_drop: float = 0.2
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
@@ -60,13 +66,17 @@ class Calibration:
     # A loose shirt hangs over the hips (its hem below the hip line): the pelvis picture is
     # taken below it, where a turning pelvis shows less and a turning chest more.
     shirt_over_hips: bool = False
+    # The hands are held at the chin or the shoulders (EstimatorSettings.high_grip_drop):
+    # raised upper arms pull MediaPipe's shoulder points and the turn reads wrong.
+    hands_high: bool = False
 
     def to_dict(self) -> dict:
         return {"t": round(self.t, 3), "base": self.base, "torso_px": round(self.neutral.torso_px, 1),
                 "shoulder_width": round(self.neutral.shoulder_width, 4),
                 "hip_width": round(self.neutral.hip_width, 4),
                 "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
-                "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips}
+                "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips,
+                "hands_drop": round(self.neutral.hands_drop, 3), "hands_high": self.hands_high}
 
 
 @dataclass(frozen=True)
@@ -270,9 +280,12 @@ class RotationEstimator:
             if self._frame is not None and self._pixels is not None:
                 picture = self._pelvis_picture.rebase(t, self._frame, self._pixels, m.torso_px)
             template = self._pelvis_picture.template
-            self.calibration = Calibration(t=t, neutral=median_measures(window), base=self._base,
+            neutral = median_measures(window)
+            self.calibration = Calibration(t=t, neutral=neutral, base=self._base,
                                            pelvis_picture=picture,
-                                           shirt_over_hips=bool(picture and template is not None and template.below_hem))
+                                           shirt_over_hips=bool(picture and template is not None and template.below_hem),
+                                           hands_high=self.model.trunk.uses_hands
+                                           and neutral.hands_drop < s.high_grip_drop * abs(neutral.shoulder_width))
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)

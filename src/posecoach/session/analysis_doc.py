@@ -14,7 +14,7 @@ from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
-from posecoach.session.messages import SHIRT_OVER_HIPS, event_record
+from posecoach.session.messages import HANDS_HIGH, SHIRT_OVER_HIPS, event_record
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"
@@ -103,6 +103,8 @@ class AnalysisRecorder:
         calibration = self.estimator.calibration if self.estimator is not None else None
         if calibration is not None and calibration.shirt_over_hips:
             out.append(SHIRT_OVER_HIPS)
+        if calibration is not None and calibration.hands_high:
+            out.append(HANDS_HIGH)
         return out
 
     def document(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from posecoach.analysis.coach_state import CoachState
-from posecoach.analysis.rotation import hips_in_view
+from posecoach.analysis.rotation import EstimatorSettings, hips_in_view
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import FramingIssue, GuideCueKind, GuideStage, Phase, Posture, Reason
 from posecoach.pose import skeleton as sk
@@ -29,7 +29,8 @@ NO_PERSON, HEAD, HIPS, KNEES, TOO_FAR, OFF_CENTRE, NOT_FACING, HANDS_UP, ARMS_CR
 _MIN_VISIBILITY = 0.5
 _CENTRE_MARGIN = 0.18     # hip centre must stay this far from the left/right edges
 _CROSSED_SHARE = 0.3      # the left wrist this far (of the shoulder width) right of the right one: arms crossed
-_CHEST_DROP = 0.2         # both wrists less than this (of the shoulder width) below the shoulders: hands at the chin
+# both wrists less than this (of the shoulder width) below the shoulders: hands at the chin
+_CHEST_DROP = EstimatorSettings.high_grip_drop
 
 
 @dataclass(frozen=True)

@@ -256,6 +256,12 @@ SHIRT_OVER_HIPS = ("a loose shirt hangs over the hips: through it the pelvis che
                    "can be missed, a still one flagged); tuck the shirt in or wear a fitted top")
 
 
+# Measured on rendered clips with the wrists at the chin or the shoulders (README "Known limits"):
+# 55-68 deg turns read 41-50 (h03), 48 read 34 (g03), and a longer reach read 46 as 50 (g01).
+HANDS_HIGH = ("the hands are held high, at the chin or the shoulders: the raised arms hide the shoulder line "
+              "and the turn can read up to a third wrong; hold the gripped hands in front of the chest")
+
+
 def drill_asymmetry_text(summary: Summary, short: bool = False) -> str:
     """The left/right asymmetry of a drill session, and whether it is more than the camera's
     error (``fusion_model.ASYMMETRY_RESOLUTION_PCT``): a physiotherapist reads it first."""
