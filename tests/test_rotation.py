@@ -287,3 +287,18 @@ def test_hands_held_at_the_shoulders_are_seen_at_calibration():
     # a posture whose hands are no trunk cue (a stick held in front) is not asked to lower them
     setup = posture_setup("half-kneeling")
     assert not _calibrate_with_wrists(RotationEstimator(setup.settings, setup.model), 0.0).hands_high
+
+
+def test_hands_held_high_widen_the_uncertainty_with_the_angle():
+    """Held high, the hands' unknown reach sets the turn's gain: the interval grows by
+    FusionModel.high_grip_spread per degree; at neutral it is the same."""
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+
+    chest, high = RotationEstimator(), RotationEstimator()
+    _calibrate_with_wrists(chest, 0.45)
+    _calibrate_with_wrists(high, 0.0)
+    turned = [feed(e, [40.0] * 45, t0=2.0)[-1] for e in (chest, high)]
+    assert turned[1].separation_deg == pytest.approx(turned[0].separation_deg, abs=0.5)
+    extra = turned[1].separation_err_deg - turned[0].separation_err_deg
+    assert extra == pytest.approx(DEFAULT_MODEL.high_grip_spread * abs(turned[1].separation_deg), rel=0.05)
+    assert extra > 5.0

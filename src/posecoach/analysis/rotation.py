@@ -136,10 +136,12 @@ def uncertainty_terms(separation, pelvis, spread, pelvis_trusted) -> np.ndarray:
 
 
 def separation_uncertainty(separation: float, pelvis: float, spread: float, pelvis_trusted: bool,
-                           model: FusionModel = DEFAULT_MODEL) -> float:
-    """Half-width (degrees) of the ~90% interval of the separation."""
+                           model: FusionModel = DEFAULT_MODEL, hands_high: bool = False) -> float:
+    """Half-width (degrees) of the ~90% interval of the separation; wider when the hands
+    are held high (``FusionModel.high_grip_spread``)."""
     u = model.uncertainty
-    return float(u.scale * uncertainty_terms(separation, pelvis, spread, pelvis_trusted) @ np.array(u.coefficients))
+    width = float(u.scale * uncertainty_terms(separation, pelvis, spread, pelvis_trusted) @ np.array(u.coefficients))
+    return width + model.high_grip_spread * abs(separation) if hands_high else width
 
 
 def hips_in_view(image: np.ndarray, min_visibility: float, max_y: float = 0.98) -> bool:
@@ -319,7 +321,8 @@ class RotationEstimator:
                               separation_deg=separation, confidence=_confidence(m, spread),
                               calibrated=True,
                               separation_err_deg=separation_uncertainty(separation, pelvis, spread,
-                                                                        reading.trusted, model),
+                                                                        reading.trusted, model,
+                                                                        self.calibration.hands_high),
                               pelvis_cue=problem)
 
     def _read_pelvis_picture(self, t: float, m: BodyMeasures, trunk: float) -> AppearanceReading:
