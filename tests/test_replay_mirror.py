@@ -89,12 +89,13 @@ def test_a_mirrored_real_clip_gives_the_negated_trunk(model_path):
     assert np.nanmax(np.abs(original[both])) > 10, "he does twist"
     # He twists past a quarter turn, beyond the drill's 70 deg, where the pose model may swap
     # left and right in one view: compare the frames both runs read within the drill's range.
-    # Measured with two views: mean 4.4 deg, median 0.5 (one view: mean 3.3, median 2.1); the
-    # mean is made by a few frames at the turn's far end.
+    # Measured with two views: mean 1.71 deg, median 0.5 (one view: mean 3.3, median 2.1; two
+    # views keeping this frame's reading when the views disagree: mean 4.4, from a few frames
+    # at the turn's far end where each run kept another view).
     inside = both & (np.abs(original) <= 70) & (np.abs(mirrored) <= 70)
     difference = np.abs(mirrored[inside] + original[inside])
     mean, median = float(difference.mean()), float(np.median(difference))
     print(f"real twist: mirrored trunk differs from the negated original by {mean:.2f} deg (mean), "
           f"{median:.2f} (median), over {inside.sum()} frames within 70 deg")
     assert median < 1.0
-    assert mean < 5.5
+    assert mean < 2.0
