@@ -49,7 +49,7 @@ class EstimatorSettings:
     # Hands gripped less than this far below the shoulder line (shoulder widths) at neutral:
     # the raised upper arms pull MediaPipe's shoulder points in (h03: 55 px apart for joints
     # 64 px apart), and on rendered clips with such grips (README "Known limits") the turn read
-    # up to a third too small or too large. Chest-height grips sat 0.25-0.9 below; the framing
+    # up to a third too small or too large. Chest and belly grips sat 0.25-1.2 below; the framing
     # guide asks for chest height by the same measure.
     high_grip_drop: float = 0.2
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
