@@ -32,3 +32,24 @@ def test_expected_holds_follow_the_rules():
         {"side": "left", "hold_s": 7.0, "pelvis": 9.0},
     ]}
     assert expected_holds(meta) == {"right": 1, "left": 1}
+
+
+def test_a_clip_says_what_its_calibration_warned_of():
+    """A clip whose neutral stance had the hands held high (or a shirt over the hips) says so
+    on its line: its angles are known to be less sure."""
+    import io
+    from types import SimpleNamespace
+
+    from posecoach.tools.accuracy import _print_clip, _score_clip
+
+    n = 60
+    truth = {name: np.zeros(n) for name in ("trunk", "pelvis", "separation")}
+    got = {name: np.zeros(n) for name in ("trunk", "pelvis", "separation", "err")}
+    got.update(tracked=np.ones(n, dtype=bool), reps=[])
+    plain = _score_clip("plain", None, truth, {**got, "calibration": SimpleNamespace(hands_high=False, shirt_over_hips=False)})
+    high = _score_clip("high", None, truth, {**got, "calibration": SimpleNamespace(hands_high=True, shirt_over_hips=False)})
+    assert plain.warned == [] and high.warned == ["hands_high"]
+    assert _score_clip("none", None, truth, got).warned == []   # never calibrated
+    lines = io.StringIO()
+    _print_clip(high, lines)
+    assert "warned: hands high" in lines.getvalue()

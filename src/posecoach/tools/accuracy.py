@@ -14,7 +14,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,7 @@ class ClipScore:
     asymmetry_error_pp: float | None = None     # |estimated - true| asymmetry, percentage points
     range_asymmetry_error_pp: float | None = None  # the same for the best range (peak) per side: the report's
     coverage: float | None = None               # share of frames whose true separation lies within +-err
+    warned: list[str] = field(default_factory=list)  # what the calibration warned of (hands_high, shirt_over_hips)
 
 
 def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 15) -> int | None:
@@ -189,6 +190,7 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
     out: dict = {name: np.array(values, dtype=float) for name, values in angles.items()}
     out["tracked"] = np.array(tracked, dtype=bool)
     out["reps"] = session.coach.reps
+    out["calibration"] = session.estimator.calibration
     return out
 
 
@@ -290,9 +292,11 @@ def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got:
     sep, err = got["separation"][:n], got["err"][:n]
     known = np.isfinite(sep) & np.isfinite(err) & np.isfinite(truth["separation"][:n])
     cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None
+    calibration = got.get("calibration")
+    warned = [name for name in ("hands_high", "shirt_over_hips") if calibration is not None and getattr(calibration, name)]
     return ClipScore(name, list(meta.get("tags", [])) if meta else [], n, float(got["tracked"][:n].mean()), scores,
                      None if lag is None else lag / fps, holds, expected, refused, reps_right, reps_expected,
-                     worst, asym, range_asym, cover)
+                     worst, asym, range_asym, cover, warned)
 
 
 def _pooled_scores(bucket: dict[str, list[np.ndarray]]) -> dict:
@@ -324,7 +328,9 @@ def _print_clip(r: ClipScore, out) -> None:
     hold = "" if r.worst_hold_error_deg is None else f"  worst rep mean-hold error {r.worst_hold_error_deg:.1f} deg"
     asym = "" if r.asymmetry_error_pp is None else f"  asymmetry error {r.asymmetry_error_pp:.1f} pp"
     cover = "" if r.coverage is None else f"  +-err covers {100 * r.coverage:.0f}%"
-    print(f"{'':30s} holds R{r.holds['right']} L{r.holds['left']}{verdict}{reps}{hold}{asym}{cover}{lag}", file=out)
+    warned = f"  warned: {', '.join(w.replace('_', ' ') for w in r.warned)}" if r.warned else ""
+    print(f"{'':30s} holds R{r.holds['right']} L{r.holds['left']}{verdict}{reps}{hold}{asym}{cover}{lag}{warned}",
+          file=out)
 
 
 def _print_summary(summary: dict[str, dict], results: list[ClipScore], out) -> None:
