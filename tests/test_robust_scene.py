@@ -131,3 +131,24 @@ def test_a_frame_of_the_wrong_size_or_kind_does_not_crash_the_detector(model_pat
         assert detector.detect(np.zeros((120, 160, 4), np.uint8), 0.1) == []         # RGBA
         assert detector.detect(np.zeros((120, 160, 3), np.float32), 0.2) == []       # float
         assert detector.detect(np.zeros((4000, 6000, 3), np.uint8)[::2, ::2], 0.3) == []  # strided, big
+
+
+def test_hands_held_at_the_shoulders_are_warned_of_in_the_analysis(tmp_path):
+    """A recorded drill whose neutral stance has the wrists level with the shoulders: the
+    document's calibration and warnings say so (the angles can read up to a third wrong)."""
+    from dataclasses import replace
+
+    video = write_video(tmp_path / "plain.mp4", [np.full((240, 320, 3), 90, np.uint8)] * 75)
+
+    def raised(t: float):
+        pose = standing_pose(320, 240, t)
+        image = pose.image.copy()
+        image[[15, 16], 1] = image[[11, 12], 1]   # wrists at shoulder height
+        return [replace(pose, image=image)]
+
+    doc = analyze_video(video, PROTOCOL, progress=False, detector=ScriptedDetector(raised)).document
+    assert doc["calibration"]["hands_high"] is True
+    assert any(w == messages.HANDS_HIGH for w in doc["warnings"])
+    chest = analyze_video(video, PROTOCOL, progress=False, detector=ScriptedDetector(lambda t: [standing_pose(320, 240, t)]))
+    assert chest.document["calibration"]["hands_high"] is False
+    assert messages.HANDS_HIGH not in chest.document["warnings"]
