@@ -40,14 +40,15 @@ def test_a_clip_says_what_its_calibration_warned_of():
     import io
     from types import SimpleNamespace
 
+    from posecoach.analysis.vocabulary import CalibrationConcern
     from posecoach.tools.accuracy import _print_clip, _score_clip
 
     n = 60
     truth = {name: np.zeros(n) for name in ("trunk", "pelvis", "separation")}
     got = {name: np.zeros(n) for name in ("trunk", "pelvis", "separation", "err")}
     got.update(tracked=np.ones(n, dtype=bool), reps=[])
-    plain = _score_clip("plain", None, truth, {**got, "calibration": SimpleNamespace(hands_high=False, shirt_over_hips=False)})
-    high = _score_clip("high", None, truth, {**got, "calibration": SimpleNamespace(hands_high=True, shirt_over_hips=False)})
+    plain = _score_clip("plain", None, truth, {**got, "calibration": SimpleNamespace(concerns=())})
+    high = _score_clip("high", None, truth, {**got, "calibration": SimpleNamespace(concerns=(CalibrationConcern.HANDS_HIGH,))})
     assert plain.warned == [] and high.warned == ["hands_high"]
     assert _score_clip("none", None, truth, got).warned == []   # never calibrated
     lines = io.StringIO()

@@ -23,6 +23,7 @@ from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, med
 from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, PelvisAppearance
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.smoothing import OneEuroFilter
+from posecoach.analysis.vocabulary import CalibrationConcern
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,12 @@ class Calibration:
     # The hands are held at the chin or the shoulders (EstimatorSettings.high_grip_drop):
     # raised upper arms pull MediaPipe's shoulder points and the turn reads wrong.
     hands_high: bool = False
+
+    @property
+    def concerns(self) -> tuple[CalibrationConcern, ...]:
+        """What this neutral stance showed that the user should be told about."""
+        flags = {CalibrationConcern.SHIRT_OVER_HIPS: self.shirt_over_hips, CalibrationConcern.HANDS_HIGH: self.hands_high}
+        return tuple(concern for concern, flagged in flags.items() if flagged)
 
     def to_dict(self) -> dict:
         return {"t": round(self.t, 3), "base": self.base, "torso_px": round(self.neutral.torso_px, 1),

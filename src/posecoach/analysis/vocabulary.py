@@ -112,6 +112,13 @@ class Reason(StrEnum):
     TRACKING = "tracking"   # the coach's own: a sample it cannot use, for no stated reason
 
 
+class CalibrationConcern(StrEnum):
+    """What the neutral stance showed that makes the measurement less sure (``Calibration.concerns``)."""
+
+    SHIRT_OVER_HIPS = "shirt_over_hips"   # a loose hem hides the pelvis picture
+    HANDS_HIGH = "hands_high"             # wrists at the chin or shoulders: the turn's gain is unknown
+
+
 class Pause(StrEnum):
     """Why a hold's timer is paused."""
 

@@ -14,7 +14,7 @@ from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.rotation import RotationEstimator
 from posecoach.analysis.summary import summarize_reps
 from posecoach.capture.frame_source import SourceInfo
-from posecoach.session.messages import HANDS_HIGH, SHIRT_OVER_HIPS, event_record
+from posecoach.session.messages import calibration_warnings, event_record
 from posecoach.session.pipeline import PipelineStep
 
 SCHEMA = "posecoach.analysis/1"
@@ -100,11 +100,7 @@ class AnalysisRecorder:
         if n and self._lighting["overexposed"] >= max(1, _LIGHTING_SHARE * n):
             out.append(f"the picture is washed out (overexposed) in {self._lighting['overexposed']} of {n} "
                        "frames: avoid bright light or a window behind you or facing the camera")
-        calibration = self.estimator.calibration if self.estimator is not None else None
-        if calibration is not None and calibration.shirt_over_hips:
-            out.append(SHIRT_OVER_HIPS)
-        if calibration is not None and calibration.hands_high:
-            out.append(HANDS_HIGH)
+        out += calibration_warnings(self.estimator.calibration if self.estimator is not None else None)
         return out
 
     def document(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from posecoach.capture.frame_source import FrameSource
 from posecoach.errors import PosecoachError
 from posecoach.session.coaching import CoachingSession
 from posecoach.session.guide import GuideState
-from posecoach.session.messages import HANDS_HIGH, SHIRT_OVER_HIPS
+from posecoach.session.messages import calibration_warnings
 from posecoach.session.pipeline import PipelineStep, PoseDetector
 from posecoach.session.session_log import SessionLog
 from posecoach.session.sources import DetectorFactory, LiveClock, PoseCache, SourceRequest, open_source
@@ -401,10 +401,7 @@ class LiveLoop:
         calibration = session.estimator.calibration
         if calibration is not None and calibration is not self._calibration_seen:
             self._calibration_seen = calibration
-            if calibration.shirt_over_hips:
-                self._outbox.append(Problem(SHIRT_OVER_HIPS))
-            if calibration.hands_high:
-                self._outbox.append(Problem(HANDS_HIGH))
+            self._outbox.extend(Problem(text) for text in calibration_warnings(calibration))
 
     def _events(self, session: CoachingSession, seen: int, replayed: bool) -> Generator[LiveUpdate, Command | None, int]:
         self._take_controls(session, replayed)

@@ -17,8 +17,10 @@ from posecoach.analysis.fusion_model import ASYMMETRY_RESOLUTION_PCT
 from posecoach.analysis.next_hold import NextHold
 from posecoach.analysis.protocol import Cues, Protocol
 from posecoach.analysis.range_test import RangeTestResult, SideResult
+from posecoach.analysis.rotation import Calibration
 from posecoach.analysis.summary import Summary
 from posecoach.analysis.vocabulary import (
+    CalibrationConcern,
     Control,
     ControlSource,
     EventKind,
@@ -260,6 +262,12 @@ SHIRT_OVER_HIPS = ("a loose shirt hangs over the hips: through it the pelvis che
 # 55-68 deg turns read 41-50 (h03), 48 read 34 (g03), and a longer reach read 46 as 50 (g01).
 HANDS_HIGH = ("the hands are held high, at the chin or the shoulders: the raised arms hide the shoulder line "
               "and the turn can read up to a third wrong; hold the gripped hands in front of the chest")
+CONCERN_TEXT = {CalibrationConcern.SHIRT_OVER_HIPS: SHIRT_OVER_HIPS, CalibrationConcern.HANDS_HIGH: HANDS_HIGH}
+
+
+def calibration_warnings(calibration: Calibration | None) -> list[str]:
+    """What to tell the user about a neutral stance (none before calibration)."""
+    return [] if calibration is None else [CONCERN_TEXT[concern] for concern in calibration.concerns]
 
 
 def drill_asymmetry_text(summary: Summary, short: bool = False) -> str:

@@ -293,7 +293,7 @@ def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got:
     known = np.isfinite(sep) & np.isfinite(err) & np.isfinite(truth["separation"][:n])
     cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None
     calibration = got.get("calibration")
-    warned = [name for name in ("hands_high", "shirt_over_hips") if calibration is not None and getattr(calibration, name)]
+    warned = [concern.value for concern in calibration.concerns] if calibration is not None else []
     return ClipScore(name, list(meta.get("tags", [])) if meta else [], n, float(got["tracked"][:n].mean()), scores,
                      None if lag is None else lag / fps, holds, expected, refused, reps_right, reps_expected,
                      worst, asym, range_asym, cover, warned)
