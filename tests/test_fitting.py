@@ -88,3 +88,35 @@ def test_keep_trunk_fits_the_pelvis_and_keeps_the_posture_trunk():
     out = io.StringIO()
     assert fit_and_report(clips, out=out, posture="seated", keep_trunk=True) == 0
     assert repr(posture_setup("seated").model.trunk) in out.getvalue()
+
+
+def test_clips_with_the_hands_held_high_get_their_own_trunk_and_widening():
+    """Three or more clips whose calibration saw the hands held high: their trunk is fitted on
+    them alone (their cues read the turn at another gain), the chest grips' on the others, and
+    the fit reports the interval's widening for them."""
+    import dataclasses
+
+    from posecoach.tools.fitting import HIGH_GRIP_MIN_CLIPS, fit_high_grip_spread, fit_model
+
+    chest = [record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]
+    high = []
+    for k, a in enumerate((35, 50, 55)):
+        clip = record(10 + k, amplitude=a)
+        # the same cues, but the true turn is 30% larger than the chest-grip weights read it
+        high.append(dataclasses.replace(clip, name=f"high{k}", true_trunk=1.3 * clip.true_trunk, hands_high=True))
+    model = fit_model(chest + high, EstimatorSettings())
+    assert np.allclose(model.trunk.weights, TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    assert model.high_grip_trunk is not None
+    assert np.allclose(model.high_grip_trunk.weights, 1.3 * TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    read = replay(high[0], model, EstimatorSettings())["trunk"]
+    chest_read = replay(high[0], dataclasses.replace(model, high_grip_trunk=None), EstimatorSettings())["trunk"]
+    assert np.nanmean(np.abs(read - high[0].true_trunk)) < 1.0          # the filter's lag only
+    assert np.nanmean(np.abs(chest_read - high[0].true_trunk)) > 5.0
+    assert fit_model(chest + high[:HIGH_GRIP_MIN_CLIPS - 1], EstimatorSettings()).high_grip_trunk is None
+    # the widening: the smallest per-degree margin that covers 90% of the high-grip errors
+    n = 1000
+    inputs = np.stack([np.ones(n), np.full(n, 40.0), np.zeros(n), np.zeros(n), np.zeros(n)], axis=1)
+    errors = np.linspace(0.0, 10.0, n)           # 90% within 9 deg
+    unit = UncertaintyModel(1.0, 0.0, 0.0, 0.0, 0.0, scale=1.0)
+    assert fit_high_grip_spread(unit, inputs, errors) == pytest.approx((9.0 - 1.0) / 40.0, abs=0.005)
+    assert fit_high_grip_spread(unit, inputs, errors * 0.05) == 0.0

@@ -135,7 +135,8 @@ def test_a_frame_of_the_wrong_size_or_kind_does_not_crash_the_detector(model_pat
 
 def test_hands_held_at_the_shoulders_are_warned_of_in_the_analysis(tmp_path):
     """A recorded drill whose neutral stance has the wrists level with the shoulders: the
-    document's calibration and warnings say so (the angles can read up to a third wrong)."""
+    document's calibration and warnings say so (the turn is read with the high-grip trunk,
+    a little less surely)."""
     from dataclasses import replace
 
     video = write_video(tmp_path / "plain.mp4", [np.full((240, 320, 3), 90, np.uint8)] * 75)

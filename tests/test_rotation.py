@@ -292,13 +292,38 @@ def test_hands_held_at_the_shoulders_are_seen_at_calibration():
 def test_hands_held_high_widen_the_uncertainty_with_the_angle():
     """Held high, the hands' unknown reach sets the turn's gain: the interval grows by
     FusionModel.high_grip_spread per degree; at neutral it is the same."""
+    import dataclasses
+
     from posecoach.analysis.fusion_model import DEFAULT_MODEL
 
-    chest, high = RotationEstimator(), RotationEstimator()
+    one_trunk = dataclasses.replace(DEFAULT_MODEL, high_grip_trunk=None)   # the same reading for both grips
+    chest, high = RotationEstimator(model=one_trunk), RotationEstimator(model=one_trunk)
     _calibrate_with_wrists(chest, 0.45)
     _calibrate_with_wrists(high, 0.0)
     turned = [feed(e, [40.0] * 45, t0=2.0)[-1] for e in (chest, high)]
     assert turned[1].separation_deg == pytest.approx(turned[0].separation_deg, abs=0.5)
     extra = turned[1].separation_err_deg - turned[0].separation_err_deg
     assert extra == pytest.approx(DEFAULT_MODEL.high_grip_spread * abs(turned[1].separation_deg), rel=0.05)
-    assert extra > 5.0
+    assert extra > 0.5
+
+
+def test_hands_held_high_are_read_with_the_high_grip_trunk():
+    """A person calibrated with the hands high is read with FusionModel.high_grip_trunk: the
+    same cues give that model's fused trunk, not the chest grip's."""
+    import dataclasses
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL.high_grip_trunk is not None
+    assert DEFAULT_MODEL.for_grip(True).trunk == DEFAULT_MODEL.high_grip_trunk
+    assert DEFAULT_MODEL.for_grip(False) is DEFAULT_MODEL
+    high, chest_read = RotationEstimator(), RotationEstimator(model=dataclasses.replace(DEFAULT_MODEL, high_grip_trunk=None))
+    for estimator in (high, chest_read):
+        _calibrate_with_wrists(estimator, 0.0)
+        feed(estimator, [40.0] * 45, t0=2.0)
+    features = np.array(high.last_features.trunk_features)
+    assert high.last_features.trunk_features == pytest.approx(chest_read.last_features.trunk_features)
+    expected = [float(features @ np.array(m.weights)) for m in (DEFAULT_MODEL.high_grip_trunk, DEFAULT_MODEL.trunk)]
+    assert abs(expected[0] - expected[1]) > 1.0
+    assert high.last_features.trunk_deg == pytest.approx(expected[0], abs=0.5)
+    assert chest_read.last_features.trunk_deg == pytest.approx(expected[1], abs=0.5)

@@ -49,9 +49,10 @@ class EstimatorSettings:
     hips_max_y: float = 0.98            # hip points below this (normalised) are off the bottom edge
     # Hands gripped less than this far below the shoulder line (shoulder widths) at neutral:
     # the raised upper arms pull MediaPipe's shoulder points in (h03: 55 px apart for joints
-    # 64 px apart), and on rendered clips with such grips (README "Known limits") the turn read
-    # up to a third too small or too large. Chest and belly grips sat 0.25-1.2 below; the framing
-    # guide asks for chest height by the same measure.
+    # 64 px apart), and read with the chest grip's model the turn came out up to a third too
+    # small or too large on rendered clips with such grips, so they are read with the
+    # high-grip trunk (FusionModel.high_grip_trunk; README "Hands held high"). Chest and belly
+    # grips sat 0.25-1.2 below; the framing guide asks for chest height by the same measure.
     high_grip_drop: float = 0.2
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
@@ -301,9 +302,10 @@ class RotationEstimator:
 
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
-        model = self.model
-        cues = compute_cues(m, self.calibration.neutral, model.trunk.hands_lever,
-                            None if model.trunk.uses_hands else model.trunk.world_gain, model.trunk.centres_grip)
+        model = self.model.for_grip(self.calibration.hands_high)
+        read = self.model.trunk  # the cues are read as every trunk model was fitted on them
+        cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
+                            None if read.uses_hands else read.world_gain, read.centres_grip)
         raw_trunk = fuse_trunk(cues, model)
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)

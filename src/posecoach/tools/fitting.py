@@ -66,6 +66,7 @@ class ClipRecord:
     noise: np.ndarray          # the pelvis change at neutral after the template
     true_trunk: np.ndarray
     true_pelvis: np.ndarray
+    hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
 
     @property
     def measured(self) -> np.ndarray:
@@ -81,9 +82,12 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
+    high = [False]
 
     def keep(step, estimator) -> None:
         f = estimator.last_features
+        if estimator.calibration is not None:
+            high[0] = estimator.calibration.hands_high
         if f is None:
             rows.append((step.frame.t,) + (math.nan,) * 10)
         else:
@@ -97,7 +101,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     data = data[:n]
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:5],
                       data[:, 5], data[:, 6], data[:, 7], data[:, 8], data[:, 9], data[:, 10],
-                      truth["trunk"][:n], truth["pelvis"][:n])
+                      truth["trunk"][:n], truth["pelvis"][:n], high[0])
 
 
 # ---------------------------------------------------------------------------- replay
@@ -114,7 +118,9 @@ def _filtered(values: np.ndarray, t: np.ndarray, settings: EstimatorSettings) ->
 
 
 def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, np.ndarray]:
-    """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``."""
+    """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``
+    (its high-grip trunk for a clip whose calibration saw the hands held high)."""
+    model = model.for_grip(clip.hands_high)
     raw_trunk = clip.features @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     magnitude = np.where(np.isfinite(clip.change),
@@ -155,10 +161,10 @@ def _pelvis_cost(truth: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: EstimatorSettings,
-               follows_trunk: float) -> PelvisModel:
+               follows_trunk: float, high_grip_trunk: TrunkModel | None = None) -> PelvisModel:
     """Grid search of gain, floor and trunk allowance over all clips' frames pooled (the trunk
     as fitted; the filter is skipped in the search, not in the scores)."""
-    base = dataclasses.replace(DEFAULT_MODEL, trunk=trunk_model)
+    base = dataclasses.replace(DEFAULT_MODEL, trunk=trunk_model, high_grip_trunk=high_grip_trunk)
     trunk = np.concatenate([replay(c, base, settings)["trunk"] for c in clips])
     change = np.concatenate([c.change for c in clips])
     plainness = np.concatenate([c.plainness for c in clips])
@@ -187,7 +193,7 @@ def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: Estim
 
 def _uncertainty_inputs(clip: ClipRecord, out: dict[str, np.ndarray], model: FusionModel) -> np.ndarray:
     """The uncertainty's terms in every frame of ``clip``, replayed as ``out`` under ``model``."""
-    spread = cue_spread(clip.world, clip.hands, clip.foreshortening, out["raw_trunk"], model)
+    spread = cue_spread(clip.world, clip.hands, clip.foreshortening, out["raw_trunk"], model.for_grip(clip.hands_high))
     return uncertainty_terms(out["separation"], out["pelvis"], spread, np.isfinite(clip.change))
 
 
@@ -216,17 +222,44 @@ def _nonnegative_lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
-def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> float:
+def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray, high_grip_spread: float = 0.0) -> float:
+    """Share of frames whose error lies within the interval (widened by ``high_grip_spread``
+    per degree of separation, for a clip with the hands held high)."""
     ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
-    return float(np.mean(np.abs(errors[ok]) <= model.scale * (inputs[ok] @ np.array(model.coefficients))))
+    width = model.scale * (inputs[ok] @ np.array(model.coefficients)) + high_grip_spread * inputs[ok, 1]
+    return float(np.mean(np.abs(errors[ok]) <= width))
+
+
+HIGH_GRIP_MIN_CLIPS = 3  # clips with the hands held high needed to fit their own trunk model
 
 
 def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: bool = True,
-              trunk: TrunkModel | None = None) -> FusionModel:
-    """Trunk (unless given) and pelvis fitted on ``clips``; the uncertainty from their own residuals."""
-    trunk = trunk or fit_trunk(clips, uses_hands)
-    pelvis = fit_pelvis(clips, trunk, settings, DEFAULT_MODEL.pelvis.follows_trunk)
-    return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty)
+              kept: FusionModel | None = None) -> FusionModel:
+    """Trunk and pelvis fitted on ``clips``; the uncertainty is the default's (``fit_and_report``
+    fits it on the left-out residuals). The trunk is fitted on the clips with a chest grip, the
+    high-grip trunk on those whose calibration saw the hands held high (when there are at least
+    ``HIGH_GRIP_MIN_CLIPS`` and the posture's grip uses the hands). ``kept``: keep its trunks."""
+    high = [c for c in clips if c.hands_high]
+    chest = [c for c in clips if not c.hands_high] or clips
+    if kept is not None:
+        trunk, high_trunk = kept.trunk, kept.high_grip_trunk
+    else:
+        trunk = fit_trunk(chest, uses_hands)
+        high_trunk = fit_trunk(high, uses_hands) if uses_hands and len(high) >= HIGH_GRIP_MIN_CLIPS else None
+    pelvis = fit_pelvis(clips, trunk, settings, DEFAULT_MODEL.pelvis.follows_trunk, high_trunk)
+    return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty, high_grip_trunk=high_trunk)
+
+
+def fit_high_grip_spread(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> float:
+    """The smallest widening (degrees per degree of separation) under which ``model``'s
+    interval covers 90% of the high-grip frames ``inputs``/``errors``."""
+    ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
+    if not ok.any():
+        return 0.0
+    width = model.scale * (inputs[ok] @ np.array(model.coefficients))
+    separation = np.maximum(inputs[ok, 1], 1e-6)
+    needed = (np.abs(errors[ok]) - width) / separation
+    return round(max(0.0, float(np.quantile(needed, COVERAGE))), 3)
 
 
 # ---------------------------------------------------------------------------- scores
@@ -272,7 +305,7 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
         raise PosecoachError("fitting needs at least 3 clips with ground truth")
     setup = posture_setup(posture or Posture.STANDING)
     settings, uses_hands = setup.settings, setup.model.trunk.uses_hands
-    kept = setup.model.trunk if keep_trunk else None
+    kept = setup.model if keep_trunk else None
     fitted = fit_model(clips, settings, uses_hands, kept)
     # Leave-one-clip-out: each clip scored by a model fitted on the others.
     loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []
@@ -286,13 +319,23 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
         loo_clip.append(np.full(len(clip.t), i))
         print(f"  leave-one-out {clip.name}: fitted without it in {len(others)} clips", file=out, flush=True)
     inputs, errors, owner = np.concatenate(loo_inputs), np.concatenate(loo_errors), np.concatenate(loo_clip)
-    uncertainty = fit_uncertainty(inputs, errors)
+    # The interval is fitted on the chest grips; the hands held high widen it (high_grip_spread).
+    high = np.concatenate([np.full(len(c.t), c.hands_high) for c in clips])
+    chest = ~high if (~high).any() else np.ones_like(high)
+    uncertainty = fit_uncertainty(inputs[chest], errors[chest])
+
+    def widening(model: UncertaintyModel, frames: np.ndarray) -> float:
+        return fit_high_grip_spread(model, inputs[frames], errors[frames]) if frames.any() else setup.model.high_grip_spread
+
+    high_grip_spread = widening(uncertainty, high)
     # Coverage of the uncertainty on clips it was not fitted on: fit it without each clip.
     per_clip_coverage = {}
     for i, clip in enumerate(clips):
-        held = fit_uncertainty(inputs[owner != i], errors[owner != i])
-        per_clip_coverage[clip.name] = coverage(held, inputs[owner == i], errors[owner == i])
-    fitted = dataclasses.replace(fitted, uncertainty=uncertainty)
+        mine = owner == i
+        held = fit_uncertainty(inputs[chest & ~mine], errors[chest & ~mine])
+        widen = widening(held, high & ~mine) if clip.hands_high else 0.0
+        per_clip_coverage[clip.name] = coverage(held, inputs[mine], errors[mine], widen)
+    fitted = dataclasses.replace(fitted, uncertainty=uncertainty, high_grip_spread=high_grip_spread)
     in_sample = {c.name: score(c, fitted, settings) for c in clips}
     _print_report(clips, in_sample, loo_scores, per_clip_coverage, fitted, out)
     if json_out:
@@ -320,3 +363,7 @@ def _print_report(clips, in_sample, loo, cover, fitted: FusionModel, out) -> Non
     print(f"    trunk={fitted.trunk!r},", file=out)
     print(f"    pelvis={fitted.pelvis!r},", file=out)
     print(f"    uncertainty={fitted.uncertainty!r},", file=out)
+    print(f"    high_grip_spread={fitted.high_grip_spread!r},", file=out)
+    if fitted.high_grip_trunk is not None:
+        high = [c.name for c in clips if c.hands_high]
+        print(f"    high_grip_trunk={fitted.high_grip_trunk!r},  # {len(high)} clips: {', '.join(high)}", file=out)
