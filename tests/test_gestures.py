@@ -169,3 +169,23 @@ def test_one_lost_reading_does_not_break_a_raise():
     frames[45][16, 3] = 0.2                      # one frame where the raised wrist is not seen well
     fired = run(GestureDetector(), frames)
     assert [g for _, g in fired] == [Gesture.TOGGLE_PAUSE]
+
+
+def test_a_grip_at_the_chin_is_not_a_lift_once_its_rest_is_known():
+    """Judged against where the hands rest at calibration: a grip at the chin (above the
+    shoulder line) is no lift, at any turn; a hand raised from it is; a chest grip's rest
+    changes nothing."""
+    from posecoach.analysis.gestures import grip_reference, hands_lifted
+
+    chin = body(grip_y=0.28)
+    assert hands_lifted(chin) is True                     # the shoulder line alone takes it for a lift
+    grip = grip_reference(chin)
+    assert grip is not None and min(grip.wrist_rise) > 0
+    rng = np.random.default_rng(4)
+    for turn in (0, 45, 70):
+        assert hands_lifted(body(turn_deg=turn, grip_y=0.28, rng=rng), grip=grip) is False
+    assert hands_lifted(body(grip_y=0.28, right_up=0.5), grip=grip) is True
+    chest = grip_reference(body())
+    for up in (0.0, 0.2, 0.4, 1.0):
+        assert hands_lifted(body(right_up=up), grip=chest) == hands_lifted(body(right_up=up))
+    assert grip_reference(body(vis=0.3)) is None          # arms not seen well: no reference

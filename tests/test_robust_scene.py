@@ -153,3 +153,26 @@ def test_hands_held_at_the_shoulders_are_warned_of_in_the_analysis(tmp_path):
     chest = analyze_video(video, PROTOCOL, progress=False, detector=ScriptedDetector(lambda t: [standing_pose(320, 240, t)]))
     assert chest.document["calibration"]["hands_high"] is False
     assert messages.HANDS_HIGH not in chest.document["warnings"]
+
+
+def test_a_drill_with_the_hands_at_the_shoulders_is_coached_with_gestures_on(tmp_path):
+    """Wrists level with the shoulders are above the line a lifted hand crosses; judged
+    against where they rested at calibration, the grip is not a gesture's lift, so the
+    coach is not held and both reps count (before, `posecoach analyze` counted none)."""
+    from dataclasses import replace
+
+    from posecoach.analysis.gestures import GestureSettings
+
+    video = write_video(tmp_path / "plain.mp4", [np.full((240, 320, 3), 90, np.uint8)] * 720)
+
+    def raised(t: float):
+        pose = standing_pose(320, 240, t, trunk_deg=drill_trunk_deg(t))
+        image = pose.image.copy()
+        image[[15, 16], 1] = image[[11, 12], 1] - 0.02   # wrists at the chin, just above the shoulders
+        return [replace(pose, image=image)]
+
+    doc = analyze_video(video, PROTOCOL, progress=False, detector=ScriptedDetector(raised),
+                        gestures=GestureSettings()).document
+    assert doc["calibration"]["hands_high"] is True
+    assert [rep["side"] for rep in doc["reps"]] == ["right", "left"]
+    assert all(rep["completed"] for rep in doc["reps"]) and doc["controls"] == []

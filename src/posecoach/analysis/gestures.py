@@ -97,12 +97,50 @@ def raised_hands(landmarks: np.ndarray, settings: GestureSettings = GestureSetti
     return raised[0], raised[1]
 
 
-def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSettings()) -> bool | None:
+@dataclass(frozen=True)
+class GripReference:
+    """Where the arms rest in this person's grip, from the calibrated neutral stance (torso
+    lengths above the shoulder line; negative: below): a lift is a hand leaving it upward.
+
+    The drill's chest grip rests well below the shoulder line; a person gripping at the chin
+    rests at it, which must not count as a hand lifted for a gesture.
+    """
+
+    wrist_rise: tuple[float, float]   # left, right
+    elbow_rise: tuple[float, float]
+    wrist_gap: float                  # how much higher one wrist sits than the other
+
+
+def _rises(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Each shoulder-elbow-wrist height above its shoulder (torso lengths), and the torso length."""
+    shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
+    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+    shoulders = img[list(_SHOULDERS), 1]
+    return ((shoulders - img[list(_WRISTS), 1]) / torso, (shoulders - img[list(_ELBOWS), 1]) / torso, torso)
+
+
+def grip_reference(landmarks: np.ndarray, settings: GestureSettings = GestureSettings()) -> GripReference | None:
+    """The resting grip of a neutral frame's landmarks; None unless the arms are seen well."""
+    img = np.asarray(landmarks, dtype=float)
+    if raised_hands(img, settings) is None:
+        return None
+    arms = list(_WRISTS + _ELBOWS)
+    if not (np.all(np.isfinite(img[arms, 1])) and np.all(img[arms, 3] >= settings.min_visibility)):
+        return None
+    wrists, elbows, _ = _rises(img)
+    return GripReference((float(wrists[0]), float(wrists[1])), (float(elbows[0]), float(elbows[1])),
+                         float(abs(wrists[0] - wrists[1])))
+
+
+def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSettings(),
+                 grip: GripReference | None = None) -> bool | None:
     """Whether a hand has left the drill's grip upward (the start of a gesture), or None when not seen.
 
     Lifted: a wrist or an elbow above the shoulder line, or one wrist higher than the other
     by ``lift_dy`` torso lengths and near the shoulder line (the drill keeps both hands
-    together at chest height).
+    together at chest height). With the person's resting ``grip``, a wrist or elbow that
+    rests at or above the shoulder line is lifted only ``lift_dy`` above where it rests, and
+    the wrists' difference counts beyond theirs at rest.
     Only landmarks seen well count. Earlier and looser than :func:`raised_hands`: a lifted
     arm moves the landmarks the rotation is measured from, so the coach is held meanwhile.
     """
@@ -110,14 +148,17 @@ def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSetti
     if raised_hands(img, settings) is None:
         return None
     shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
-    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+    wrist_rise, elbow_rise, torso = _rises(img)
     seen = [bool(np.isfinite(img[i, 1]) and img[i, 3] >= settings.min_visibility) for i in range(len(img))]
-    for shoulder, elbow, wrist in zip(_SHOULDERS, _ELBOWS, _WRISTS, strict=True):
-        if (seen[wrist] and img[wrist, 1] < img[shoulder, 1]) or (seen[elbow] and img[elbow, 1] < img[shoulder, 1]):
+    for side, (elbow, wrist) in enumerate(zip(_ELBOWS, _WRISTS, strict=True)):
+        wrist_allowed = 0.0 if grip is None else max(0.0, grip.wrist_rise[side] + settings.lift_dy)
+        elbow_allowed = 0.0 if grip is None else max(0.0, grip.elbow_rise[side] + settings.lift_dy)
+        if (seen[wrist] and wrist_rise[side] > wrist_allowed) or (seen[elbow] and elbow_rise[side] > elbow_allowed):
             return True
     left, right = _WRISTS
     higher = min(img[left, 1], img[right, 1])
-    return bool(seen[left] and seen[right] and abs(img[left, 1] - img[right, 1]) > settings.lift_dy * torso
+    gap_allowed = settings.lift_dy + (0.0 if grip is None else grip.wrist_gap)
+    return bool(seen[left] and seen[right] and abs(img[left, 1] - img[right, 1]) > gap_allowed * torso
                 and higher < shoulder_y + settings.lift_near_shoulder * torso)
 
 

@@ -79,6 +79,7 @@ class CoachingSession:
         self._state: CoachState | None = None    # the coach's state after the last frame coached
         self._frozen: CoachState | None = None   # the coach's state when the controls began to hold it
         self._held_since: float | None = None    # the frame time they did
+        self._calibration = None                 # the estimator's calibration the control's grip is from
 
     def _new_estimator(self, protocol: ExerciseProtocol) -> RotationEstimator:
         setup = posture_setup(protocol.posture)
@@ -110,6 +111,10 @@ class CoachingSession:
                                   measured.world if measured else None, width, height, frame.image)
         if self.selector.unsure:
             sample = replace(sample, reason=PERSON_UNSURE)
+        if estimator.calibration is not self._calibration:
+            # A new neutral stance: where its hands rest is the grip a gesture's lift leaves.
+            self._calibration = estimator.calibration
+            self.control.set_grip(measured.image if measured is not None and self._calibration is not None else None)
         t3 = clock()
         first_event = len(coach.events)
         blocked = (not estimator.calibrated or self.selector.unsure

@@ -7,8 +7,9 @@ Semantics (the same on a live camera and on a replayed file):
   timers and its counts stand still, and on resume they go on where they stood (the
   paused time neither counts toward a hold nor breaks it). A rep made while paused is
   not counted.
-- A *lifted hand* (the start of a gesture, :func:`~posecoach.analysis.gestures.hands_lifted`)
-  holds the coach the same way until the hands are back down: a raised arm moves the
+- A *lifted hand* (the start of a gesture, :func:`~posecoach.analysis.gestures.hands_lifted`,
+  judged against where the hands rested at calibration) holds the coach the same way until
+  the hands are back down: a raised arm moves the
   landmarks the rotation is measured from, so the turn it seems to make is not coached (a
   rep it seemed to start is dropped) and the time the arm was up does not count.
 - *Ending* closes the rep in progress and the session, as the end of a file does; its
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from posecoach.analysis.gestures import GestureDetector, GestureProgress, GestureSettings, hands_lifted
+from posecoach.analysis.gestures import GestureDetector, GestureProgress, GestureSettings, GripReference, grip_reference, hands_lifted
 from posecoach.analysis.vocabulary import Control, ControlSource, Gesture
 
 logger = logging.getLogger(__name__)
@@ -76,9 +77,16 @@ class SessionControl:
         self.lifted = False                  # a hand is up (or was, less than lift_settle_s ago)
         self.lifted_at: float | None = None
         self._down_since: float | None = None
+        self.grip: GripReference | None = None   # where the hands rest (set at calibration)
         self.events = []
         if self.detector is not None:
             self.detector.reset()
+
+    def set_grip(self, landmarks: np.ndarray | None) -> None:
+        """Take where the hands rest from a calibrated neutral frame: a lift is a hand leaving
+        that grip upward (a person gripping at the chin has not lifted a hand). None forgets it."""
+        settings = self.detector.settings if self.detector is not None else GestureSettings()
+        self.grip = None if landmarks is None else grip_reference(landmarks, settings)
 
     def set_gestures(self, gestures: GestureSettings | None) -> None:
         """Switch gestures on (with these settings) or off; a gesture being made is forgotten."""
@@ -112,7 +120,7 @@ class SessionControl:
     def _follow_lift(self, t: float, landmarks: np.ndarray | None, blocked: bool) -> None:
         assert self.detector is not None
         settings = self.detector.settings
-        lifted = None if blocked or landmarks is None else hands_lifted(landmarks, settings)
+        lifted = None if blocked or landmarks is None else hands_lifted(landmarks, settings, self.grip)
         if lifted:
             if not self.lifted:
                 self.lifted, self.lifted_at = True, t

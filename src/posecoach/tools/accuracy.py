@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.protocol import Protocol, load_protocol
 from posecoach.analysis.summary import asymmetry_pct
@@ -169,7 +170,9 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
         from posecoach.pose.mediapipe_backend import MediaPipePoseEstimator
         closer = MediaPipePoseEstimator(model_path, two_views=two_views)
         detector = recorder = RecordingDetector(closer)
-    session = CoachingSession(detector, protocol)
+    # With the hands-free gestures on, as `posecoach analyze` runs by default: a lift or a
+    # gesture wrongly seen in the drill must show in the scores.
+    session = CoachingSession(detector, protocol, gestures=GestureSettings())
     angles: dict[str, list[float]] = {name: [] for name in (*ANGLES, "err")}
     tracked = []
     try:
