@@ -166,3 +166,8 @@ def test_paused_coaching_and_a_gesture_in_progress_are_shown():
     assert text.banners == ((BannerKind.GESTURE, "Both hands up: keep them there to end the session"),)
     step.control = ControlState(paused=True, gestures_on=False)
     assert overlay_text(OverlayModel(step=step)).instruction == messages.PAUSED_HINT[False]  # type: ignore[arg-type]
+    # a hand up from the grip without a gesture (hands drifting to the chin): the frozen count is explained
+    step.control = ControlState(lifted=True)
+    assert overlay_text(OverlayModel(step=step)).instruction == messages.HAND_LIFTED_HINT  # type: ignore[arg-type]
+    step.control = ControlState(lifted=True, gesture=GestureProgress(Gesture.TOGGLE_PAUSE, 0.4))
+    assert overlay_text(OverlayModel(step=step)).instruction.startswith("Hold")  # type: ignore[arg-type]

@@ -54,6 +54,7 @@ class ControlState:
     paused: bool = False                      # coaching paused (frames still flow)
     gesture: GestureProgress | None = None    # a gesture being made, before it fires
     gestures_on: bool = True
+    lifted: bool = False                      # a hand is up from the grip: the coach waits for it
 
 
 class SessionControl:
@@ -98,7 +99,7 @@ class SessionControl:
 
     def state(self) -> ControlState:
         progress = self.detector.progress if self.detector is not None else None
-        return ControlState(paused=self.paused, gesture=progress, gestures_on=self.gestures_on)
+        return ControlState(paused=self.paused, gesture=progress, gestures_on=self.gestures_on, lifted=self.lifted)
 
     @property
     def holds_coach(self) -> bool:

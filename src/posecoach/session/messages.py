@@ -320,6 +320,9 @@ CONTROL_TEXT: dict[Control, str] = {     # shown and said when a gesture or a ke
     Control.RESUMED: "Coaching resumed",
     Control.ENDED: "Session ended",
 }
+# A hand up from the grip (the start of a gesture, or hands drifting to the chin) holds the
+# coach; without a gesture's banner the frozen count needs saying.
+HAND_LIFTED_HINT = "Hands back together at your chest: the count waits while a hand is up"
 PAUSED_HINT = {True: "Coaching paused: raise one hand above your head for a second to resume",
                False: "Coaching paused: press Page Down or play to resume"}   # by gestures on/off
 ENDED_STATUS = "Session ended: press Space for a new one"

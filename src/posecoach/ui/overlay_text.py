@@ -154,6 +154,8 @@ def overlay_text(model: OverlayModel) -> OverlayText:
             banners.append((GESTURE, messages.gesture_progress_text(control.gesture.gesture, control.paused)))
         if control.paused:
             instruction = messages.PAUSED_HINT[control.gestures_on]
+        elif control.lifted and control.gesture is None and state is not None and not guide_says:
+            instruction = messages.HAND_LIFTED_HINT
     if model.notice:
         instruction = model.notice
     _, hold_value, hold_label, _ = hold_ring(model)
