@@ -169,6 +169,8 @@ class RotationEstimator:
     def __init__(self, settings: EstimatorSettings | None = None, model: FusionModel | None = None) -> None:
         self.settings = settings or EstimatorSettings()
         self.model = model or DEFAULT_MODEL
+        # the model each grip is read with (FusionModel.for_grip), by Calibration.hands_high
+        self._grip_models = {high: self.model.for_grip(high) for high in (False, True)}
         self.reset()
 
     def reset(self) -> None:
@@ -183,7 +185,6 @@ class RotationEstimator:
         self._frame: np.ndarray | None = None
         self._pixels: np.ndarray | None = None
         self._pelvis_picture = PelvisAppearance(s.appearance)
-        self._grip_model = self.model   # the model for the calibrated grip (FusionModel.for_grip)
         self.last_features: FrameFeatures | None = None
 
     @property
@@ -297,14 +298,13 @@ class RotationEstimator:
                                            shirt_over_hips=bool(picture and template is not None and template.below_hem),
                                            hands_high=self.model.trunk.uses_hands
                                            and neutral.hands_drop < s.high_grip_drop * abs(neutral.shoulder_width))
-            self._grip_model = self.model.for_grip(self.calibration.hands_high)
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)
 
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
-        model = self._grip_model
+        model = self._grip_models[self.calibration.hands_high]
         read = self.model.trunk  # the cues are read as every trunk model was fitted on them
         cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
                             None if read.uses_hands else read.world_gain, read.centres_grip)
