@@ -222,12 +222,18 @@ def _nonnegative_lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
+def _interval(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frames with every input known: their |error|, the interval's half-width and
+    |separation| (the ``uncertainty_terms`` column a widening per degree multiplies)."""
+    ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
+    return np.abs(errors[ok]), model.scale * (inputs[ok] @ np.array(model.coefficients)), inputs[ok, 1]
+
+
 def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray, high_grip_spread: float = 0.0) -> float:
     """Share of frames whose error lies within the interval (widened by ``high_grip_spread``
     per degree of separation, for a clip with the hands held high)."""
-    ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
-    width = model.scale * (inputs[ok] @ np.array(model.coefficients)) + high_grip_spread * inputs[ok, 1]
-    return float(np.mean(np.abs(errors[ok]) <= width))
+    error, width, separation = _interval(model, inputs, errors)
+    return float(np.mean(error <= width + high_grip_spread * separation))
 
 
 HIGH_GRIP_MIN_CLIPS = 3  # clips with the hands held high needed to fit their own trunk model
@@ -253,12 +259,10 @@ def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: 
 def fit_high_grip_spread(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> float:
     """The smallest widening (degrees per degree of separation) under which ``model``'s
     interval covers 90% of the high-grip frames ``inputs``/``errors``."""
-    ok = np.all(np.isfinite(inputs), axis=1) & np.isfinite(errors)
-    if not ok.any():
+    error, width, separation = _interval(model, inputs, errors)
+    if not error.size:
         return 0.0
-    width = model.scale * (inputs[ok] @ np.array(model.coefficients))
-    separation = np.maximum(inputs[ok, 1], 1e-6)
-    needed = (np.abs(errors[ok]) - width) / separation
+    needed = (error - width) / np.maximum(separation, 1e-6)
     return round(max(0.0, float(np.quantile(needed, COVERAGE))), 3)
 
 
