@@ -111,12 +111,13 @@ class GripReference:
     wrist_gap: float                  # how much higher one wrist sits than the other
 
 
-def _rises(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Each shoulder-elbow-wrist height above its shoulder (torso lengths), and the torso length."""
-    shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
-    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+def _rises(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Each wrist's and elbow's height above its shoulder (torso lengths), the shoulder line's
+    height and the torso length (picture heights)."""
     shoulders = img[list(_SHOULDERS), 1]
-    return ((shoulders - img[list(_WRISTS), 1]) / torso, (shoulders - img[list(_ELBOWS), 1]) / torso, torso)
+    shoulder_y = float(np.mean(shoulders))
+    torso = float(np.mean(img[list(_HIPS), 1])) - shoulder_y
+    return ((shoulders - img[list(_WRISTS), 1]) / torso, (shoulders - img[list(_ELBOWS), 1]) / torso, shoulder_y, torso)
 
 
 def grip_reference(landmarks: np.ndarray, settings: GestureSettings = GestureSettings()) -> GripReference | None:
@@ -127,7 +128,7 @@ def grip_reference(landmarks: np.ndarray, settings: GestureSettings = GestureSet
     arms = list(_WRISTS + _ELBOWS)
     if not (np.all(np.isfinite(img[arms, 1])) and np.all(img[arms, 3] >= settings.min_visibility)):
         return None
-    wrists, elbows, _ = _rises(img)
+    wrists, elbows, _, _ = _rises(img)
     return GripReference((float(wrists[0]), float(wrists[1])), (float(elbows[0]), float(elbows[1])),
                          float(abs(wrists[0] - wrists[1])))
 
@@ -147,8 +148,7 @@ def hands_lifted(landmarks: np.ndarray, settings: GestureSettings = GestureSetti
     img = np.asarray(landmarks, dtype=float)
     if raised_hands(img, settings) is None:
         return None
-    shoulder_y = float(np.mean(img[list(_SHOULDERS), 1]))
-    wrist_rise, elbow_rise, torso = _rises(img)
+    wrist_rise, elbow_rise, shoulder_y, torso = _rises(img)
     seen = [bool(np.isfinite(img[i, 1]) and img[i, 3] >= settings.min_visibility) for i in range(len(img))]
     for side, (elbow, wrist) in enumerate(zip(_ELBOWS, _WRISTS, strict=True)):
         wrist_allowed = 0.0 if grip is None else max(0.0, grip.wrist_rise[side] + settings.lift_dy)

@@ -20,7 +20,7 @@ from posecoach.analysis.events import CoachEvent
 from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.protocol import Protocol as ExerciseProtocol
-from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.rotation import Calibration, RotationEstimator
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import ControlSource, Posture, Reason
 from posecoach.capture.frame_source import Frame, FrameSource
@@ -79,7 +79,7 @@ class CoachingSession:
         self._state: CoachState | None = None    # the coach's state after the last frame coached
         self._frozen: CoachState | None = None   # the coach's state when the controls began to hold it
         self._held_since: float | None = None    # the frame time they did
-        self._calibration = None                 # the estimator's calibration the control's grip is from
+        self._calibration: Calibration | None = None   # the calibration the control's grip is from
 
     def _new_estimator(self, protocol: ExerciseProtocol) -> RotationEstimator:
         setup = posture_setup(protocol.posture)
