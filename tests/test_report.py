@@ -363,3 +363,31 @@ def test_the_asymmetry_says_whether_one_camera_can_tell_the_sides_apart():
     assert drill_asymmetry_text(apart).endswith("the left side reaches less.")
     assert drill_asymmetry_text(apart, short=True) == "Asymmetry: 24% (less range to the left)"
     assert summarize_reps([]).asymmetry_resolved is None
+
+
+def test_the_report_repeats_what_limited_the_measurement(db, tmp_path):
+    """A stored calibration's concerns (hands high, a shirt over the hips) and the analysis's
+    warnings head the report, once each; a clean session's report has no such box."""
+    from posecoach.session.messages import HANDS_HIGH, SHIRT_OVER_HIPS
+
+    clean = tmp_path / "clean.html"
+    run_report(db, "latest", clean, None, None, out=io.StringIO())
+    assert 'id="notes"' not in clean.read_text(encoding="utf-8")
+
+    doc = make_doc()
+    doc["calibration"] = {"t": 1.0, "hands_high": True, "shirt_over_hips": False}
+    cut = "the video file is cut short: it covers 45 s"
+    doc["warnings"] = [cut, HANDS_HIGH]   # analyze repeats the calibration's concern
+    with SessionStore(db) as store:
+        store.save_analysis(doc, started_at="2024-05-08T18:00:00", model="m")
+    html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    assert run_report(db, "latest", html, pdf, None, out=io.StringIO()) == 0
+    text = html.read_text(encoding="utf-8")
+    notes = re.search(r'<section class="notes" id="notes">(.*?)</section>', text, re.S).group(1)
+    items = re.findall(r"<li>(.*?)</li>", notes)
+    assert len(items) == 2
+    assert items[0].startswith("The hands are held high") and "hold the gripped hands" in items[0]
+    assert items[1] == "The video file is cut short: it covers 45 s"
+    assert SHIRT_OVER_HIPS[:30] not in text
+    _, pdf_text = pdf_pages_and_text(pdf.read_bytes())
+    assert "Read these angles with care" in pdf_text and "The hands are held high" in pdf_text

@@ -67,3 +67,7 @@ def test_one_map_words_why_a_frame_is_not_measured(reason):
     assert text == messages.untracked_text(reason)
     assert text != messages.NOT_SEEN or reason == Reason.TRACKING
     assert messages.FRAMING_TEXT[FramingIssue.NO_PERSON] == messages.untracked_text(Reason.NO_PERSON)
+
+
+def test_every_fault_has_words_for_reports_and_tables():
+    assert set(messages.FAULT_TEXT) == set(messages.FAULT_LABELS) == set(Fault)

@@ -27,7 +27,7 @@ from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_lab
 from posecoach.report import plots, range_report
 from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow
-from posecoach.session.messages import FAULT_TEXT, drill_asymmetry_text
+from posecoach.session.messages import FAULT_TEXT, drill_asymmetry_text, stored_calibration_warnings
 
 REP_HEADERS = ("#", "Start (s)", "Peak (°)", "Mean in hold (°)", "Hold (s)",
                "Pelvis max (°)", "Completed", "Faults")
@@ -46,6 +46,7 @@ GLOSSARY = (
      "the rep; it should stay still."),
     ("Too fast", "The rotation was faster than the slow, controlled pace of the drill."),
     ("Hold broken", "The end position was left before the hold time had passed."),
+    ("Wrong side", "The turn went to the other side than the one the drill asked for next."),
     ("Accuracy", "Angles come from a single camera and are estimates; compare sessions "
      "recorded with the same setup."),
 )
@@ -116,6 +117,14 @@ class ReportData:
             rows.append(("Pose model", str(sess["model"])))
         return rows
 
+    def measurement_notes(self) -> list[str]:
+        """What limited the measurement, in plain words: the calibration's concerns (a shirt over
+        the hips, hands held high) and the analysis's warnings (a cut file, a dark picture)."""
+        notes = stored_calibration_warnings(self.doc.get("calibration"))
+        notes += [str(w) for w in self.doc.get("warnings") or ()]
+        unique = dict.fromkeys(note[:1].upper() + note[1:] for note in notes if note)
+        return list(unique)
+
     def summary_rows(self) -> list[tuple[str, ...]]:
         rows = []
         for side in SIDES:
@@ -174,7 +183,9 @@ tr.side-right td:first-child{border-left:5px solid #1f5fa8}
 tr.side-left td:first-child{border-left:5px solid #d9730d}
 h2.side-right{color:#1f5fa8}h2.side-left{color:#d9730d}
 .ok{color:#1e7b34;font-weight:600}.bad{color:#b42318;font-weight:600}
-.asym{font-weight:600;margin:8px 0}.note{color:#666;font-size:13px}
+.asym{font-weight:600;margin:8px 0}
+.notes{background:#fff6e0;border-left:5px solid #c98a00;padding:6px 14px 8px;margin:18px 0 0}
+.notes h2{border:0;margin:4px 0;padding:0;color:#7a5200}.notes ul{margin:4px 0;padding-left:20px}.note{color:#666;font-size:13px}
 img{max-width:100%;height:auto;display:block;margin:4px auto}img.narrow{max-width:520px}
 footer{margin-top:32px;color:#777;font-size:12px}
 @media print{body{background:#fff}main{padding:0;max-width:none}
@@ -230,6 +241,7 @@ def render_html(data: ReportData) -> str:
         + "</section>" for side in SIDES)
     glossary = _html_pairs(GLOSSARY + (range_report.GLOSSARY if data.range_test else ()), "glossary")
     test_section = _html_range_test(data)
+    notes = _html_notes(data.measurement_notes())
     generated = datetime.now().strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -238,7 +250,7 @@ def render_html(data: ReportData) -> str:
 <body><main>
 <header><h1>Trunk rotation report</h1><p class="sub">posecoach · standing trunk rotation</p>
 {meta}</header>
-{test_section}
+{notes}{test_section}
 <section><h2>Summary</h2>{summary}
 <p class="asym" id="asymmetry">{escape(data.asymmetry_text())}</p>
 <p class="note">Best: largest separation reached. Mean in holds: average separation
@@ -257,6 +269,16 @@ rotation about the vertical axis from the calibrated neutral stance, measured fr
 single camera.</footer>
 </main></body></html>
 """
+
+
+NOTES_TITLE = "Read these angles with care"
+
+
+def _html_notes(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    return f"<section class=\"notes\" id=\"notes\"><h2>{NOTES_TITLE}</h2><ul>{items}</ul></section>\n"
 
 
 def _html_range_test(data: ReportData) -> str:
@@ -301,6 +323,16 @@ def _pdf_range_test(pages: PdfFlow, data: ReportData) -> None:
     pages.new_page()
 
 
+def _pdf_notes(pages: PdfFlow, notes: Sequence[str]) -> None:
+    if not notes:
+        return
+    pages.text(NOTES_TITLE, size=11, fontweight="bold", color="#7a5200")
+    for note in notes:
+        for k, line in enumerate(textwrap.wrap(note, 100)):
+            pages.text(("• " if k == 0 else "  ") + line, size=9, color="#5c3d00")
+    pages.y += 0.12
+
+
 # -- PDF -------------------------------------------------------------------------------
 def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
     """Write the report as an A4 PDF; return the number of pages.
@@ -322,6 +354,7 @@ def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
             pages.text(label, size=9.5, color="#666666", advance=False)
             pages.text(value, size=9.5, x=MARGIN + 1.0)
         pages.y += 0.15
+        _pdf_notes(pages, data.measurement_notes())
         _pdf_range_test(pages, data)
         pages.text("Summary", size=13, fontweight="bold")
         pages.table(SUMMARY_HEADERS, data.summary_rows(), sum_widths, text_cols=(6,))

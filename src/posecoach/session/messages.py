@@ -9,6 +9,7 @@ messages all take their words from here. The exercise protocol owns the coaching
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from posecoach.analysis.coach_state import CoachState
@@ -84,9 +85,11 @@ NOT_SEEN = "Cannot see you clearly"   # a frame not measured for no reason worde
 
 FAULT_TEXT: dict[str, str] = {     # reports: a rep's faults
     Fault.PELVIS_ROTATION: "pelvis rotated", Fault.TOO_FAST: "too fast", Fault.HOLD_BROKEN: "hold broken",
+    Fault.WRONG_SIDE: "wrong side",
 }
 FAULT_LABELS: dict[str, str] = {   # tables: fault counts, in a word
     Fault.PELVIS_ROTATION: "pelvis", Fault.TOO_FAST: "fast", Fault.HOLD_BROKEN: "broken",
+    Fault.WRONG_SIDE: "side",
 }
 
 CALIBRATE_TEXT = "Stand facing the camera, arms at chest height, and keep still"
@@ -270,6 +273,11 @@ CONCERN_TEXT = {CalibrationConcern.SHIRT_OVER_HIPS: SHIRT_OVER_HIPS, Calibration
 def calibration_warnings(calibration: Calibration | None) -> list[str]:
     """What to tell the user about a neutral stance (none before calibration)."""
     return [] if calibration is None else [CONCERN_TEXT[concern] for concern in calibration.concerns]
+
+
+def stored_calibration_warnings(calibration: Mapping[str, Any] | None) -> list[str]:
+    """The same words for a stored calibration (``Calibration.to_dict``: one flag per concern)."""
+    return [CONCERN_TEXT[concern] for concern in CalibrationConcern if (calibration or {}).get(concern.value)]
 
 
 def drill_asymmetry_text(summary: Summary, short: bool = False) -> str:
