@@ -55,6 +55,10 @@ BAD_COLOR = QColor(229, 57, 53)
 PANEL_COLOR = QColor(10, 14, 20, 170)
 TEXT_COLOR = QColor(255, 255, 255)
 DIM_COLOR = QColor(190, 196, 204)
+# Tracks drawn opaque in the grey that a translucent white shows over a panel: translucent
+# antialiased strokes go through Qt's path stroker, several times slower.
+DIAL_TRACK_COLOR = QColor(100, 104, 110)
+RING_TRACK_COLOR = QColor(108, 110, 116)
 _MIN_VISIBILITY = 0.3
 _FACE = {sk.NOSE, sk.LEFT_EYE, sk.RIGHT_EYE, sk.LEFT_EAR, sk.RIGHT_EAR}
 _BODY_EDGES = tuple(e for e in sk.EDGES if not (set(e) & _FACE))
@@ -147,19 +151,22 @@ def draw_skeleton(painter: QPainter, rect: QRectF, step: PipelineStep, mirrored:
     highlighted = ((sk.LEFT_SHOULDER, sk.RIGHT_SHOULDER, SHOULDER_COLOR), (sk.LEFT_HIP, sk.RIGHT_HIP, HIP_COLOR))
     special = {(a, b) for a, b, _ in highlighted}
     bones = [QLineF(points[a], points[b]) for a, b in _BODY_EDGES if ok[a] and ok[b] and (a, b) not in special]
-    cap = Qt.PenCapStyle.RoundCap
-    painter.setPen(QPen(QColor(0, 0, 0, 200), 0.9 * u + 2, Qt.PenStyle.SolidLine, cap))
+    # Opaque pens with flat caps (the joint dots round the ends off): Qt strokes antialiased
+    # round caps and translucent pens through its path stroker, 10-30 times slower (5-14 ms
+    # a frame at 960x720), which the live view's latency pays for.
+    cap = Qt.PenCapStyle.FlatCap
+    painter.setPen(QPen(QColor(0, 0, 0), 0.9 * u + 2, Qt.PenStyle.SolidLine, cap))
     painter.drawLines(bones)
-    painter.setPen(QPen(QColor(255, 255, 255, 235), 0.5 * u, Qt.PenStyle.SolidLine, cap))
+    painter.setPen(QPen(QColor(255, 255, 255), 0.5 * u, Qt.PenStyle.SolidLine, cap))
     painter.drawLines(bones)
     for a, b, color in highlighted:
         if ok[a] and ok[b]:
             line = QLineF(points[a], points[b])
-            painter.setPen(QPen(QColor(0, 0, 0, 220), 1.3 * u + 3, Qt.PenStyle.SolidLine, cap))
+            painter.setPen(QPen(QColor(0, 0, 0), 1.3 * u + 3, Qt.PenStyle.SolidLine, cap))
             painter.drawLine(line)
             painter.setPen(QPen(color, 1.1 * u, Qt.PenStyle.SolidLine, cap))
             painter.drawLine(line)
-    painter.setPen(QPen(QColor(0, 0, 0, 200), max(1.0, 0.25 * u)))
+    painter.setPen(QPen(QColor(0, 0, 0), max(1.0, 0.25 * u)))
     joints = sorted({i for e in _BODY_EDGES for i in e if ok[i]})
     for i in joints:
         color = SHOULDER_COLOR if i in (sk.LEFT_SHOULDER, sk.RIGHT_SHOULDER) else (
@@ -221,7 +228,7 @@ def _draw_dial(painter: QPainter, box: QRectF, step: PipelineStep | None, mirror
           Qt.AlignmentFlag.AlignCenter)
     radius = box.width() / 2 - 3.0 * u
     centre = QPointF(box.center().x(), box.top() + 4.0 * u + radius)
-    painter.setPen(QPen(QColor(255, 255, 255, 70), max(1.0, 0.25 * u)))
+    painter.setPen(QPen(DIAL_TRACK_COLOR, max(1.0, 0.25 * u)))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawEllipse(centre, radius, radius)
     cam_y = centre.y() + radius + 0.8 * u
@@ -235,7 +242,7 @@ def _draw_dial(painter: QPainter, box: QRectF, step: PipelineStep | None, mirror
     for i, (label, color) in enumerate((("shoulders", SHOULDER_COLOR), ("hips", HIP_COLOR))):
         y = legend_y + i * 3.0 * u
         x = box.left() + 2.5 * u
-        painter.setPen(QPen(color, 0.8 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.setPen(QPen(color, 0.8 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
         painter.drawLine(QPointF(x, y + 1.4 * u), QPointF(x + 3 * u, y + 1.4 * u))
         _text(painter, QRectF(x + 4.2 * u, y, box.width() - 7 * u, 2.8 * u), label, 2.3 * u, TEXT_COLOR)
     sample = step.sample if step else None
@@ -248,11 +255,11 @@ def _draw_dial(painter: QPainter, box: QRectF, step: PipelineStep | None, mirror
     for angle, color, r, width in lines:
         rx, ry = dial_point(angle, r, mirrored, "right")
         lx, ly = dial_point(angle, r, mirrored, "left")
-        painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
         painter.drawLine(QPointF(centre.x() + rx, centre.y() + ry), QPointF(centre.x() + lx, centre.y() + ly))
     # facing direction of the chest: perpendicular to the shoulder line, at the camera when neutral
     fx, fy = dial_point(sample.trunk_deg - 90.0, 0.5 * radius, mirrored, "right")
-    painter.setPen(QPen(SHOULDER_COLOR, 0.5 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.setPen(QPen(SHOULDER_COLOR, 0.5 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
     painter.drawLine(centre, QPointF(centre.x() + fx, centre.y() + fy))
     painter.setBrush(TEXT_COLOR)
     painter.setPen(Qt.PenStyle.NoPen)
@@ -273,7 +280,7 @@ def _draw_ring(painter: QPainter, centre: QPointF, radius: float, model: Overlay
     painter.drawEllipse(centre, radius + 1.8 * u, radius + 1.8 * u)
     ring = QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius)
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.setPen(QPen(QColor(255, 255, 255, 60), 1.6 * u))
+    painter.setPen(QPen(RING_TRACK_COLOR, 1.6 * u))
     painter.drawEllipse(ring)
     if progress > 0:
         painter.setPen(QPen(color, 1.6 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
