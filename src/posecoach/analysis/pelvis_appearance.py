@@ -259,15 +259,23 @@ def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarra
     ph, pw = template.patch.shape
     if region.shape[0] < ph or region.shape[1] < pw:
         return None
-    windows = np.lib.stride_tricks.sliding_window_view(region.astype(np.float64), (ph, pw))
+    region = region.astype(np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(region, (ph, pw))
     # The patch has zero mean and unit norm, so a window's own mean drops out of the dot
-    # product, and its centred norm follows from its sums: no centred copy of every window.
+    # product, and its centred norm follows from its sums, which summed-area tables give
+    # for every window at once: no centred copy of every window.
     dots = np.einsum("ijkl,kl->ij", windows, template.patch)
-    sums = windows.sum(axis=(2, 3))
-    squares = np.einsum("ijkl,ijkl->ij", windows, windows)
+    sums, squares = _window_sums(region, ph, pw), _window_sums(region * region, ph, pw)
     norms = np.sqrt(np.maximum(squares - sums * sums / (ph * pw), 0.0))
     scores = dots / np.maximum(norms, 1e-6)
     return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(scores))))
+
+
+def _window_sums(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The sum of every ``height`` x ``width`` window of ``values`` (a summed-area table)."""
+    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1))
+    table[1:, 1:] = values.cumsum(axis=0).cumsum(axis=1)
+    return table[height:, width:] - table[:-height, width:] - table[height:, :-width] + table[:-height, :-width]
 
 
 def _subpixel_peak(scores: np.ndarray) -> float:
