@@ -266,3 +266,19 @@ def test_a_completed_protocol_shows_the_summary_and_offers_a_new_session(qtbot, 
         qtbot.keyClick(window, Qt.Key.Key_Space)
     assert seen_at_reset[0] == (False, "0 / 1", "Pause")
     window.close()
+
+
+def test_the_summary_repeats_the_sessions_warnings_once_each(qtbot, settings, no_leaks):
+    from posecoach.session.messages import HANDS_HIGH
+
+    window = make_window(qtbot, settings, frames=40)
+    with qtbot.waitSignal(window.session_ended, timeout=60_000):
+        pass
+    assert window.summary.notes.isHidden()   # a clean session says nothing
+    window.model.warn(HANDS_HIGH)
+    window.model.warn(HANDS_HIGH)             # told again at a second calibration
+    assert window.summary.notes.text() == "⚠ " + HANDS_HIGH[0].upper() + HANDS_HIGH[1:]
+    assert not window.summary.notes.isHidden()
+    window.model.set_source(window.model.request)   # a new source starts clean
+    assert window.summary.notes.isHidden()
+    window.close()

@@ -83,7 +83,6 @@ class SessionViewModel(Observable):
         self.fixed_mirror = mirrored
         self.mirror_live = mirror_live
         self.screenshot = screenshot
-        self.warnings: list[str] = []
         self.status = ""
         self._reset_source(request)
 
@@ -92,6 +91,7 @@ class SessionViewModel(Observable):
         self.info: SourceInfo | None = None
         self.problem: Problem | None = None
         self.reps: list[dict[str, Any]] = []
+        self.warnings: list[str] = []    # this source's, in the order they came
         self.finished = False            # the summary is final (the file ended, the protocol is done)
         self.session_end: SessionEnd | None = None
         self.session_complete = False     # the protocol is done (all holds of all sets)

@@ -185,6 +185,10 @@ class SummaryPanel(QWidget):
         self.heading.setStyleSheet("font-size: 15pt; font-weight: bold;")
         grid, self._cells = side_grid(_ROWS)
         self.asymmetry = QLabel()
+        self.notes = QLabel()   # what limited the measurement, as the report says it
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: #7a5200; background: #fff6e0; padding: 4px;")
+        self.notes.hide()
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["Side", "Peak", "Held", "Done", "Faults"])
         self.table.verticalHeader().setVisible(True)
@@ -195,6 +199,7 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addLayout(grid)
         layout.addWidget(self.asymmetry)
+        layout.addWidget(self.notes)
         layout.addWidget(QLabel("Reps"))
         layout.addWidget(self.table, 1)
         self.set_reps([])
@@ -202,6 +207,12 @@ class SummaryPanel(QWidget):
     def cell(self, key: str, side: str) -> str:
         """The text of one summary cell (``holds``, ``reps``, ``max``...; ``right``/``left``)."""
         return self._cells[(key, side)].text()
+
+    def set_notes(self, notes: Sequence[str]) -> None:
+        """The session's warnings (hands held high, a shirt over the hips...), once each."""
+        unique = list(dict.fromkeys(note[:1].upper() + note[1:] for note in notes if note))
+        self.notes.setText("\n".join(f"⚠ {note}" for note in unique))
+        self.notes.setVisible(bool(unique))
 
     def set_reps(self, reps: Sequence[dict[str, Any]], holds_per_side: int | None = None,
                  finished: bool = False) -> None:
