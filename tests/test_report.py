@@ -52,7 +52,7 @@ def make_doc(right: float = 44.8, left: float = 41.2, seconds: float = 45.0,
                      "hold_end_s": start + 8.5, "hold_s": 5.5 if last else 7.0,
                      "completed": not last, "peak_separation_deg": sign * peak,
                      "mean_hold_separation_deg": sign * (peak - 1.0),
-                     "max_pelvis_deg": 12.0 if last else 1.0,
+                     "max_pelvis_deg": 12.0 if last else 1.0, "mean_hold_err_deg": 3.6,
                      "faults": ["pelvis_rotation"] if last else []})
     return {"schema": "posecoach.analysis/1",
             "source": {"path": "/home/ana/drill.mp4", "fps": 30.0, "frames": len(frames),
@@ -205,9 +205,9 @@ def test_html_report(db, tmp_path):
     assert summary["Left"][6] == "pelvis rotated ×1"
     right, left = page.tables["reps-right"], page.tables["reps-left"]
     assert right[0][:3] == ["#", "Start (s)", "Peak (°)"]
-    assert right[1] == ["1", "2.0", "44.8", "43.8", "7.0", "1.0", "✓", ""]
+    assert right[1] == ["1", "2.0", "44.8", "43.8", "4", "7.0", "1.0", "✓", ""]
     assert right[2][2:4] == ["42.8", "41.8"]
-    assert left[2] == ["2", "33.5", "39.2", "38.2", "5.5", "12.0", "✗", "pelvis rotated"]
+    assert left[2] == ["2", "33.5", "39.2", "38.2", "4", "5.5", "12.0", "✗", "pelvis rotated"]
     # 8.0% is within one camera's error (fusion_model.ASYMMETRY_RESOLUTION_PCT, 9.9%): the report
     # names no weaker side
     assert "Asymmetry of best range: 8.0%, within what one camera can tell apart (under 9.9%)" in text

@@ -79,7 +79,7 @@ class PdfFlow:
                 ink = {"✓": "#1e7b34", "✗": "#b42318"}.get(value, "#1a1a1a")
                 self.fig.text((x + (0.06 if left else w / 2)) / A4[0],
                               top - row_h / 2 / A4[1], value, ha="left" if left else "center",
-                              va="center", fontsize=size, color=ink,
+                              va="center", fontsize=size - 0.7 if bold else size, color=ink,
                               fontweight="bold" if bold else "normal")
                 x += w
             self.y += row_h
