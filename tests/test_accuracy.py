@@ -54,3 +54,26 @@ def test_a_clip_says_what_its_calibration_warned_of():
     lines = io.StringIO()
     _print_clip(high, lines)
     assert "warned: hands high" in lines.getvalue()
+
+
+def test_reps_are_scored_against_the_script_and_their_reported_uncertainty():
+    from types import SimpleNamespace
+
+    from posecoach.tools.accuracy import score_reps
+
+    t = np.arange(300)
+    rep_index = np.where(t < 150, 0, 1)
+    phase = np.where((t % 150 >= 40) & (t % 150 < 110), "hold", "rotate")
+    separation = np.where(rep_index == 0, 40.0, -50.0) * (phase == "hold")
+    truth = {"rep": rep_index, "phase": phase, "separation": separation}
+    meta = {"reps": [{"side": "right", "amplitude": 40, "pelvis": 0, "hold_s": 7.0},
+                     {"side": "left", "amplitude": 50, "pelvis": 0, "hold_s": 7.0}]}
+
+    def rep(side, mean, err):
+        return SimpleNamespace(side=side, faults=[], completed=True, peak_separation_deg=mean,
+                               mean_hold_separation_deg=mean, mean_hold_err_deg=err)
+
+    scores = score_reps([rep("right", 43.0, 4.0), rep("left", 51.0, 0.5)], meta, truth)   # magnitudes, as a Rep keeps them
+    assert (scores.right, scores.expected) == (2, 2)
+    assert scores.worst_hold_error_deg == pytest.approx(3.0)
+    assert (scores.holds_covered, scores.holds_scored) == (1, 2)   # 3 deg within ±4; 1 deg outside ±0.5

@@ -58,6 +58,9 @@ class ClipScore:
     range_asymmetry_error_pp: float | None = None  # the same for the best range (peak) per side: the report's
     coverage: float | None = None               # share of frames whose true separation lies within +-err
     warned: list[str] = field(default_factory=list)  # what the calibration warned of (hands_high, shirt_over_hips)
+    # reps whose mean hold separation lies within their reported ± of the true one (the report's column)
+    holds_covered: int | None = None
+    holds_scored: int | None = None
 
 
 def lag_frames(estimate: np.ndarray, truth: np.ndarray, max_lag: int = 15) -> int | None:
@@ -197,12 +200,24 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
     return out
 
 
+@dataclass(frozen=True)
+class RepScores:
+    """How a clip's reps compare with its script."""
+
+    right: int                      # side, completion and faults as scripted
+    expected: int
+    worst_hold_error_deg: float | None
+    asymmetry_error_pp: float | None        # of the best mean hold per side
+    range_asymmetry_error_pp: float | None  # of the best range per side, which the summary and the report give
+    holds_covered: int                      # reps whose mean hold error is within their reported ±
+    holds_scored: int
+
+
 def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray], hold_s: float = 7.0,
-               pelvis_limit: float = PELVIS_LIMIT_DEG) -> tuple[int, int, float | None, float | None, float | None]:
-    """(reps right, reps expected, worst |mean hold error|, asymmetry error in points, and
-    that of the best range per side, which the summary and the report give)."""
+               pelvis_limit: float = PELVIS_LIMIT_DEG) -> RepScores:
+    """Each rep against the script: its faults, its mean hold's error, whether its ± covers it."""
     script = meta.get("reps", [])
-    right = 0
+    right = covered = scored = 0
     worst, best_true, best_got = None, {"right": None, "left": None}, {"right": None, "left": None}
     peak_true: dict[str, float | None] = {"right": None, "left": None}
     peak_got: dict[str, float | None] = {"right": None, "left": None}
@@ -222,6 +237,9 @@ def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray], hold_s:
         true_mean = float(sign * np.mean(truth["separation"][holding]))
         error = abs(got.mean_hold_separation_deg - true_mean)
         worst = error if worst is None else max(worst, error)
+        if got.mean_hold_err_deg is not None:
+            scored += 1
+            covered += int(error <= got.mean_hold_err_deg)
         side = want["side"]
         best_true[side] = true_mean if best_true[side] is None else max(best_true[side], true_mean)
         best_got[side] = (got.mean_hold_separation_deg if best_got[side] is None
@@ -232,7 +250,7 @@ def score_reps(got_reps: list, meta: dict, truth: dict[str, np.ndarray], hold_s:
     true_range = asymmetry_pct(peak_true["right"], peak_true["left"])
     got_range = asymmetry_pct(peak_got["right"], peak_got["left"])
     range_error = None if true_range is None or got_range is None else abs(got_range - true_range)
-    return right, max(len(script), len(got_reps)), worst, asym_error, range_error
+    return RepScores(right, max(len(script), len(got_reps)), worst, asym_error, range_error, covered, scored)
 
 
 def run_accuracy(folders: Path | list[Path], model: str | None = None, json_out: Path | None = None,
@@ -289,17 +307,19 @@ def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got:
         expected = {"right": 0, "left": 0}  # the right answer is to refuse to measure
     lag = lag_frames(got["separation"][:n], truth["separation"][:n])
     fps = 30.0 if not meta else float(meta.get("fps", 30.0))
-    reps_right = reps_expected = worst = asym = range_asym = None
-    if meta and not refused and meta.get("reps"):
-        reps_right, reps_expected, worst, asym, range_asym = score_reps(got["reps"], meta, truth, hold_s, limit)
+    reps = score_reps(got["reps"], meta, truth, hold_s, limit) if meta and not refused and meta.get("reps") else None
     sep, err = got["separation"][:n], got["err"][:n]
     known = np.isfinite(sep) & np.isfinite(err) & np.isfinite(truth["separation"][:n])
     cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None
     calibration = got.get("calibration")
     warned = [concern.value for concern in calibration.concerns] if calibration is not None else []
+    by_rep = {} if reps is None else dict(
+        reps_right=reps.right, reps_expected=reps.expected, worst_hold_error_deg=reps.worst_hold_error_deg,
+        asymmetry_error_pp=reps.asymmetry_error_pp, range_asymmetry_error_pp=reps.range_asymmetry_error_pp,
+        holds_covered=reps.holds_covered, holds_scored=reps.holds_scored)
     return ClipScore(name, list(meta.get("tags", [])) if meta else [], n, float(got["tracked"][:n].mean()), scores,
-                     None if lag is None else lag / fps, holds, expected, refused, reps_right, reps_expected,
-                     worst, asym, range_asym, cover, warned)
+                     None if lag is None else lag / fps, holds, expected, refused, coverage=cover, warned=warned,
+                     **by_rep)
 
 
 def _pooled_scores(bucket: dict[str, list[np.ndarray]]) -> dict:
@@ -368,3 +388,7 @@ def _print_summary(summary: dict[str, dict], results: list[ClipScore], out) -> N
     if ranges:
         print(f"asymmetry of the best range (as reported) error: mean {np.mean(ranges):.1f} pp, "
               f"90th percentile {np.percentile(ranges, 90):.1f} pp, worst {max(ranges):.1f} pp", file=out)
+    scored = sum(r.holds_scored or 0 for r in results)
+    if scored:
+        print(f"reps whose mean hold lies within the reported ±: {sum(r.holds_covered or 0 for r in results)}"
+              f"/{scored}", file=out)
