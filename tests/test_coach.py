@@ -105,6 +105,30 @@ def test_pelvis_turning_pauses_the_hold_and_is_a_fault():
     assert paused and paused[0].data["reason"] == "pelvis"
 
 
+def test_the_pelvis_is_judged_on_the_turn_and_the_hold_not_on_the_way_back():
+    """A pelvis reading that rises only while the trunk sweeps back (on rendered clips the
+    picture of a still pelvis changes most then) is no fault; the same reading in the hold is."""
+    proto = load_protocol("standing-rotation")
+    seps, pels = [0.0] * 30, [0.0] * 30
+    s, p = rep_profile(side=1, amplitude=60, hold_s=7.5)
+    seps += s
+    calm = int(round(1.5 * FPS)) + int(round(7.5 * FPS)) + int(0.8 * FPS)   # well into the return
+    pels += [0.0] * calm + [14.0] * (len(s) - calm - int(FPS)) + [0.0] * int(FPS)
+    coach = Coach(proto)
+    alerts = []
+    for i, (sep, pel) in enumerate(zip(seps, pels)):
+        sample = (RotationSample.untracked(i / FPS, "calibrating") if i < 15 else
+                  RotationSample(t=i / FPS, tracked=True, trunk_deg=sep, pelvis_deg=pel,   # a misread pelvis:
+                                 separation_deg=sep - pel, confidence=0.9, calibrated=True))  # the trunk is as it was
+        alerts += coach.update(sample).warnings
+    coach.finish(len(seps) / FPS)
+    rep, = coach.reps
+    assert rep.completed and rep.faults == [] and rep.max_pelvis_deg < 1.0
+    assert "pelvis" not in alerts
+    late, _ = run([dict(side=1, amplitude=60, hold_s=7.5, pelvis=14)])
+    assert late.reps[0].faults == ["pelvis_rotation"]
+
+
 def test_pelvis_within_limit_is_fine():
     coach, _ = run([dict(side=1, amplitude=45, hold_s=7.0, pelvis=8)])
     assert coach.reps[0].completed and coach.reps[0].faults == []

@@ -39,14 +39,14 @@ GLOSSARY = (
      "the rotation the drill trains."),
     ("Best", "The largest separation reached toward that side in the session."),
     ("Mean in hold", "The average separation while holding the end position."),
-    ("±", "The measurement's uncertainty over the hold: the true separation lay within this "
-     "many degrees of the reading about 9 times in 10 on rendered clips the camera model was not "
-     "fitted on."),
+    ("±", "The measurement's uncertainty over the hold, the mean of each frame's: a single frame's "
+     "reading is within it of the truth about 9 times in 10. A hold's mean is surer; on rendered "
+     "test clips it was within it on every rep."),
     ("Hold", "Seconds of correct holding: the timer pauses while the pelvis is turned."),
     ("Completed", "The full hold time was reached with correct posture."),
     ("Asymmetry", "100 × |right − left| / larger side, using each side's best separation."),
-    ("Pelvis rotated", "The pelvis turned beyond the protocol's limit (10° by default) during "
-     "the rep; it should stay still."),
+    ("Pelvis rotated", "The pelvis turned beyond the protocol's limit (10° by default) during the turn or "
+     "the hold; it should stay still."),
     ("Too fast", "The rotation was faster than the slow, controlled pace of the drill."),
     ("Hold broken", "The end position was left before the hold time had passed."),
     ("Wrong side", "The turn went to the other side than the one the drill asked for next."),
