@@ -105,6 +105,20 @@ def test_pelvis_turning_pauses_the_hold_and_is_a_fault():
     assert paused and paused[0].data["reason"] == "pelvis"
 
 
+def misread_pelvis(proto, seps, pels):
+    """Run the coach on a trunk turning by ``seps`` while the pelvis reads ``pels`` (a misread
+    pelvis: the trunk is as it was); return the coach and every alert it raised."""
+    coach = Coach(proto)
+    alerts = []
+    for i, (sep, pel) in enumerate(zip(seps, pels)):
+        sample = (RotationSample.untracked(i / FPS, "calibrating") if i < 15 else
+                  RotationSample(t=i / FPS, tracked=True, trunk_deg=sep, pelvis_deg=pel,
+                                 separation_deg=sep - pel, confidence=0.9, calibrated=True))
+        alerts += coach.update(sample).warnings
+    coach.finish(len(seps) / FPS)
+    return coach, alerts
+
+
 def test_the_pelvis_is_judged_on_the_turn_and_the_hold_not_on_the_way_back():
     """A pelvis reading that rises only while the trunk sweeps back (on rendered clips the
     picture of a still pelvis changes most then) is no fault; the same reading in the hold is."""
@@ -114,19 +128,26 @@ def test_the_pelvis_is_judged_on_the_turn_and_the_hold_not_on_the_way_back():
     seps += s
     calm = int(round(1.5 * FPS)) + int(round(7.5 * FPS)) + int(0.8 * FPS)   # well into the return
     pels += [0.0] * calm + [14.0] * (len(s) - calm - int(FPS)) + [0.0] * int(FPS)
-    coach = Coach(proto)
-    alerts = []
-    for i, (sep, pel) in enumerate(zip(seps, pels)):
-        sample = (RotationSample.untracked(i / FPS, "calibrating") if i < 15 else
-                  RotationSample(t=i / FPS, tracked=True, trunk_deg=sep, pelvis_deg=pel,   # a misread pelvis:
-                                 separation_deg=sep - pel, confidence=0.9, calibrated=True))  # the trunk is as it was
-        alerts += coach.update(sample).warnings
-    coach.finish(len(seps) / FPS)
+    coach, alerts = misread_pelvis(proto, seps, pels)
     rep, = coach.reps
     assert rep.completed and rep.faults == [] and rep.max_pelvis_deg < 1.0
     assert "pelvis" not in alerts
     late, _ = run([dict(side=1, amplitude=60, hold_s=7.5, pelvis=14)])
     assert late.reps[0].faults == ["pelvis_rotation"]
+
+
+@pytest.mark.parametrize(("after", "completed"), [(8.0, False), (2.0, True)])
+def test_after_a_pelvis_fault_the_hold_resumes_only_once_the_pelvis_is_clearly_back(after, completed):
+    """A reading hovering just under the limit after the pelvis went past it is not a
+    correction (a loose shirt reads a pelvis held at 15 deg at 7-9); back near neutral is."""
+    proto = load_protocol("standing-rotation")
+    assert (proto.thresholds.pelvis_resume_deg < after < proto.thresholds.pelvis_limit_deg) is not completed
+    s, _ = rep_profile(side=1, amplitude=45, hold_s=10.0)
+    turn = int(round(1.5 * FPS))
+    pels = [0.0] * turn + [14.0] * int(FPS) + [after] * (len(s) - turn - int(FPS))
+    coach, _ = misread_pelvis(proto, [0.0] * 30 + s, [0.0] * 30 + pels)
+    rep, = coach.reps
+    assert rep.faults == ["pelvis_rotation"] and rep.completed is completed
 
 
 def test_pelvis_within_limit_is_fine():

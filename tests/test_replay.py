@@ -80,10 +80,7 @@ def test_synth_contract_and_measurement(name, model_path):
 
 # Known misses, each a strict xfail (it fails the suite if it starts to pass, so the list stays
 # true): what posecoach cannot yet see, with the measured reason.
-KNOWN_MISSES = {
-    "synth_hard/d02_loose_shirt": "the loose shirt hangs to the crotch: its 15 deg pelvis turn reads about 8 deg, "
-                                  "so that rep's pelvis fault is missed and its hold counted",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 def _known(name: str) -> list:

@@ -215,7 +215,7 @@ class Coach:
             self._movement_peak_speed = max(self._movement_peak_speed, abs(self._speed))
         self._peak_motion = max(self._peak_motion, signed)
         self._check_faults(t, rep, judged_pelvis)
-        pelvis_ok = abs(pelvis) <= th.pelvis_limit_deg
+        pelvis_ok = abs(pelvis) <= (th.pelvis_resume_deg if PELVIS_FAULT in rep.faults else th.pelvis_limit_deg)
         self._recent.append((t, signed, pelvis_ok, rep_separation, err))
 
         if self._phase == ROTATING:

@@ -24,6 +24,10 @@ class Thresholds:
     min_end_range_deg: float = 15.0
     settle_speed_dps: float = 12.0
     pelvis_limit_deg: float = 10.0
+    # Once the pelvis went past the limit in a rep, the hold's timer resumes only when it reads
+    # within this: a reading hovering just under the limit is not a correction (rendered
+    # loose-shirt clips read a pelvis held at 15 deg at 7-9 deg for most of the hold).
+    pelvis_resume_deg: float = 6.0
     # "Fast or jerky" must not punish range: a turn (or return) is too fast when, as a smooth
     # minimum-jerk movement, it would take less than ``min_turn_s`` to cover its amplitude
     # (duration = 1.875 x amplitude / peak speed), or when it passes ``too_fast_dps`` at all.
