@@ -27,7 +27,7 @@ from posecoach.analysis.summary import SIDES, ProgressPoint, Summary, source_lab
 from posecoach.report import plots, range_report
 from posecoach.report.format import fmt, format_started
 from posecoach.report.pdf_layout import MARGIN, PdfFlow
-from posecoach.session.messages import FAULT_TEXT, drill_asymmetry_text, stored_calibration_warnings
+from posecoach.session.messages import FAULT_TEXT, as_notes, drill_asymmetry_text, stored_calibration_warnings
 
 REP_HEADERS = ("#", "Start (s)", "Peak (°)", "Mean in hold (°)", "± (°)", "Hold (s)",
                "Pelvis max (°)", "Completed", "Faults")
@@ -42,7 +42,8 @@ GLOSSARY = (
     ("±", "The measurement's uncertainty over the hold, the mean of each frame's: a single frame's "
      "reading is within it of the truth about 9 times in 10, and a hold's mean was within it on "
      "166 of 169 reps of rendered test clips."),
-    ("Hold", "Seconds of correct holding: the timer pauses while the pelvis is turned."),
+    ("Hold", "Seconds of correct holding: the timer pauses while the pelvis is turned and, once it "
+     "has turned past the limit, until it is back within 6°."),
     ("Completed", "The full hold time was reached with correct posture."),
     ("Asymmetry", "100 × |right − left| / larger side, using each side's best separation."),
     ("Pelvis rotated", "The pelvis turned beyond the protocol's limit (10° by default) during the turn or "
@@ -123,10 +124,8 @@ class ReportData:
     def measurement_notes(self) -> list[str]:
         """What limited the measurement, in plain words: the calibration's concerns (a shirt over
         the hips, hands held high) and the analysis's warnings (a cut file, a dark picture)."""
-        notes = stored_calibration_warnings(self.doc.get("calibration"))
-        notes += [str(w) for w in self.doc.get("warnings") or ()]
-        unique = dict.fromkeys(note[:1].upper() + note[1:] for note in notes if note)
-        return list(unique)
+        return as_notes([*stored_calibration_warnings(self.doc.get("calibration")),
+                         *(str(w) for w in self.doc.get("warnings") or ())])
 
     def summary_rows(self) -> list[tuple[str, ...]]:
         rows = []
@@ -189,7 +188,8 @@ h2.side-right{color:#1f5fa8}h2.side-left{color:#d9730d}
 .ok{color:#1e7b34;font-weight:600}.bad{color:#b42318;font-weight:600}
 .asym{font-weight:600;margin:8px 0}
 .notes{background:#fff6e0;border-left:5px solid #c98a00;padding:6px 14px 8px;margin:18px 0 0}
-.notes h2{border:0;margin:4px 0;padding:0;color:#7a5200}.notes ul{margin:4px 0;padding-left:20px}.note{color:#666;font-size:13px}
+.notes h2{border:0;margin:4px 0;padding:0;color:#7a5200}.notes ul{margin:4px 0;padding-left:20px}
+.note{color:#666;font-size:13px}
 img{max-width:100%;height:auto;display:block;margin:4px auto}img.narrow{max-width:520px}
 footer{margin-top:32px;color:#777;font-size:12px}
 @media print{body{background:#fff}main{padding:0;max-width:none}

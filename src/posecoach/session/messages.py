@@ -9,7 +9,7 @@ messages all take their words from here. The exercise protocol owns the coaching
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from posecoach.analysis.coach_state import CoachState
@@ -273,6 +273,11 @@ CONCERN_TEXT = {CalibrationConcern.SHIRT_OVER_HIPS: SHIRT_OVER_HIPS, Calibration
 def calibration_warnings(calibration: Calibration | None) -> list[str]:
     """What to tell the user about a neutral stance (none before calibration)."""
     return [] if calibration is None else [CONCERN_TEXT[concern] for concern in calibration.concerns]
+
+
+def as_notes(texts: Iterable[str]) -> list[str]:
+    """Warnings as the notes a summary or a report lists: each once, as a sentence."""
+    return list(dict.fromkeys(text[:1].upper() + text[1:] for text in texts if text))
 
 
 def stored_calibration_warnings(calibration: Mapping[str, Any] | None) -> list[str]:

@@ -24,7 +24,7 @@ from PyQt6.QtWidgets import (
 
 from posecoach.analysis.summary import Summary, summarize_reps
 from posecoach.report.format import fmt
-from posecoach.session.messages import FAULT_LABELS, drill_asymmetry_text
+from posecoach.session.messages import FAULT_LABELS, as_notes, drill_asymmetry_text
 
 
 def _clock(seconds: float) -> str:
@@ -210,7 +210,7 @@ class SummaryPanel(QWidget):
 
     def set_notes(self, notes: Sequence[str]) -> None:
         """The session's warnings (hands held high, a shirt over the hips...), once each."""
-        unique = list(dict.fromkeys(note[:1].upper() + note[1:] for note in notes if note))
+        unique = as_notes(notes)
         self.notes.setText("\n".join(f"⚠ {note}" for note in unique))
         self.notes.setVisible(bool(unique))
 
