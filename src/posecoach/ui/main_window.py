@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
             self.view.clear(f"Opening {request.label}…")
             self.stack.setCurrentIndex(0)
             self.setWindowTitle(f"posecoach: {request.label}")
+            self.summary.set_notes(model.warnings)   # a new source starts without warnings
         elif name == vm.INFO:
             info = model.info
             assert info is not None
@@ -300,7 +301,6 @@ class MainWindow(QMainWindow):
             self.summary.set_notes(model.warnings)
         elif name == vm.REPS:
             self.summary.set_reps(model.reps, model.protocol.holds_per_side, finished=model.finished)
-            self.summary.set_notes(model.warnings)
             self._show_range_test()
         elif name == vm.SHOW_SUMMARY:
             self.set_summary_visible(True)
