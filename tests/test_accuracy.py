@@ -74,6 +74,6 @@ def test_reps_are_scored_against_the_script_and_their_reported_uncertainty():
                                mean_hold_separation_deg=mean, mean_hold_err_deg=err)
 
     scores = score_reps([rep("right", 43.0, 4.0), rep("left", 51.0, 0.5)], meta, truth)   # magnitudes, as a Rep keeps them
-    assert (scores.right, scores.expected) == (2, 2)
+    assert (scores.reps_right, scores.reps_expected) == (2, 2)
     assert scores.worst_hold_error_deg == pytest.approx(3.0)
     assert (scores.holds_covered, scores.holds_scored) == (1, 2)   # 3 deg within ±4; 1 deg outside ±0.5

@@ -204,8 +204,8 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
 class RepScores:
     """How a clip's reps compare with its script."""
 
-    right: int                      # side, completion and faults as scripted
-    expected: int
+    reps_right: int                 # side, completion and faults as scripted
+    reps_expected: int
     worst_hold_error_deg: float | None
     asymmetry_error_pp: float | None        # of the best mean hold per side
     range_asymmetry_error_pp: float | None  # of the best range per side, which the summary and the report give
@@ -313,10 +313,7 @@ def _score_clip(name: str, meta: dict | None, truth: dict[str, np.ndarray], got:
     cover = float(np.mean(np.abs(sep[known] - truth["separation"][:n][known]) <= err[known])) if known.any() else None
     calibration = got.get("calibration")
     warned = [concern.value for concern in calibration.concerns] if calibration is not None else []
-    by_rep = {} if reps is None else dict(
-        reps_right=reps.right, reps_expected=reps.expected, worst_hold_error_deg=reps.worst_hold_error_deg,
-        asymmetry_error_pp=reps.asymmetry_error_pp, range_asymmetry_error_pp=reps.range_asymmetry_error_pp,
-        holds_covered=reps.holds_covered, holds_scored=reps.holds_scored)
+    by_rep = {} if reps is None else asdict(reps)   # RepScores' fields are ClipScore's
     return ClipScore(name, list(meta.get("tags", [])) if meta else [], n, float(got["tracked"][:n].mean()), scores,
                      None if lag is None else lag / fps, holds, expected, refused, coverage=cover, warned=warned,
                      **by_rep)
