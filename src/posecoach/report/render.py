@@ -31,6 +31,7 @@ from posecoach.session.messages import FAULT_TEXT, as_notes, drill_asymmetry_tex
 
 REP_HEADERS = ("#", "Start (s)", "Peak (°)", "Mean in hold (°)", "± (°)", "Hold (s)",
                "Pelvis max (°)", "Completed", "Faults")
+REP_TEXT_COLS = (REP_HEADERS.index("Faults"),)
 SUMMARY_HEADERS = ("Side", "Reps", "Holds completed", "Best (°)", "Mean in holds (°)",
                    "Hold time (s)", "Faults")
 GLOSSARY = (
@@ -241,7 +242,7 @@ def render_html(data: ReportData) -> str:
                           row_classes=[f"side-{s}" for s in SIDES])
     reps = "".join(
         f"<section><h2 class=\"side-{side}\">{side.capitalize()} side: reps</h2>"
-        + _html_table(REP_HEADERS, data.rep_rows(side), f"reps-{side}", text_cols=(8,))
+        + _html_table(REP_HEADERS, data.rep_rows(side), f"reps-{side}", text_cols=REP_TEXT_COLS)
         + "</section>" for side in SIDES)
     glossary = _html_pairs(GLOSSARY + (range_report.GLOSSARY if data.range_test else ()), "glossary")
     test_section = _html_range_test(data)
@@ -366,7 +367,7 @@ def write_pdf(data: ReportData, out: Path | BinaryIO) -> int:
             pages.text(line, size=10, fontweight="bold")
         for side in SIDES:
             pages.y += 0.12
-            pages.table(REP_HEADERS, data.rep_rows(side), rep_widths, text_cols=(8,),
+            pages.table(REP_HEADERS, data.rep_rows(side), rep_widths, text_cols=REP_TEXT_COLS,
                         title=f"{side.capitalize()} side: reps", colour=plots.SIDE_COLOURS[side],
                         empty="no reps")
         pages.text("Angles: degrees of separation (trunk − pelvis) toward the rep's side, "
