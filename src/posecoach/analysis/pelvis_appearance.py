@@ -75,7 +75,12 @@ class AppearanceSettings:
     band_bottom: float = 0.40
     band_half_width: float = 0.25     # of the hip width (at least ``min_half_width``): the crotch
     min_half_width: float = 0.06
-    search_frac: float = 0.25         # search margin, of the patch width (half that vertically)
+    search_frac: float = 0.25         # search margin, of the patch width (half that vertically)...
+    drift_margin: float = 0.07        # ...and at least this either way: MediaPipe's lower-body points
+                                      # drift by up to ~0.07 while the feet stay planted (a turned
+                                      # trunk pulls them: 5-6 pixels in a 640x360 picture), and a
+                                      # tighter search reads that drift as a turn. 0 for the front
+                                      # thigh, whose sideways swing is the signal.
     window_s: float = 0.2             # the cue is the minimum over this window: brief glitches vanish
     refresh_trunk_deg: float = 4.0    # a pause at centre: |trunk| within this...
     refresh_still_s: float = 0.3      # ...for this long renews the neutral picture
@@ -102,6 +107,7 @@ class PelvisTemplate:
     anchor_y: float
     contrast: float = 0.0  # standard deviation of the patch's grey levels (0-255)
     below_hem: bool = False  # a shirt's hem hangs below the hip line: the patch lies below it
+    torso_px: float = 0.0    # the torso height (pixels) it was taken at: the search's scale
 
 
 @dataclass(frozen=True)
@@ -236,18 +242,21 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
         return None
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]),
-                          float(inner.std()), hem is not None and hem > 0.0)
+                          float(inner.std()), hem is not None and hem > 0.0, float(torso_px))
 
 
 def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
-                  search_frac: float = 0.25) -> float | None:
-    """1 - best NCC of the neutral patch around its feet-anchored place; None if off-image."""
+                  search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
+    """1 - best NCC of the neutral patch around its feet-anchored place; None if off-image.
+    The search reaches ``search_frac`` of the patch's width (half that of its height), and at
+    least ``drift_margin`` torso heights, either way."""
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     dx = int(round(ankles[0] - template.anchor_x))
     dy = int(round(ankles[1] - template.anchor_y))
     step = template.step
-    margin_x = max(step, int(template.width * search_frac))
-    margin_y = max(step, int(template.height * search_frac / 2))
+    drift = int(drift_margin * template.torso_px)
+    margin_x = max(step, int(template.width * search_frac), drift)
+    margin_y = max(step, int(template.height * search_frac / 2), drift)
     x0 = template.x0 + dx - margin_x
     y0 = template.y0 + dy - margin_y
     h, w = image.shape[:2]
@@ -374,7 +383,7 @@ class PelvisAppearance:
         if covered:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.HANDS_OVER_PELVIS)
-        change = pelvis_change(self.template, image, pixels, s.search_frac)
+        change = pelvis_change(self.template, image, pixels, s.search_frac, s.drift_margin)
         if change is None:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.OFF_IMAGE)

@@ -38,6 +38,12 @@ def posture_setup(posture: Posture | str = Posture.STANDING) -> PostureSetup:
     """The model and settings the estimator uses for ``posture``."""
     posture = Posture(posture)
     settings = EstimatorSettings()
+    # The standing drill's search follows MediaPipe's drifting lower-body points
+    # (AppearanceSettings.drift_margin); the other drills' pelvis mappings were fitted on the
+    # tighter search, and the front thigh's sideways swing is the signal itself.
     if posture == Posture.HALF_KNEELING:
-        settings = replace(settings, appearance=replace(settings.appearance, region=PatchRegion.FRONT_THIGH))
+        thigh = replace(settings.appearance, region=PatchRegion.FRONT_THIGH, drift_margin=0.0)
+        settings = replace(settings, appearance=thigh)
+    elif posture == Posture.SEATED:
+        settings = replace(settings, appearance=replace(settings.appearance, drift_margin=0.0))
     return PostureSetup(posture, MODELS_BY_POSTURE[posture], settings)
