@@ -129,6 +129,10 @@ def test_dial_geometry_follows_the_sign_convention():
 def test_texts_for_counts_hold_and_untracked():
     text = ov.overlay_text(ov.OverlayModel(step=make_step()))
     assert text.counts == {"right": "Right 3/7", "left": "Left 2/7"}
+    # a hold just completed counts at once (the ring says "done"), not when back at centre
+    for phase in ("holding", "returning"):
+        done = ov.overlay_text(ov.OverlayModel(step=make_step(phase=phase, progress=7.0)))
+        assert done.counts == {"right": "Right 4/7", "left": "Left 2/7"}
     assert text.hold_value == "4 s" and text.hold_label == "hold"
     assert text.set_label == "Set 1/2" and text.instruction == "Hold it: 4 s"
     assert text.tracking == "seen well"   # no uncertainty known: the confidence, in words

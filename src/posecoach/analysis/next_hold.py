@@ -44,8 +44,7 @@ def next_hold(state: CoachState, protocol: Protocol) -> NextHold | None:
     if state.hold_progress_s < state.hold_target_s - 1e-6:
         return None
     need = protocol.holds_per_side
-    counts = {Side.RIGHT: state.completed.get(Side.RIGHT, 0), Side.LEFT: state.completed.get(Side.LEFT, 0)}
-    counts[Side(state.side)] += 1
+    counts = state.holds_done
     right_full, left_full = counts[Side.RIGHT] >= need, counts[Side.LEFT] >= need
     if right_full and left_full:
         if state.set_index >= protocol.sets:

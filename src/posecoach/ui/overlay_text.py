@@ -136,7 +136,8 @@ def overlay_text(model: OverlayModel) -> OverlayText:
     banners: list[tuple[BannerKind, str]] = []
     if state is not None:
         need = state.required_per_side
-        counts = {s: f"{s.capitalize()} {state.completed.get(s, 0)}/{need}" for s in ("right", "left")}
+        done = state.holds_done
+        counts = {s: f"{s.capitalize()} {done[s]}/{need}" for s in ("right", "left")}
         set_label = f"Set {state.set_index}/{state.sets}"
         instruction = messages.instruction_text(state, model.cues, model.next_hold)
         if Alert.PELVIS in state.warnings or state.paused_reason == Pause.PELVIS:
