@@ -101,7 +101,7 @@ class CoachState:
     def holds_done(self) -> dict[str, int]:
         """Holds done per side in the current set, the one just completed included: the rep
         is counted once back at centre, but a person whose ring says "done" has done it."""
-        counts = {side: self.completed.get(side, 0) for side in (Side.RIGHT, Side.LEFT)}
+        counts: dict[str, int] = {side: self.completed.get(side, 0) for side in (Side.RIGHT, Side.LEFT)}
         if (self.side is not None and self.phase in (Phase.HOLDING, Phase.RETURNING)
                 and self.hold_progress_s >= self.hold_target_s - 1e-6):
             counts[self.side] += 1
