@@ -120,3 +120,28 @@ def test_clips_with_the_hands_held_high_get_their_own_trunk_and_widening():
     unit = UncertaintyModel(1.0, 0.0, 0.0, 0.0, 0.0, scale=1.0)
     assert fit_high_grip_spread(unit, inputs, errors) == pytest.approx((9.0 - 1.0) / 40.0, abs=0.005)
     assert fit_high_grip_spread(unit, inputs, errors * 0.05) == 0.0
+
+
+def test_a_shirt_hem_over_the_hips_gets_its_own_pelvis_mapping():
+    """The pelvis mapping is fitted on the clips without a hem over the hips: a hem that twists
+    with the chest changes the picture of a still pelvis, and those clips would otherwise set
+    the allowance for everybody. With fewer than HEM_MIN_CLIPS hem clips the model's hem
+    mapping is kept; a clip with a hem is replayed with it."""
+    import dataclasses
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+    from posecoach.tools.fitting import HEM_MIN_CLIPS, fit_model
+
+    clear = [record(k, amplitude=a, pelvis=p) for k, (a, p) in enumerate(((30, 0), (45, 15), (60, 0), (50, 12)))]
+    # a still pelvis whose picture changes as much as a 20 deg turn under the hem
+    hemmed = [dataclasses.replace(record(20 + k, amplitude=50), name=f"hem{k}", shirt_over_hips=True,
+                                  change=np.full(600, (20.0 / 70.0) ** 3 + 0.001)) for k in range(2)]
+    kept = DEFAULT_MODEL.hem_pelvis
+    assert kept is not None and kept != DEFAULT_MODEL.pelvis
+    model = fit_model(clear + hemmed, EstimatorSettings(), hem_pelvis=kept)
+    assert model.pelvis == fit_model(clear, EstimatorSettings()).pelvis    # the hem clips did not move it
+    assert model.hem_pelvis == kept and len(hemmed) < HEM_MIN_CLIPS
+    assert model.for_person(False, True).pelvis == kept
+    assert model.for_person(False, False).pelvis == model.pelvis
+    many = [dataclasses.replace(hemmed[0], name=f"hem{k}") for k in range(HEM_MIN_CLIPS)]
+    assert fit_model(clear + many, EstimatorSettings(), hem_pelvis=kept).hem_pelvis != kept

@@ -112,15 +112,16 @@ def session(values_r, values_l, err=1.0):
 
 
 def test_mdc_from_pooled_trial_sd_with_the_estimator_floor():
-    a, b = session([50, 52, 54], [44, 45, 46]), session([55, 57, 59], [45, 46, 47])
+    a, b = session([48, 52, 56], [42, 45, 48]), session([53, 57, 61], [42, 45, 48])
     noise = noise_of([a, b])
-    pooled = math.sqrt((2 * 4.0 + 2 * 1.0 + 2 * 4.0 + 2 * 1.0) / 8)
+    pooled = math.sqrt((2 * 16.0 + 2 * 9.0 + 2 * 16.0 + 2 * 9.0) / 8)
     assert noise.df == 8 and noise.pooled_sd_deg == pytest.approx(pooled)
-    assert noise.sem_deg == pytest.approx(pooled)          # above the floor 1 / 1.645
+    u = DEFAULT_MODEL.uncertainty
+    assert pooled > u.scale * u.base / 1.645                # above the estimator's floor...
+    assert noise.sem_deg == pytest.approx(pooled)          # ...so the trials' own spread is the SEM
     assert noise.mdc_deg == pytest.approx(1.96 * math.sqrt(2) * pooled)
     # the floor: the estimator's uncertainty less its per-person gain part (which a change
     # between two tests of the same person cancels), as an SD
-    u = DEFAULT_MODEL.uncertainty
     steady = noise_of([session([50, 50, 50], [50, 50, 50], err=12.0)])
     kept = 12.0 - u.scale * u.per_degree * 50
     assert steady.pooled_sd_deg == 0.0 and steady.sem_deg == pytest.approx(kept / 1.645)

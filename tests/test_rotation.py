@@ -296,15 +296,16 @@ def test_hands_held_high_widen_the_uncertainty_with_the_angle():
 
     from posecoach.analysis.fusion_model import DEFAULT_MODEL
 
-    one_trunk = dataclasses.replace(DEFAULT_MODEL, high_grip_trunk=None)   # the same reading for both grips
+    # the same reading for both grips, and a widening large enough to see
+    one_trunk = dataclasses.replace(DEFAULT_MODEL, high_grip_trunk=None, high_grip_spread=0.05)
     chest, high = RotationEstimator(model=one_trunk), RotationEstimator(model=one_trunk)
     _calibrate_with_wrists(chest, 0.45)
     _calibrate_with_wrists(high, 0.0)
     turned = [feed(e, [40.0] * 45, t0=2.0)[-1] for e in (chest, high)]
     assert turned[1].separation_deg == pytest.approx(turned[0].separation_deg, abs=0.5)
     extra = turned[1].separation_err_deg - turned[0].separation_err_deg
-    assert extra == pytest.approx(DEFAULT_MODEL.high_grip_spread * abs(turned[1].separation_deg), rel=0.05)
-    assert extra > 0.5
+    assert extra == pytest.approx(0.05 * abs(turned[1].separation_deg), rel=0.05)
+    assert extra > 1.5
 
 
 def test_hands_held_high_are_read_with_the_high_grip_trunk():
@@ -315,8 +316,8 @@ def test_hands_held_high_are_read_with_the_high_grip_trunk():
     from posecoach.analysis.fusion_model import DEFAULT_MODEL
 
     assert DEFAULT_MODEL.high_grip_trunk is not None
-    assert DEFAULT_MODEL.for_grip(True).trunk == DEFAULT_MODEL.high_grip_trunk
-    assert DEFAULT_MODEL.for_grip(False) is DEFAULT_MODEL
+    assert DEFAULT_MODEL.for_person(True).trunk == DEFAULT_MODEL.high_grip_trunk
+    assert DEFAULT_MODEL.for_person(False) is DEFAULT_MODEL
     high, chest_read = RotationEstimator(), RotationEstimator(model=dataclasses.replace(DEFAULT_MODEL, high_grip_trunk=None))
     for estimator in (high, chest_read):
         _calibrate_with_wrists(estimator, 0.0)

@@ -169,8 +169,10 @@ class RotationEstimator:
     def __init__(self, settings: EstimatorSettings | None = None, model: FusionModel | None = None) -> None:
         self.settings = settings or EstimatorSettings()
         self.model = model or DEFAULT_MODEL
-        # the model each grip is read with (FusionModel.for_grip), by Calibration.hands_high
-        self._grip_models = {high: self.model.for_grip(high) for high in (False, True)}
+        # the model each person is read with (FusionModel.for_person), by what the calibration
+        # saw: (Calibration.hands_high, Calibration.shirt_over_hips)
+        self._person_models = {(high, hem): self.model.for_person(high, hem)
+                               for high in (False, True) for hem in (False, True)}
         self.reset()
 
     def reset(self) -> None:
@@ -304,7 +306,7 @@ class RotationEstimator:
 
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
-        model = self._grip_models[self.calibration.hands_high]
+        model = self._person_models[self.calibration.hands_high, self.calibration.shirt_over_hips]
         read = self.model.trunk  # the cues are read as every trunk model was fitted on them
         cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
                             None if read.uses_hands else read.world_gain, read.centres_grip)

@@ -67,6 +67,7 @@ class ClipRecord:
     true_trunk: np.ndarray
     true_pelvis: np.ndarray
     hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
+    shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
 
     @property
     def measured(self) -> np.ndarray:
@@ -82,12 +83,13 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
-    high = [False]
+    high, hem = [False], [False]
 
     def keep(step, estimator) -> None:
         f = estimator.last_features
         if estimator.calibration is not None:
             high[0] = estimator.calibration.hands_high
+            hem[0] = estimator.calibration.shirt_over_hips
         if f is None:
             rows.append((step.frame.t,) + (math.nan,) * 10)
         else:
@@ -101,7 +103,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     data = data[:n]
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:5],
                       data[:, 5], data[:, 6], data[:, 7], data[:, 8], data[:, 9], data[:, 10],
-                      truth["trunk"][:n], truth["pelvis"][:n], high[0])
+                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0])
 
 
 # ---------------------------------------------------------------------------- replay
@@ -119,8 +121,8 @@ def _filtered(values: np.ndarray, t: np.ndarray, settings: EstimatorSettings) ->
 
 def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, np.ndarray]:
     """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``
-    (its high-grip trunk for a clip whose calibration saw the hands held high)."""
-    model = model.for_grip(clip.hands_high)
+    (read as its calibration saw the person: FusionModel.for_person)."""
+    model = model.for_person(clip.hands_high, clip.shirt_over_hips)
     raw_trunk = clip.features @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     magnitude = np.where(np.isfinite(clip.change),
@@ -193,7 +195,8 @@ def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: Estim
 
 def _uncertainty_inputs(clip: ClipRecord, out: dict[str, np.ndarray], model: FusionModel) -> np.ndarray:
     """The uncertainty's terms in every frame of ``clip``, replayed as ``out`` under ``model``."""
-    spread = cue_spread(clip.world, clip.hands, clip.foreshortening, out["raw_trunk"], model.for_grip(clip.hands_high))
+    person = model.for_person(clip.hands_high, clip.shirt_over_hips)
+    spread = cue_spread(clip.world, clip.hands, clip.foreshortening, out["raw_trunk"], person)
     return uncertainty_terms(out["separation"], out["pelvis"], spread, np.isfinite(clip.change))
 
 
@@ -237,14 +240,18 @@ def coverage(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray, hi
 
 
 HIGH_GRIP_MIN_CLIPS = 3  # clips with the hands held high needed to fit their own trunk model
+HEM_MIN_CLIPS = 8        # clips with a shirt's hem over the hips needed to fit their own pelvis mapping
 
 
 def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: bool = True,
-              kept: FusionModel | None = None) -> FusionModel:
+              kept: FusionModel | None = None, hem_pelvis: PelvisModel | None = None) -> FusionModel:
     """Trunk and pelvis fitted on ``clips``; the uncertainty is the default's (``fit_and_report``
     fits it on the left-out residuals). The trunk is fitted on the clips with a chest grip, the
     high-grip trunk on those whose calibration saw the hands held high (when there are at least
-    ``HIGH_GRIP_MIN_CLIPS`` and the posture's grip uses the hands). ``kept``: keep its trunks."""
+    ``HIGH_GRIP_MIN_CLIPS`` and the posture's grip uses the hands). ``kept``: keep its trunks.
+    The pelvis mapping is fitted on the clips without a shirt's hem over the hips, the hem's
+    own on those with one when there are at least ``HEM_MIN_CLIPS``; else ``hem_pelvis`` (the
+    model's in use) is kept."""
     high = [c for c in clips if c.hands_high]
     chest = [c for c in clips if not c.hands_high] or clips
     if kept is not None:
@@ -252,8 +259,14 @@ def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: 
     else:
         trunk = fit_trunk(chest, uses_hands)
         high_trunk = fit_trunk(high, uses_hands) if uses_hands and len(high) >= HIGH_GRIP_MIN_CLIPS else None
-    pelvis = fit_pelvis(clips, trunk, settings, DEFAULT_MODEL.pelvis.follows_trunk, high_trunk)
-    return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty, high_grip_trunk=high_trunk)
+    hem = [c for c in clips if c.shirt_over_hips]
+    clear = [c for c in clips if not c.shirt_over_hips] or clips
+    follows = DEFAULT_MODEL.pelvis.follows_trunk
+    pelvis = fit_pelvis(clear, trunk, settings, follows, high_trunk)
+    if len(hem) >= HEM_MIN_CLIPS:
+        hem_pelvis = fit_pelvis(hem, trunk, settings, follows, high_trunk)
+    return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty, high_grip_trunk=high_trunk,
+                       hem_pelvis=hem_pelvis)
 
 
 def fit_high_grip_spread(model: UncertaintyModel, inputs: np.ndarray, errors: np.ndarray) -> float:
@@ -310,12 +323,12 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
     setup = posture_setup(posture or Posture.STANDING)
     settings, uses_hands = setup.settings, setup.model.trunk.uses_hands
     kept = setup.model if keep_trunk else None
-    fitted = fit_model(clips, settings, uses_hands, kept)
+    fitted = fit_model(clips, settings, uses_hands, kept, setup.model.hem_pelvis)
     # Leave-one-clip-out: each clip scored by a model fitted on the others.
     loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []
     for i, clip in enumerate(clips):
         others = clips[:i] + clips[i + 1:]
-        held_out = fit_model(others, settings, uses_hands, kept)
+        held_out = fit_model(others, settings, uses_hands, kept, setup.model.hem_pelvis)
         out_angles = replay(clip, held_out, settings)
         loo_scores[clip.name] = score(clip, held_out, settings, out_angles)
         loo_inputs.append(_uncertainty_inputs(clip, out_angles, held_out))
@@ -368,6 +381,11 @@ def _print_report(clips, in_sample, loo, cover, fitted: FusionModel, out) -> Non
     print(f"    pelvis={fitted.pelvis!r},", file=out)
     print(f"    uncertainty={fitted.uncertainty!r},", file=out)
     print(f"    high_grip_spread={fitted.high_grip_spread!r},", file=out)
+    hem = [c.name for c in clips if c.shirt_over_hips]
+    if fitted.hem_pelvis is not None:
+        source = "fitted on them" if len(hem) >= HEM_MIN_CLIPS else f"kept: fewer than {HEM_MIN_CLIPS} to fit on"
+        print(f"    hem_pelvis={fitted.hem_pelvis!r},  # {len(hem)} clips with a hem over the hips ({source})"
+              f"{': ' + ', '.join(hem) if hem else ''}", file=out)
     if fitted.high_grip_trunk is not None:
         high = [c.name for c in clips if c.hands_high]
         print(f"    high_grip_trunk={fitted.high_grip_trunk!r},  # {len(high)} clips: {', '.join(high)}", file=out)
