@@ -158,8 +158,9 @@ class FusionModel:
 # of clips it was not fitted on (lowest 57.6%). hem_pelvis: the 6 clips with a hem (d02, h03,
 # l01, l02, x01, x05) are too few to fit their own (each left out of a fit on the other five,
 # measured before the wider search, the allowance moved from 0.001 to 0.006), so they keep the
-# 24-clip fit's mapping, which coached them as well as any refit. high_grip_spread: with that uncertainty, the widening
-# that covers 90% of the 19 hands-high clips' frames, each left out: 0.003 deg per degree.
+# 24-clip fit's mapping, which coached them as well as any refit. high_grip_spread: with that
+# uncertainty, the widening that covers 90% of the 19 hands-high clips' frames, each left out:
+# 0.003 deg per degree.
 DEFAULT_MODEL = FusionModel(
     trunk=TrunkModel(weights=(0.37907, 0.42258, -28.33411, -4.68495), world_gain=1.1932, hands_lever=0.7694),
     pelvis=PelvisModel(gain=72.7, floor=0.003, trunk_allowance=0.002, follows_trunk=0.03, exponent=0.3333,
