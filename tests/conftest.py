@@ -70,6 +70,7 @@ _BODY = {
     27: (0.12, 0.92, 0.0), 28: (-0.12, 0.92, 0.0),
 }
 _UPPER = {0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16}
+_HEAD = {0, 2, 5, 7, 8}
 _PELVIS = {23, 24}
 
 
@@ -82,14 +83,17 @@ def _yaw(point: tuple[float, float, float], deg: float) -> tuple[float, float, f
 
 def synthetic_pose(trunk_deg: float, pelvis_deg: float = 0.0, width: int = 640, height: int = 480,
                    distance: float = 2.5, noise: float = 0.0, rng: np.random.Generator | None = None,
-                   hips_visible: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(image (33, 5), world (33, 3)) arrays of the rigid body seen by a pinhole camera."""
+                   hips_visible: bool = True, head_deg: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(image (33, 5), world (33, 3)) arrays of the rigid body seen by a pinhole camera; the
+    head turns with the trunk, or by ``head_deg`` when given (the eyes kept on the screen: 0)."""
     focal = 500.0 * width / 640.0
     image = np.zeros((33, 5))
     world = np.zeros((33, 3))
     image[:, 3:] = 0.99
     for index, point in _BODY.items():
         yaw = trunk_deg if index in _UPPER else pelvis_deg if index in _PELVIS else 0.0
+        if head_deg is not None and index in _HEAD:
+            yaw = head_deg
         x, y, z = _yaw(point, yaw)
         depth = distance + z
         image[index, 0] = (focal * x / depth + width / 2) / width

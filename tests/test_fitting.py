@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -24,7 +25,7 @@ def record(seed: int, amplitude: float = 45.0, pelvis: float = 0.0, gain: float 
     world = trunk / 1.2 + rng.normal(0, 2.0, t.size)   # independent of the other cues
     # the first two features are free: solve the fore cue so that the weights hold exactly
     fore = (trunk - TRUE_WEIGHTS[1] * world - TRUE_WEIGHTS[2] * hands - TRUE_WEIGHTS[3] * hands ** 3) / TRUE_WEIGHTS[0]
-    features = np.stack([fore, world, hands, hands ** 3], axis=1)
+    features = np.stack([fore, world, hands, hands ** 3, 0 * fore, 0 * fore], axis=1)
     change = (np.abs(true_pelvis) / gain) ** 3 + 0.001      # the cube-root mapping, inverted
     return ClipRecord(f"clip{seed}", [], t, features, world, hands, fore, change, np.zeros(t.size),
                       np.zeros(t.size), trunk, true_pelvis)
@@ -33,9 +34,55 @@ def record(seed: int, amplitude: float = 45.0, pelvis: float = 0.0, gain: float 
 def test_trunk_weights_and_single_cue_gains_are_recovered():
     clips = [record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]
     model = fit_trunk(clips)
-    assert np.allclose(model.weights, TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    assert np.allclose(model.weights[:4], TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    assert model.weights[4:] == (0.0, 0.0) and model.head_follow is None   # no nose recorded
     assert model.world_gain == pytest.approx(1.2, rel=0.02)
     assert model.hands_lever == pytest.approx(0.77, rel=0.02)
+
+
+def eyes_record(seed: int, amplitude: float, head_stays: bool) -> ClipRecord:
+    """Two holds whose shoulder cues read the turn, and 0.75 of it when the head stays on the
+    screen (MediaPipe's pull, session 10); the hands are noisy, the nose shifts 0.74 ear
+    widths per sine of the turn when the head turns along and hardly at all when it stays."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, 20, 1 / 30)
+    trunk = amplitude * np.sin(2 * np.pi * t / 10)
+    pull = 0.75 if head_stays else 1.0
+    fore = pull * trunk + rng.normal(0, 1.0, t.size)
+    world = pull * trunk + rng.normal(0, 1.0, t.size)
+    hands = -0.77 * np.sin(np.radians(trunk)) + rng.normal(0, 0.05, t.size)
+    nose = (-0.05 if head_stays else -0.74) * np.sin(np.radians(trunk)) + rng.normal(0, 0.01, t.size)
+    features = np.stack([fore, world, hands, hands ** 3, 0 * fore, 0 * fore], axis=1)
+    zeros = np.zeros(t.size)
+    return ClipRecord(f"clip{seed}{'eyes' if head_stays else ''}", [], t, features, world, hands, fore,
+                      zeros + 0.001, zeros, zeros, trunk, zeros, nose_shift=nose)
+
+
+def test_the_heads_state_is_fitted_when_enough_clips_keep_the_eyes_on_the_screen():
+    from posecoach.tools import fitting
+
+    turning = [eyes_record(k, a, False) for k, a in enumerate((30, 40, 50, 60, 45, 35, 55))]
+    staying = [eyes_record(10 + k, a, True) for k, a in enumerate((35, 45, 55, 50, 40))]
+    model = fitting.fit_trunk(turning + staying)
+    assert model.head_follow == pytest.approx(0.74, abs=0.02)   # the median clip turns its head
+    assert model.weights[4] != 0.0 and model.weights[5] != 0.0
+    assert not any(fitting.keeps_eyes_on_screen(c, model.head_follow, model.hands_lever) for c in turning)
+    assert all(fitting.keeps_eyes_on_screen(c, model.head_follow, model.hands_lever) for c in staying)
+    # too few such clips: the head's weights stay 0 (a state seen on one body is not fitted)
+    few = fitting.fit_trunk(turning + staying[:fitting.HEAD_MIN_CLIPS - 1])
+    assert few.weights[4:] == (0.0, 0.0)
+    # the head's state recovers most of the error the pull costs on the eyes-on-the-screen clips
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
+
+    def error(trunk_model, clips):
+        m = FusionModel(trunk=trunk_model, pelvis=DEFAULT_MODEL.pelvis, uncertainty=DEFAULT_MODEL.uncertainty)
+        return np.mean([fitting.score(c, m, EstimatorSettings())["trunk"] for c in clips])
+
+    without = dataclasses.replace(model, head_follow=None)
+    plain = fitting.fit_trunk([dataclasses.replace(c, nose_shift=None) for c in turning + staying])
+    assert error(model, staying) < 0.5 * error(plain, staying)
+    assert error(model, turning) <= error(plain, turning) + 0.2
+    assert error(without, staying) > error(model, staying)
 
 
 def test_the_pelvis_mapping_finds_a_turn_and_no_turn():
@@ -74,7 +121,7 @@ def test_fit_and_report_prints_leave_one_out_figures_and_the_model():
 def test_a_posture_without_the_hand_cue_fits_the_shoulder_cues_only():
     clips = [record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]
     model = fit_trunk(clips, uses_hands=False)
-    assert not model.uses_hands and model.weights[2:] == (0.0, 0.0)
+    assert not model.uses_hands and model.weights[2:] == (0.0, 0.0, 0.0, 0.0)
     assert model.weights[0] != 0.0 and model.weights[1] != 0.0
     out = io.StringIO()
     assert fit_and_report(clips + [record(9, 50, 12)], out=out, posture="half-kneeling") == 0
@@ -105,9 +152,9 @@ def test_clips_with_the_hands_held_high_get_their_own_trunk_and_widening():
         # the same cues, but the true turn is 30% larger than the chest-grip weights read it
         high.append(dataclasses.replace(clip, name=f"high{k}", true_trunk=1.3 * clip.true_trunk, hands_high=True))
     model = fit_model(chest + high, EstimatorSettings())
-    assert np.allclose(model.trunk.weights, TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    assert np.allclose(model.trunk.weights[:4], TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
     assert model.high_grip_trunk is not None
-    assert np.allclose(model.high_grip_trunk.weights, 1.3 * TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    assert np.allclose(model.high_grip_trunk.weights[:4], 1.3 * TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
     read = replay(high[0], model, EstimatorSettings())["trunk"]
     chest_read = replay(high[0], dataclasses.replace(model, high_grip_trunk=None), EstimatorSettings())["trunk"]
     assert np.nanmean(np.abs(read - high[0].true_trunk)) < 1.0          # the filter's lag only

@@ -42,6 +42,31 @@ def test_each_trunk_cue_has_the_right_sign(angle):
     assert cues.world == pytest.approx(angle, abs=1.0)   # exact world landmarks give the exact yaw
 
 
+@pytest.mark.parametrize("side", [1, -1])
+def test_the_heads_state_is_seen_from_the_nose_against_the_ears(side):
+    """A head that turns with the trunk reads 0, one kept on the screen 1, either way round;
+    near neutral the state is not judged; it scales the shoulder cues only."""
+    from posecoach.analysis.cues import head_stillness
+
+    neutral = measure(*synthetic_pose(0.0), 640, 480)
+    follow = 0.72   # the synthetic nose stands 0.10 m in front of ears 0.14 m apart: 0.71
+
+    def still(trunk, head=None):
+        return compute_cues(measure(*synthetic_pose(side * trunk, head_deg=head), 640, 480), neutral,
+                            head_follow=follow).head_still
+
+    assert still(45) == pytest.approx(0.0, abs=0.1)
+    assert still(45, head=0.0) == pytest.approx(1.0, abs=0.1)
+    assert still(45, head=side * 22.5) == pytest.approx(0.5, abs=0.1)
+    assert still(5, head=0.0) == 0.0                    # too near neutral to judge
+    assert compute_cues(measure(*synthetic_pose(45, head_deg=0.0), 640, 480), neutral).head_still == 0.0
+    assert head_stillness(np.array([0.0, -0.72 * 0.5]), np.array([30.0, 30.0]), follow) == pytest.approx([1.0, 0.0])
+    cues = compute_cues(measure(*synthetic_pose(side * 45, head_deg=0.0), 640, 480), neutral, head_follow=follow)
+    features = cues.trunk_features()
+    assert features[4] == pytest.approx(cues.world * cues.head_still)
+    assert features[5] == pytest.approx(cues.foreshortening * cues.head_still)
+
+
 def test_foreshortening_follows_the_cosine():
     neutral = measure(*synthetic_pose(0.0), 640, 480)
     for angle in (20, 40, 60):
@@ -193,9 +218,9 @@ def test_postures_without_a_hand_cue_take_the_blind_zone_and_sign_from_the_world
     standing, seated, kneeling = (posture_setup(p) for p in ("standing", "seated", "half-kneeling"))
     # seated with the hands together in front: the upper body of the standing drill
     assert standing.model.trunk.uses_hands and seated.model.trunk.uses_hands
-    ratio = np.array(seated.model.trunk.weights) / np.array(standing.model.trunk.weights)
+    ratio = np.array(seated.model.trunk.weights[:4]) / np.array(standing.model.trunk.weights[:4])
     assert np.allclose(ratio, ratio[0], rtol=1e-3) and 1.0 < ratio[0] < 1.3   # one gain on the standing model
-    assert not kneeling.model.trunk.uses_hands and kneeling.model.trunk.weights[2:] == (0.0, 0.0)
+    assert not kneeling.model.trunk.uses_hands and kneeling.model.trunk.weights[2:] == (0.0, 0.0, 0.0, 0.0)
     neutral = measure(*synthetic_pose(0.0), 640, 480)
     small = measure(*synthetic_pose(6.0), 640, 480)
     assert compute_cues(small, neutral, blind_world_gain=1.2).foreshortening == pytest.approx(1.2 * 6.0, abs=0.5)

@@ -15,7 +15,13 @@ The cues and their failure modes (DESIGN.md section 3):
   hands further one way than the other. ``centred_hand_travel`` undoes that from the
   neutral picture alone.
 - The head is *not* a trunk cue: people doing the drill in front of a laptop often keep
-  their eyes on the screen, so the nose does not follow the trunk.
+  their eyes on the screen, so the nose does not follow the trunk. But MediaPipe reads the
+  shoulders as if they turned with the head: a head kept facing the camera pulls the shoulder
+  cues back toward it (their gain fell from 1.0-1.1 to 0.7-0.9 on rendered clips with the
+  eyes on the screen, while the hands were unaffected). ``head_still`` says how far the head
+  stays (the nose's shift against the ears, the head's own turn, against the hands' turn), so
+  the fusion can undo that pull; it is a state that scales the shoulder cues, not a reading
+  of the trunk.
 - pelvis: the hip line's world yaw, and the narrowing of the hip width beyond what the
   trunk's twist explains, are kept for the record; MediaPipe's hip points follow the
   shoulders, so the pelvis is read from its picture instead (pelvis_appearance.py).
@@ -40,15 +46,45 @@ class Cues:
     hands: float
     world_pelvis: float
     hip_narrowing: float
+    # the nose's sideways shift against the ears since neutral, in neutral ear widths (NaN: ears not seen apart)
+    nose_shift: float = math.nan
+    head_still: float = 0.0    # 0: the head turns with the trunk .. 1: it keeps facing the camera
 
     def trunk_features(self) -> np.ndarray:
         """The trunk cues in the order of ``fusion_model.TRUNK_FEATURES``."""
-        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3])
+        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3,
+                         self.world * self.head_still, self.foreshortening * self.head_still])
 
 
 HANDS_SIGN_DEADBAND = 0.02  # torso heights: below this hand travel, the sign comes from the world yaw
 FORESHORTENING_BLIND_DEG = 12.0  # below this the shoulder-width angle is noise, not signal
 DEFAULT_HANDS_LEVER = 0.77  # torso heights; the fitted value is fusion_model's TrunkModel.hands_lever
+
+
+# The head's state is judged once the hands say the trunk has turned this far (a ramp from
+# the first to the second): nearer neutral the nose's shift is too small to tell, and the
+# shoulder cues it scales are small too.
+HEAD_JUDGED_FROM_DEG = (10.0, 20.0)
+MIN_EAR_WIDTH = 0.05  # torso heights: ears closer at neutral are not seen well enough to judge the head
+
+
+def head_stillness(nose_shift, trunk_deg, full_follow: float):
+    """How far the head keeps facing the camera while the trunk turns: 0 when it turns with
+    the trunk, 1 when it stays (numbers or numpy arrays).
+
+    A head that turns with the trunk by ``phi`` shifts the nose sideways of the ears' midpoint
+    by ``full_follow * sin(phi)`` ear widths (the nose stands in front of the ears' line:
+    ~0.1 m against ears ~0.14 m apart); one that stays does not shift it. ``nose_shift``: the
+    shift since neutral, in neutral ear widths, positive to the image right; ``trunk_deg``:
+    the turn the hands say (positive toward the person's right, which moves the nose to the
+    image left).
+    """
+    trunk_deg = np.asarray(trunk_deg, dtype=float)
+    s = np.sin(np.radians(trunk_deg))
+    follows = -np.asarray(nose_shift) / np.where(np.abs(s) < 1e-3, 1e-3, s) / full_follow
+    low, high = HEAD_JUDGED_FROM_DEG
+    judged = np.clip((np.abs(trunk_deg) - low) / (high - low), 0.0, 1.0)
+    return np.clip(1.0 - follows, 0.0, 1.0) * judged
 
 
 def hands_angle(hands, lever: float):
@@ -89,7 +125,8 @@ def _wrap(deg: float) -> float:
 
 
 def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DEFAULT_HANDS_LEVER,
-                 blind_world_gain: float | None = None, centre_grip: bool = True) -> Cues:
+                 blind_world_gain: float | None = None, centre_grip: bool = True,
+                 head_follow: float | None = None) -> Cues:
     """All cues of frame ``m`` against the calibrated ``neutral``; ``hands_lever`` (torso
     heights) turns the hand travel into an angle where the shoulder width is blind.
 
@@ -98,6 +135,8 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     shoulder width's blind zone and gives its sign, instead of the hands.
     ``centre_grip``: correct the hand travel for a grip off the spine's line at neutral
     (``centred_hand_travel``).
+    ``head_follow``: the nose's shift per sine of the turn of a head that turns with the trunk
+    (``head_stillness``); None, or no hand cue, or ears not seen apart: ``head_still`` is 0.
     """
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
     hands = m.hands_x - neutral.hands_x
@@ -120,10 +159,17 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
         foreshortening = math.degrees(sign * phi - yaw0)
     hip_ratio = m.hip_width / neutral.hip_width if abs(neutral.hip_width) > 1e-6 else 1.0
     trunk_sign = math.copysign(1.0, world) if world else 0.0
+    ears = abs(neutral.ear_width)
+    nose_shift = (m.nose_ears_x - neutral.nose_ears_x) / ears if ears >= MIN_EAR_WIDTH else math.nan
+    head_still = 0.0
+    if head_follow is not None and blind_world_gain is None and ears >= MIN_EAR_WIDTH:
+        head_still = float(head_stillness(nose_shift, hands_angle(hands, hands_lever), head_follow))
     return Cues(
         world=world,
         foreshortening=foreshortening,
         hands=hands,
         world_pelvis=_wrap(m.world_hip_yaw - neutral.world_hip_yaw),
         hip_narrowing=trunk_sign * (1.0 - hip_ratio),
+        nose_shift=nose_shift,
+        head_still=head_still,
     )

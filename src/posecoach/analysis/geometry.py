@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NOSE, L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 0, 11, 12, 13, 14, 15, 16
+NOSE, L_EAR, R_EAR = 0, 7, 8
+L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 _MAX_COORD = 100.0  # largest plausible |coordinate|: image units (x, y, z) or metres (world)
 
@@ -33,6 +34,8 @@ class BodyMeasures:
     hands_x: float             # wrist midpoint relative to the base (ankles, knees or hips)
     hands_drop: float          # wrist midpoint below the shoulder midpoint (image y)
     nose_x: float              # nose relative to the shoulder midpoint
+    nose_ears_x: float         # nose relative to the ears' midpoint (the head's own turn)
+    ear_width: float           # left minus right ear x
     hips_x: float              # hip midpoint relative to the base
     shoulder_depth: float      # left minus right shoulder image z, in torso heights
     hip_depth: float
@@ -95,6 +98,8 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
         hands_x=float(((px[L_WRIST] + px[R_WRIST]) / 2 - base_x) / torso),
         hands_drop=float(((py[L_WRIST] + py[R_WRIST]) / 2 - shoulder_mid[1]) / torso),
         nose_x=float((px[NOSE] - shoulder_mid[0]) / torso),
+        nose_ears_x=float((px[NOSE] - (px[L_EAR] + px[R_EAR]) / 2) / torso),
+        ear_width=float((px[L_EAR] - px[R_EAR]) / torso),
         hips_x=float((hip_mid[0] - base_x) / torso),
         shoulder_depth=float((image[L_SHOULDER, 2] - image[R_SHOULDER, 2]) * width / torso),
         hip_depth=float((image[L_HIP, 2] - image[R_HIP, 2]) * width / torso),

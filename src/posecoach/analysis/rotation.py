@@ -96,6 +96,8 @@ class FrameFeatures:
     world: float
     hands: float
     foreshortening: float
+    nose_shift: float                   # the nose against the ears since neutral (cues.Cues)
+    head_still: float
     appearance_change: float | None     # None when not trusted
     appearance_plainness: float
     appearance_noise: float
@@ -309,7 +311,7 @@ class RotationEstimator:
         model = self._person_models[self.calibration.hands_high, self.calibration.shirt_over_hips]
         read = self.model.trunk  # the cues are read as every trunk model was fitted on them
         cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
-                            None if read.uses_hands else read.world_gain, read.centres_grip)
+                            None if read.uses_hands else read.world_gain, read.centres_grip, read.head_follow)
         raw_trunk = fuse_trunk(cues, model)
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)
@@ -326,8 +328,8 @@ class RotationEstimator:
         problem = None if reading.trusted else (reading.problem.value if reading.problem else None)
         self.last_features = FrameFeatures(
             t=t, trunk_features=tuple(float(x) for x in cues.trunk_features()), world=cues.world,
-            hands=cues.hands, foreshortening=cues.foreshortening,
-            appearance_change=reading.change if reading.trusted else None,
+            hands=cues.hands, foreshortening=cues.foreshortening, nose_shift=cues.nose_shift,
+            head_still=cues.head_still, appearance_change=reading.change if reading.trusted else None,
             appearance_plainness=reading.plainness, appearance_noise=reading.noise, appearance_problem=problem,
             trunk_deg=trunk, pelvis_deg=pelvis)
         return RotationSample(t=t, tracked=True, trunk_deg=trunk, pelvis_deg=pelvis,

@@ -6,7 +6,9 @@ saw in every measured frame (``RotationEstimator.last_features``). The fit then 
 those records alone:
 
 1. trunk weights by least squares on the raw cues; the single-cue gains (world yaw, hand
-   lever) by least squares too (they only grade the cue spread);
+   lever) by least squares too (they only grade the cue spread); the nose's shift of a head
+   that turns with the trunk (``TrunkModel.head_follow``) as the median over the clips, and
+   the weights of the head's state only when enough clips show a head kept on the screen;
 2. the pelvis mapping (gain, floor, trunk allowance) by a grid search that minimises the
    pelvis error plus the frames on the wrong side of the protocol's pelvis limit;
 3. the uncertainty: the shape by least squares on the absolute separation errors, then a
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posecoach.analysis.cues import hands_angle, head_stillness
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
 from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.rotation import EstimatorSettings, cue_spread, pelvis_magnitude, uncertainty_terms
@@ -68,6 +71,7 @@ class ClipRecord:
     true_pelvis: np.ndarray
     hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
     shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
+    nose_shift: np.ndarray | None = None  # the nose against the ears (Cues.nose_shift); None: not recorded
 
     @property
     def measured(self) -> np.ndarray:
@@ -91,19 +95,22 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
             high[0] = estimator.calibration.hands_high
             hem[0] = estimator.calibration.shirt_over_hips
         if f is None:
-            rows.append((step.frame.t,) + (math.nan,) * 10)
+            rows.append((step.frame.t,) + (math.nan,) * (width - 1))
         else:
             rows.append((f.t, *f.trunk_features, f.world, f.hands, f.foreshortening,
                          math.nan if f.appearance_change is None else f.appearance_change,
-                         f.appearance_plainness, f.appearance_noise))
+                         f.appearance_plainness, f.appearance_noise, f.nose_shift))
 
+    k = len(TRUNK_FEATURES)
+    width = k + 8
     run_clip(video, model_path, model_name, cache, on_step=keep, protocol=clip_protocol(meta, protocol))
-    data = np.array(rows, dtype=float).reshape(-1, 11)
+    data = np.array(rows, dtype=float).reshape(-1, width)
     n = min(len(data), len(truth["trunk"]))
     data = data[:n]
-    return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:5],
-                      data[:, 5], data[:, 6], data[:, 7], data[:, 8], data[:, 9], data[:, 10],
-                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0])
+    world, hands, fore, change, plainness, noise, nose = (data[:, k + 1 + j] for j in range(7))
+    return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
+                      world, hands, fore, change, plainness, noise,
+                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose)
 
 
 # ---------------------------------------------------------------------------- replay
@@ -122,8 +129,10 @@ def _filtered(values: np.ndarray, t: np.ndarray, settings: EstimatorSettings) ->
 def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, np.ndarray]:
     """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``
     (read as its calibration saw the person: FusionModel.for_person)."""
+    read = model.trunk   # the cues are read with the chest-grip trunk's head_follow, as the estimator does
     model = model.for_person(clip.hands_high, clip.shirt_over_hips)
-    raw_trunk = clip.features @ np.array(model.trunk.weights)
+    features = trunk_features(clip, read.head_follow, DEFAULT_MODEL.trunk.hands_lever)
+    raw_trunk = features @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     magnitude = np.where(np.isfinite(clip.change),
                          pelvis_magnitude(clip.change, clip.plainness, clip.noise, trunk, model), 0.0)
@@ -133,21 +142,74 @@ def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) ->
 
 
 # ---------------------------------------------------------------------------- fits
-def fit_trunk(clips: list[ClipRecord], uses_hands: bool = True) -> TrunkModel:
-    """Least squares of the trunk cues; without the hands (``uses_hands=False``) their weights are 0."""
-    X = np.concatenate([c.features[c.measured] for c in clips])
+HEAD_TURNED_DEG = 25.0   # the head's state is measured on frames turned further than this
+HEAD_STAYS = 0.5         # a clip whose median head_still there exceeds this keeps the eyes on the screen
+HEAD_MIN_CLIPS = 5       # the head's weights are fitted only with at least this many such clips
+
+
+def fit_head_follow(clips: list[ClipRecord]) -> float | None:
+    """The nose's shift per sine of the turn (``TrunkModel.head_follow``): the median over the
+    clips of each one's slope on frames turned past ``HEAD_TURNED_DEG``. Most people turn the
+    head with the trunk, so the median is theirs. None when no clip recorded the nose."""
+    slopes = []
+    for c in clips:
+        if c.nose_shift is None:
+            continue
+        turned = np.isfinite(c.nose_shift) & (np.abs(c.true_trunk) > HEAD_TURNED_DEG) & c.measured
+        if turned.sum() >= 10:
+            s = np.sin(np.radians(c.true_trunk[turned]))
+            slopes.append(float(-np.dot(c.nose_shift[turned], s) / np.dot(s, s)))
+    return round(float(np.median(slopes)), 3) if slopes else None
+
+
+def head_still(clip: ClipRecord, head_follow: float | None, hands_lever: float) -> np.ndarray:
+    """``Cues.head_still`` of every frame of ``clip`` under ``head_follow`` (0 where not judged)."""
+    if head_follow is None or clip.nose_shift is None:
+        return np.zeros(len(clip.t))
+    ok = np.isfinite(clip.nose_shift) & np.isfinite(clip.hands)
+    still = head_stillness(np.where(ok, clip.nose_shift, 0.0), hands_angle(np.where(ok, clip.hands, 0.0), hands_lever),
+                           head_follow)
+    return np.where(ok, still, 0.0)
+
+
+def keeps_eyes_on_screen(clip: ClipRecord, head_follow: float | None, hands_lever: float) -> bool:
+    """Whether ``clip``'s head mostly stays facing the camera while the trunk is turned."""
+    turned = (np.abs(clip.true_trunk) > HEAD_TURNED_DEG) & clip.measured
+    return bool(turned.any() and np.median(head_still(clip, head_follow, hands_lever)[turned]) > HEAD_STAYS)
+
+
+def trunk_features(clip: ClipRecord, head_follow: float | None, hands_lever: float) -> np.ndarray:
+    """``clip``'s trunk features with the head's state under ``head_follow`` (the recorded ones
+    carry the head's state under the model the clip was read with)."""
+    features = clip.features.copy()
+    q = head_still(clip, head_follow, hands_lever)
+    features[:, 4] = features[:, 1] * q
+    features[:, 5] = features[:, 0] * q
+    return features
+
+
+def fit_trunk(clips: list[ClipRecord], uses_hands: bool = True, head_follow: float | None = None) -> TrunkModel:
+    """Least squares of the trunk cues; without the hands (``uses_hands=False``) their weights are
+    0, and so are the head's state's unless ``HEAD_MIN_CLIPS`` clips keep the eyes on the screen.
+    ``head_follow``: the one the cues are read with (another trunk's); None: fitted on ``clips``."""
+    read_lever = DEFAULT_MODEL.trunk.hands_lever   # the hand travel was centred with the model's lever
+    if head_follow is None and uses_hands:
+        head_follow = fit_head_follow(clips)
+    heads_still = sum(keeps_eyes_on_screen(c, head_follow, read_lever) for c in clips)
+    X = np.concatenate([trunk_features(c, head_follow, read_lever)[c.measured] for c in clips])
     y = np.concatenate([c.true_trunk[c.measured] for c in clips])
     ok = np.isfinite(y)
-    used = len(TRUNK_FEATURES) if uses_hands else 2   # foreshortening, world
+    used = [0, 1] + ([2, 3] if uses_hands else []) + ([4, 5] if heads_still >= HEAD_MIN_CLIPS else [])
     weights = np.zeros(len(TRUNK_FEATURES))
-    weights[:used], *_ = np.linalg.lstsq(X[ok][:, :used], y[ok], rcond=None)
+    weights[used], *_ = np.linalg.lstsq(X[ok][:, used], y[ok], rcond=None)
     world = np.concatenate([c.world[c.measured] for c in clips])[ok]
     hands = np.concatenate([c.hands[c.measured] for c in clips])[ok]
     world_gain = float(np.dot(world, y[ok]) / np.dot(world, world))
     s = np.sin(np.radians(y[ok]))
     hands_lever = float(-np.dot(hands, s) / np.dot(s, s))
     return TrunkModel(weights=tuple(round(float(w), 5) for w in weights),
-                      world_gain=round(world_gain, 4), hands_lever=round(hands_lever, 4), uses_hands=uses_hands)
+                      world_gain=round(world_gain, 4), hands_lever=round(hands_lever, 4), uses_hands=uses_hands,
+                      head_follow=head_follow)
 
 
 def _pelvis_cost(truth: np.ndarray, estimate: np.ndarray) -> float:
@@ -258,7 +320,8 @@ def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: 
         trunk, high_trunk = kept.trunk, kept.high_grip_trunk
     else:
         trunk = fit_trunk(chest, uses_hands)
-        high_trunk = fit_trunk(high, uses_hands) if uses_hands and len(high) >= HIGH_GRIP_MIN_CLIPS else None
+        high_trunk = (fit_trunk(high, uses_hands, trunk.head_follow)
+                      if uses_hands and len(high) >= HIGH_GRIP_MIN_CLIPS else None)
     hem = [c for c in clips if c.shirt_over_hips]
     clear = [c for c in clips if not c.shirt_over_hips] or clips
     follows = DEFAULT_MODEL.pelvis.follows_trunk
