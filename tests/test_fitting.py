@@ -66,8 +66,8 @@ def test_the_heads_state_is_fitted_when_enough_clips_keep_the_eyes_on_the_screen
     model = fitting.fit_trunk(turning + staying)
     assert model.head_follow == pytest.approx(0.74, abs=0.02)   # the median clip turns its head
     assert model.weights[4] != 0.0 and model.weights[5] != 0.0
-    assert not any(fitting.keeps_eyes_on_screen(c, model.head_follow, model.hands_lever) for c in turning)
-    assert all(fitting.keeps_eyes_on_screen(c, model.head_follow, model.hands_lever) for c in staying)
+    assert not any(fitting.keeps_eyes_on_screen(c, model.head_follow) for c in turning)
+    assert all(fitting.keeps_eyes_on_screen(c, model.head_follow) for c in staying)
     # too few such clips: the head's weights stay 0 (a state seen on one body is not fitted)
     few = fitting.fit_trunk(turning + staying[:fitting.HEAD_MIN_CLIPS - 1])
     assert few.weights[4:] == (0.0, 0.0)

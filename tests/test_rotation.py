@@ -60,7 +60,7 @@ def test_the_heads_state_is_seen_from_the_nose_against_the_ears(side):
     assert still(45, head=side * 22.5) == pytest.approx(0.5, abs=0.1)
     assert still(5, head=0.0) == 0.0                    # too near neutral to judge
     assert compute_cues(measure(*synthetic_pose(45, head_deg=0.0), 640, 480), neutral).head_still == 0.0
-    assert head_stillness(np.array([0.0, -0.72 * 0.5]), np.array([30.0, 30.0]), follow) == pytest.approx([1.0, 0.0])
+    assert [head_stillness(0.0, 30.0, follow), head_stillness(-0.72 * 0.5, 30.0, follow)] == pytest.approx([1.0, 0.0])
     cues = compute_cues(measure(*synthetic_pose(side * 45, head_deg=0.0), 640, 480), neutral, head_follow=follow)
     features = cues.trunk_features()
     assert features[4] == pytest.approx(cues.world * cues.head_still)

@@ -52,8 +52,13 @@ class Cues:
 
     def trunk_features(self) -> np.ndarray:
         """The trunk cues in the order of ``fusion_model.TRUNK_FEATURES``."""
-        return np.array([self.foreshortening, self.world, self.hands, self.hands ** 3,
-                         self.world * self.head_still, self.foreshortening * self.head_still])
+        return trunk_feature_values(self.foreshortening, self.world, self.hands, self.head_still)
+
+
+def trunk_feature_values(foreshortening, world, hands, head_still) -> np.ndarray:
+    """The trunk features of ``fusion_model.TRUNK_FEATURES`` from the cues, along the last axis
+    (numbers, or numpy arrays of whole clips for the fit)."""
+    return np.stack([foreshortening, world, hands, hands ** 3, world * head_still, foreshortening * head_still], axis=-1)
 
 
 HANDS_SIGN_DEADBAND = 0.02  # torso heights: below this hand travel, the sign comes from the world yaw
@@ -68,9 +73,9 @@ HEAD_JUDGED_FROM_DEG = (10.0, 20.0)
 MIN_EAR_WIDTH = 0.05  # torso heights: ears closer at neutral are not seen well enough to judge the head
 
 
-def head_stillness(nose_shift, trunk_deg, full_follow: float):
+def head_stillness(nose_shift: float, trunk_deg: float, full_follow: float) -> float:
     """How far the head keeps facing the camera while the trunk turns: 0 when it turns with
-    the trunk, 1 when it stays (numbers or numpy arrays).
+    the trunk, 1 when it stays.
 
     A head that turns with the trunk by ``phi`` shifts the nose sideways of the ears' midpoint
     by ``full_follow * sin(phi)`` ear widths (the nose stands in front of the ears' line:
@@ -79,12 +84,12 @@ def head_stillness(nose_shift, trunk_deg, full_follow: float):
     the turn the hands say (positive toward the person's right, which moves the nose to the
     image left).
     """
-    trunk_deg = np.asarray(trunk_deg, dtype=float)
-    s = np.sin(np.radians(trunk_deg))
-    follows = -np.asarray(nose_shift) / np.where(np.abs(s) < 1e-3, 1e-3, s) / full_follow
     low, high = HEAD_JUDGED_FROM_DEG
-    judged = np.clip((np.abs(trunk_deg) - low) / (high - low), 0.0, 1.0)
-    return np.clip(1.0 - follows, 0.0, 1.0) * judged
+    judged = min(1.0, max(0.0, (abs(trunk_deg) - low) / (high - low)))
+    if judged == 0.0:
+        return 0.0
+    follows = -nose_shift / math.sin(math.radians(trunk_deg)) / full_follow
+    return min(1.0, max(0.0, 1.0 - follows)) * judged
 
 
 def hands_angle(hands, lever: float):
@@ -162,8 +167,8 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     ears = abs(neutral.ear_width)
     nose_shift = (m.nose_ears_x - neutral.nose_ears_x) / ears if ears >= MIN_EAR_WIDTH else math.nan
     head_still = 0.0
-    if head_follow is not None and blind_world_gain is None and ears >= MIN_EAR_WIDTH:
-        head_still = float(head_stillness(nose_shift, hands_angle(hands, hands_lever), head_follow))
+    if head_follow is not None and blind_world_gain is None and math.isfinite(nose_shift):
+        head_still = head_stillness(nose_shift, float(hands_angle(hands, hands_lever)), head_follow)
     return Cues(
         world=world,
         foreshortening=foreshortening,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from posecoach.analysis import sample as reasons
-from posecoach.analysis.cues import FORESHORTENING_BLIND_DEG, Cues, compute_cues, hands_angle
+from posecoach.analysis.cues import FORESHORTENING_BLIND_DEG, compute_cues, hands_angle
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
 from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, median_measures
 from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, PelvisAppearance
@@ -97,7 +97,6 @@ class FrameFeatures:
     hands: float
     foreshortening: float
     nose_shift: float                   # the nose against the ears since neutral (cues.Cues)
-    head_still: float
     appearance_change: float | None     # None when not trusted
     appearance_plainness: float
     appearance_noise: float
@@ -106,8 +105,9 @@ class FrameFeatures:
     pelvis_deg: float
 
 
-def fuse_trunk(cues: Cues, model: FusionModel = DEFAULT_MODEL) -> float:
-    return float(np.dot(model.trunk.weights, cues.trunk_features()))
+def fuse_trunk(features: np.ndarray, model: FusionModel = DEFAULT_MODEL) -> float:
+    """The trunk yaw (degrees) from the trunk features (``Cues.trunk_features``)."""
+    return float(np.dot(model.trunk.weights, features))
 
 
 def cue_spread(world, hands, foreshortening, trunk, model: FusionModel = DEFAULT_MODEL):
@@ -312,7 +312,8 @@ class RotationEstimator:
         read = self.model.trunk  # the cues are read as every trunk model was fitted on them
         cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
                             None if read.uses_hands else read.world_gain, read.centres_grip, read.head_follow)
-        raw_trunk = fuse_trunk(cues, model)
+        features = cues.trunk_features()
+        raw_trunk = fuse_trunk(features, model)
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)
         prior = model.pelvis.follows_trunk * trunk
@@ -327,9 +328,9 @@ class RotationEstimator:
         spread = float(cue_spread(cues.world, cues.hands, cues.foreshortening, raw_trunk, model))
         problem = None if reading.trusted else (reading.problem.value if reading.problem else None)
         self.last_features = FrameFeatures(
-            t=t, trunk_features=tuple(float(x) for x in cues.trunk_features()), world=cues.world,
+            t=t, trunk_features=tuple(features.tolist()), world=cues.world,
             hands=cues.hands, foreshortening=cues.foreshortening, nose_shift=cues.nose_shift,
-            head_still=cues.head_still, appearance_change=reading.change if reading.trusted else None,
+            appearance_change=reading.change if reading.trusted else None,
             appearance_plainness=reading.plainness, appearance_noise=reading.noise, appearance_problem=problem,
             trunk_deg=trunk, pelvis_deg=pelvis)
         return RotationSample(t=t, tracked=True, trunk_deg=trunk, pelvis_deg=pelvis,

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.cues import hands_angle, head_stillness
+from posecoach.analysis.cues import DEFAULT_HANDS_LEVER, hands_angle, head_stillness, trunk_feature_values
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
 from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.rotation import EstimatorSettings, cue_spread, pelvis_magnitude, uncertainty_terms
@@ -60,7 +60,7 @@ class ClipRecord:
     name: str
     tags: list[str]
     t: np.ndarray
-    features: np.ndarray       # (n, 4) trunk features
+    features: np.ndarray       # (n, len(TRUNK_FEATURES)): the trunk features as read (NaN: not measured)
     world: np.ndarray
     hands: np.ndarray
     foreshortening: np.ndarray
@@ -72,6 +72,7 @@ class ClipRecord:
     hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
     shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
     nose_shift: np.ndarray | None = None  # the nose against the ears (Cues.nose_shift); None: not recorded
+    read_lever: float = DEFAULT_HANDS_LEVER  # the hands lever the cues were read with (hand travel, head's state)
 
     @property
     def measured(self) -> np.ndarray:
@@ -87,13 +88,14 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
-    high, hem = [False], [False]
+    high, hem, lever = [False], [False], [DEFAULT_HANDS_LEVER]
 
     def keep(step, estimator) -> None:
         f = estimator.last_features
         if estimator.calibration is not None:
             high[0] = estimator.calibration.hands_high
             hem[0] = estimator.calibration.shirt_over_hips
+            lever[0] = estimator.model.trunk.hands_lever
         if f is None:
             rows.append((step.frame.t,) + (math.nan,) * (width - 1))
         else:
@@ -110,7 +112,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     world, hands, fore, change, plainness, noise, nose = (data[:, k + 1 + j] for j in range(7))
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
                       world, hands, fore, change, plainness, noise,
-                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose)
+                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose, lever[0])
 
 
 # ---------------------------------------------------------------------------- replay
@@ -131,8 +133,7 @@ def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) ->
     (read as its calibration saw the person: FusionModel.for_person)."""
     read = model.trunk   # the cues are read with the chest-grip trunk's head_follow, as the estimator does
     model = model.for_person(clip.hands_high, clip.shirt_over_hips)
-    features = trunk_features(clip, read.head_follow, DEFAULT_MODEL.trunk.hands_lever)
-    raw_trunk = features @ np.array(model.trunk.weights)
+    raw_trunk = trunk_features(clip, read.head_follow) @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     magnitude = np.where(np.isfinite(clip.change),
                          pelvis_magnitude(clip.change, clip.plainness, clip.noise, trunk, model), 0.0)
@@ -162,41 +163,39 @@ def fit_head_follow(clips: list[ClipRecord]) -> float | None:
     return round(float(np.median(slopes)), 3) if slopes else None
 
 
-def head_still(clip: ClipRecord, head_follow: float | None, hands_lever: float) -> np.ndarray:
-    """``Cues.head_still`` of every frame of ``clip`` under ``head_follow`` (0 where not judged)."""
+_head_stillness = np.vectorize(head_stillness, otypes=[float])
+
+
+def head_still(clip: ClipRecord, head_follow: float | None) -> np.ndarray:
+    """``Cues.head_still`` of every frame of ``clip`` under ``head_follow`` (0 where not judged),
+    with the hands' turn read as the clip was (``ClipRecord.read_lever``)."""
     if head_follow is None or clip.nose_shift is None:
         return np.zeros(len(clip.t))
     ok = np.isfinite(clip.nose_shift) & np.isfinite(clip.hands)
-    still = head_stillness(np.where(ok, clip.nose_shift, 0.0), hands_angle(np.where(ok, clip.hands, 0.0), hands_lever),
-                           head_follow)
-    return np.where(ok, still, 0.0)
+    turn = hands_angle(np.where(ok, clip.hands, 0.0), clip.read_lever)
+    return np.where(ok, _head_stillness(np.where(ok, clip.nose_shift, 0.0), turn, head_follow), 0.0)
 
 
-def keeps_eyes_on_screen(clip: ClipRecord, head_follow: float | None, hands_lever: float) -> bool:
+def keeps_eyes_on_screen(clip: ClipRecord, head_follow: float | None) -> bool:
     """Whether ``clip``'s head mostly stays facing the camera while the trunk is turned."""
     turned = (np.abs(clip.true_trunk) > HEAD_TURNED_DEG) & clip.measured
-    return bool(turned.any() and np.median(head_still(clip, head_follow, hands_lever)[turned]) > HEAD_STAYS)
+    return bool(turned.any() and np.median(head_still(clip, head_follow)[turned]) > HEAD_STAYS)
 
 
-def trunk_features(clip: ClipRecord, head_follow: float | None, hands_lever: float) -> np.ndarray:
+def trunk_features(clip: ClipRecord, head_follow: float | None) -> np.ndarray:
     """``clip``'s trunk features with the head's state under ``head_follow`` (the recorded ones
     carry the head's state under the model the clip was read with)."""
-    features = clip.features.copy()
-    q = head_still(clip, head_follow, hands_lever)
-    features[:, 4] = features[:, 1] * q
-    features[:, 5] = features[:, 0] * q
-    return features
+    return trunk_feature_values(clip.foreshortening, clip.world, clip.hands, head_still(clip, head_follow))
 
 
 def fit_trunk(clips: list[ClipRecord], uses_hands: bool = True, head_follow: float | None = None) -> TrunkModel:
     """Least squares of the trunk cues; without the hands (``uses_hands=False``) their weights are
     0, and so are the head's state's unless ``HEAD_MIN_CLIPS`` clips keep the eyes on the screen.
     ``head_follow``: the one the cues are read with (another trunk's); None: fitted on ``clips``."""
-    read_lever = DEFAULT_MODEL.trunk.hands_lever   # the hand travel was centred with the model's lever
     if head_follow is None and uses_hands:
         head_follow = fit_head_follow(clips)
-    heads_still = sum(keeps_eyes_on_screen(c, head_follow, read_lever) for c in clips)
-    X = np.concatenate([trunk_features(c, head_follow, read_lever)[c.measured] for c in clips])
+    heads_still = sum(keeps_eyes_on_screen(c, head_follow) for c in clips)
+    X = np.concatenate([trunk_features(c, head_follow)[c.measured] for c in clips])
     y = np.concatenate([c.true_trunk[c.measured] for c in clips])
     ok = np.isfinite(y)
     used = [0, 1] + ([2, 3] if uses_hands else []) + ([4, 5] if heads_still >= HEAD_MIN_CLIPS else [])
