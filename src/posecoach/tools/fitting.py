@@ -89,6 +89,8 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
     high, hem, lever = [False], [False], [DEFAULT_HANDS_LEVER]
+    k = len(TRUNK_FEATURES)
+    width = k + 8   # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose
 
     def keep(step, estimator) -> None:
         f = estimator.last_features
@@ -103,8 +105,6 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
                          math.nan if f.appearance_change is None else f.appearance_change,
                          f.appearance_plainness, f.appearance_noise, f.nose_shift))
 
-    k = len(TRUNK_FEATURES)
-    width = k + 8
     run_clip(video, model_path, model_name, cache, on_step=keep, protocol=clip_protocol(meta, protocol))
     data = np.array(rows, dtype=float).reshape(-1, width)
     n = min(len(data), len(truth["trunk"]))
