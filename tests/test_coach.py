@@ -9,6 +9,7 @@ import pytest
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.coach import Coach
+from posecoach.analysis.fusion_model import DEFAULT_MODEL
 from posecoach.analysis.protocol import load_protocol
 from posecoach.analysis.sample import RotationSample
 from posecoach.session import messages
@@ -105,7 +106,7 @@ def test_pelvis_turning_pauses_the_hold_and_is_a_fault():
     assert paused and paused[0].data["reason"] == "pelvis"
 
 
-def misread_pelvis(proto, seps, pels):
+def misread_pelvis(proto, seps, pels, transient_s=0.25):
     """Run the coach on a trunk turning by ``seps`` while the pelvis reads ``pels`` (a misread
     pelvis: the trunk is as it was); return the coach and every alert it raised."""
     coach = Coach(proto)
@@ -113,7 +114,8 @@ def misread_pelvis(proto, seps, pels):
     for i, (sep, pel) in enumerate(zip(seps, pels)):
         sample = (RotationSample.untracked(i / FPS, "calibrating") if i < 15 else
                   RotationSample(t=i / FPS, tracked=True, trunk_deg=sep, pelvis_deg=pel,
-                                 separation_deg=sep - pel, confidence=0.9, calibrated=True))
+                                 separation_deg=sep - pel, confidence=0.9, calibrated=True,
+                                 pelvis_transient_s=transient_s))
         alerts += coach.update(sample).warnings
     coach.finish(len(seps) / FPS)
     return coach, alerts
@@ -148,6 +150,63 @@ def test_after_a_pelvis_fault_the_hold_resumes_only_once_the_pelvis_is_clearly_b
     coach, _ = misread_pelvis(proto, [0.0] * 30 + s, [0.0] * 30 + pels)
     rep, = coach.reps
     assert rep.faults == ["pelvis_rotation"] and rep.completed is completed
+
+
+def hold_with_pelvis(pattern, hold_s=12.0):
+    """A 50 deg right turn held ``hold_s`` while the pelvis reads ``pattern`` (seconds, degrees)
+    over and over from the start of the hold (a still trunk)."""
+    s, _ = rep_profile(side=1, amplitude=50, hold_s=hold_s)
+    turn, hold = int(round(1.5 * FPS)), int(round(hold_s * FPS))
+    cycle = [deg for seconds, deg in pattern for _ in range(int(round(seconds * FPS)))]
+    pels = [0.0] * turn + [cycle[i % len(cycle)] for i in range(hold)]
+    return [0.0] * 30 + s, [0.0] * 30 + pels + [0.0] * (len(s) - len(pels))
+
+
+def test_a_pelvis_reading_shorter_than_the_pictures_transients_is_no_fault():
+    """A still pelvis under a heavy belly reads 12-14 deg for 0.2-0.5 s as the trunk settles
+    (rendered clips); the standing model's transients outlast them, so such bursts are
+    neither a fault nor an alert, nor do they cost the hold any time: a 7.5 s hold counts."""
+    proto = load_protocol("standing-rotation")
+    seps, pels = hold_with_pelvis([(0.5, 13.0), (1.5, 1.0)], hold_s=7.5)
+    coach, alerts = misread_pelvis(proto, seps, pels, transient_s=DEFAULT_MODEL.pelvis.transient_s)
+    rep, = coach.reps
+    assert rep.faults == [] and rep.completed and rep.max_pelvis_deg == pytest.approx(13.0)
+    assert "pelvis" not in alerts and ev.HOLD_PAUSED not in kinds(coach)
+    # The same bursts are a fault for a person whose picture's transients are short (a hem),
+    # and the time they read past the limit does not count towards the hold.
+    hem, _ = misread_pelvis(proto, seps, pels, transient_s=0.25)
+    assert hem.reps[0].faults == ["pelvis_rotation"] and not hem.reps[0].completed
+
+
+@pytest.mark.parametrize("pattern", [[(1.0, 12.0)], [(0.3, 11.0), (0.1, 9.5)]],
+                         ids=["held past the limit", "hovering at the limit"])
+def test_a_pelvis_that_stays_turned_is_a_fault_within_a_few_seconds(pattern):
+    """A pelvis carried round by the trunk stays turned: held past the limit, or hovering at
+    it, the time over the limit adds up to the transients' length and the hold pauses."""
+    proto = load_protocol("standing-rotation")
+    transient = DEFAULT_MODEL.pelvis.transient_s
+    seps, pels = hold_with_pelvis(pattern, hold_s=8.0)
+    coach, alerts = misread_pelvis(proto, seps, pels, transient_s=transient)
+    rep, = coach.reps
+    assert rep.faults == ["pelvis_rotation"] and not rep.completed and "pelvis" in alerts
+    fault = next(e for e in coach.events if e.kind == ev.FAULT)
+    hold_start = next(e for e in coach.events if e.kind == ev.HOLD_STARTED).t
+    assert fault.t - hold_start < 2 * transient + 0.5   # hovering: 0.2 s net per 0.4 s cycle
+    assert any(e.kind == ev.HOLD_PAUSED and e.data["reason"] == "pelvis" for e in coach.events)
+
+
+def test_a_pelvis_turning_late_in_the_hold_takes_back_the_time_it_counted():
+    """While a reading past the limit is not yet judged a turn its time counts provisionally;
+    once it is, that time is taken back, so a hold ending in a turned pelvis does not count."""
+    proto = load_protocol("standing-rotation")
+    s, _ = rep_profile(side=1, amplitude=50, hold_s=9.0)
+    turn = int(round(1.5 * FPS))
+    pels = [0.0] * (turn + int(6.2 * FPS)) + [12.0] * (len(s) - turn - int(6.2 * FPS))
+    coach, _ = misread_pelvis(proto, [0.0] * 30 + s, [0.0] * 30 + pels,
+                              transient_s=DEFAULT_MODEL.pelvis.transient_s)
+    rep, = coach.reps
+    assert rep.faults == ["pelvis_rotation"] and not rep.completed and rep.hold_s < 7.0
+    assert ev.HOLD_COMPLETE not in kinds(coach)
 
 
 def test_pelvis_within_limit_is_fine():

@@ -353,3 +353,21 @@ def test_hands_held_high_are_read_with_the_high_grip_trunk():
     assert abs(expected[0] - expected[1]) > 1.0
     assert high.last_features.trunk_deg == pytest.approx(expected[0], abs=0.5)
     assert chest_read.last_features.trunk_deg == pytest.approx(expected[1], abs=0.5)
+
+
+def test_samples_carry_how_long_the_persons_pelvis_picture_transients_last():
+    """The coach judges the pelvis fault on the person's pelvis model: a still pelvis's picture
+    can read a turn for up to about a second, but under a shirt's hem a real turn shows only
+    briefly, so the hem's mapping waits less."""
+    import dataclasses
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL.hem_pelvis is not None
+    assert DEFAULT_MODEL.for_person(False, True).pelvis.transient_s < DEFAULT_MODEL.pelvis.transient_s
+    slow = dataclasses.replace(DEFAULT_MODEL, pelvis=dataclasses.replace(DEFAULT_MODEL.pelvis, transient_s=2.5))
+    for model in (DEFAULT_MODEL, slow):
+        estimator = RotationEstimator(model=model)
+        _calibrate_with_wrists(estimator, 0.45)
+        sample = feed(estimator, [40.0] * 10, t0=2.0)[-1]
+        assert sample.tracked and sample.pelvis_transient_s == model.pelvis.transient_s

@@ -28,7 +28,7 @@ PELVIS_FAULT, TOO_FAST, HOLD_BROKEN, WRONG_SIDE = Fault
 
 _SPEED_WINDOW_S = 0.3   # angular speed = least-squares slope over this window
 _SETTLE_S = 0.3         # speed must stay below the settle threshold this long
-_FAULT_PERSIST_S = 0.25  # a pelvis or speed excess must last this long to count
+_FAULT_PERSIST_S = 0.25  # a pelvis or speed excess must last at least this long to count
 _LOST_ENDS_REP_S = 5.0  # tracking lost this long mid-rep ends the rep
 _LEAVE_PERSIST_S = 0.2  # below the end range this long = the hold has ended
 _FAST_WARNING_S = 2.0   # how long the "too fast" warning stays up after a fast turn
@@ -65,7 +65,13 @@ class Coach:
         self._set_counts = {"right": 0, "left": 0}
         self._hold_ref = 0.0
         self._settled_since: float | None = None
-        self._pelvis_over_since: float | None = None
+        # Time the pelvis has read past the limit in this rep's turn and hold, less the time
+        # since spent within it; the pelvis counts as turned once that outlasts the pelvis
+        # picture's transients (RotationSample.pelvis_transient_s).
+        self._pelvis_over_s = 0.0
+        self._pelvis_checked_t: float | None = None
+        self._pelvis_turned = False
+        self._pending_s = 0.0   # hold time counted while the pelvis read past the limit, unjudged
         self._fast_since: float | None = None
         self._fast_warning_until = -math.inf
         self._movement_peak_speed = 0.0   # peak |speed| of the turn or return in progress
@@ -175,7 +181,7 @@ class Coach:
         motion = sample.trunk_deg if _plausible(sample.trunk_deg) else separation
         self._speed = self._speed_at(t, motion)
         err = sample.separation_err_deg if _finite(sample.separation_err_deg) else None
-        self._step(t, motion, separation, pelvis, err)
+        self._step(t, motion, separation, pelvis, err, sample.pelvis_transient_s)
         return self.state(t)
 
     def _on_untracked(self, t: float, reason: Reason) -> None:
@@ -189,7 +195,8 @@ class Coach:
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:
             self._finish_rep(self._last_tracked_t)
 
-    def _step(self, t: float, motion: float, separation: float, pelvis: float, err: float | None = None) -> None:
+    def _step(self, t: float, motion: float, separation: float, pelvis: float, err: float | None = None,
+              pelvis_transient_s: float = _FAULT_PERSIST_S) -> None:
         th = self.protocol.thresholds
         magnitude = abs(motion)
         if self._phase == NEUTRAL:
@@ -214,8 +221,10 @@ class Coach:
         if self._phase != HOLDING:
             self._movement_peak_speed = max(self._movement_peak_speed, abs(self._speed))
         self._peak_motion = max(self._peak_motion, signed)
-        self._check_faults(t, rep, judged_pelvis)
-        pelvis_ok = abs(pelvis) <= (th.pelvis_resume_deg if PELVIS_FAULT in rep.faults else th.pelvis_limit_deg)
+        self._check_faults(t, rep, judged_pelvis, pelvis_transient_s)
+        # Only a pelvis judged turned stops the hold's timer; until a reading past the limit has
+        # outlasted the picture's transients, its time counts provisionally (``_pending_s``).
+        pelvis_ok = PELVIS_FAULT not in rep.faults or abs(pelvis) <= th.pelvis_resume_deg
         self._recent.append((t, signed, pelvis_ok, rep_separation, err))
 
         if self._phase == ROTATING:
@@ -235,20 +244,37 @@ class Coach:
         elif self._phase == RETURNING and signed <= th.neutral_deg:
             self._finish_rep(t)
 
-    def _check_faults(self, t: float, rep: Rep, pelvis: float) -> None:
+    def _check_faults(self, t: float, rep: Rep, pelvis: float, pelvis_transient_s: float) -> None:
         th = self.protocol.thresholds
-        if abs(pelvis) > th.pelvis_limit_deg:
-            self._pelvis_over_since = self._pelvis_over_since if self._pelvis_over_since is not None else t
-            if t - self._pelvis_over_since >= _FAULT_PERSIST_S and rep.add_fault(PELVIS_FAULT):
-                self._emit(t, ev.FAULT, side=rep.side, fault=PELVIS_FAULT)
-        else:
-            self._pelvis_over_since = None
+        self._judge_pelvis(t, rep, abs(pelvis) > th.pelvis_limit_deg, max(_FAULT_PERSIST_S, pelvis_transient_s))
         if abs(self._speed) > th.too_fast_dps:
             self._fast_since = self._fast_since if self._fast_since is not None else t
             if t - self._fast_since >= _FAULT_PERSIST_S / 2:
                 self._flag_too_fast(t, rep)
         else:
             self._fast_since = None
+
+    def _reset_pelvis(self) -> None:
+        self._pelvis_over_s = 0.0
+        self._pelvis_checked_t = None
+        self._pelvis_turned = False
+        self._pending_s = 0.0
+
+    def _judge_pelvis(self, t: float, rep: Rep, over: bool, persist_s: float) -> None:
+        """The pelvis fault: the pelvis read past the limit for ``persist_s``, counted as time
+        over it less the time since within it, so that a reading hovering at the limit adds
+        up while the picture's brief transients do not. Once the rep has the fault, every
+        reading past the limit is the pelvis turned."""
+        dt = 0.0 if self._pelvis_checked_t is None else max(0.0, t - self._pelvis_checked_t)
+        self._pelvis_checked_t = t
+        self._pelvis_over_s = self._pelvis_over_s + dt if over else max(0.0, self._pelvis_over_s - dt)
+        self._pelvis_turned = over and (PELVIS_FAULT in rep.faults or self._pelvis_over_s >= persist_s)
+        self._pending_s = self._pending_s + dt if over and PELVIS_FAULT not in rep.faults else 0.0
+        if self._pelvis_turned and rep.add_fault(PELVIS_FAULT):
+            if not rep.completed:   # the time it read past the limit was the turn: no hold
+                rep.hold_s = max(0.0, rep.hold_s - self._pending_s)
+            self._pending_s = 0.0
+            self._emit(t, ev.FAULT, side=rep.side, fault=PELVIS_FAULT)
 
     def _judge_movement(self, t: float, rep: Rep, amplitude: float) -> None:
         """Judge the turn or return just ended: too fast when, as a smooth movement, it would
@@ -275,6 +301,7 @@ class Coach:
         self._rep = Rep(side=side, start_s=t, set_index=self._set_index, expected_side=expected)
         self._phase = ROTATING
         self._settled_since = None
+        self._reset_pelvis()
         self._recent.clear()
         self._ticks = 0
         self._movement_peak_speed = abs(self._speed)
@@ -349,14 +376,19 @@ class Coach:
             self._emit(t, ev.HOLD_PAUSED, side=rep.side, reason=Pause.PELVIS)
         self._tick(t)
 
+    def _held_s(self, rep: Rep) -> float:
+        """The hold's time that counts for sure: not what the pelvis may yet turn out to cost."""
+        return max(0.0, rep.hold_s - self._pending_s)
+
     def _tick(self, t: float) -> None:
         rep = self._rep
         assert rep is not None
-        while not rep.completed and self._ticks + 1 <= min(rep.hold_s, self.protocol.hold_s) + 1e-6:
+        held = self._held_s(rep)
+        while not rep.completed and self._ticks + 1 <= min(held, self.protocol.hold_s) + 1e-6:
             self._ticks += 1
             remaining = self.protocol.hold_s - self._ticks
             self._emit(t, ev.HOLD_TICK, side=rep.side, second=self._ticks, remaining=round(remaining, 1))
-        if not rep.completed and rep.hold_s >= self.protocol.hold_s - 1e-6:
+        if not rep.completed and held >= self.protocol.hold_s - 1e-6:
             rep.completed = True
             self._emit(t, ev.HOLD_COMPLETE, side=rep.side, breath="inhale")
 
@@ -455,7 +487,7 @@ class Coach:
         rep = self._rep
         expected = self.expected_side() if self._phase not in (DONE, CALIBRATING) else None
         warnings = []
-        if rep is not None and self._pelvis_over_since is not None:
+        if rep is not None and self._pelvis_turned:
             warnings.append(Alert.PELVIS)
         if self._fast_since is not None or t < self._fast_warning_until:
             warnings.append(Alert.TOO_FAST)
@@ -463,7 +495,7 @@ class Coach:
             warnings.append(Alert.TRACKING)
         return CoachState(
             t=t, phase=self._phase, side=rep.side if rep else None, expected_side=expected,
-            hold_progress_s=min(rep.hold_s, self.protocol.hold_s) if rep else 0.0,
+            hold_progress_s=min(self._held_s(rep), self.protocol.hold_s) if rep else 0.0,
             hold_target_s=self.protocol.hold_s, paused_reason=self._paused_reason,
             completed=dict(self._set_counts), required_per_side=self.protocol.holds_per_side,
             set_index=self._set_index, sets=self.protocol.sets, instruction=self._instruction(),
@@ -481,7 +513,8 @@ class Coach:
         self._phase = NEUTRAL
         self._paused_reason = None
         self._recent.clear()
-        self._settled_since = self._below_since = self._pelvis_over_since = self._fast_since = None
+        self._settled_since = self._below_since = self._fast_since = None
+        self._reset_pelvis()
         self._movement_peak_speed = self._peak_motion = 0.0
         return True
 
@@ -501,7 +534,7 @@ class Coach:
         self._last_t = later(self._last_t)
         self._last_tracked_t = later(self._last_tracked_t)
         self._settled_since = later(self._settled_since)
-        self._pelvis_over_since = later(self._pelvis_over_since)
+        self._pelvis_checked_t = later(self._pelvis_checked_t)
         self._fast_since = later(self._fast_since)
         self._below_since = later(self._below_since)
         self._fast_warning_until += seconds

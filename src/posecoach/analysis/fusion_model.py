@@ -54,6 +54,11 @@ class PelvisModel:
     others. A turned trunk changes the picture a little even with a still pelvis (shading,
     the waistband), which the allowance removes. ``follows_trunk`` is the lumbar share of
     a twist that even a "fixed" pelvis shows.
+
+    ``transient_s``: how long the picture's own transients last (a belly or a fold shifting as
+    the trunk starts or stops, a shadow): a pelvis reading past the drill's limit must outlast
+    them to be a turn (``RotationSample.pelvis_transient_s``; the coach judges the fault on
+    it). A pelvis carried round by the trunk stays turned through the hold.
     """
 
     gain: float
@@ -63,6 +68,7 @@ class PelvisModel:
     exponent: float = 0.5
     plain_share: float = 0.0
     noise_multiple: float = 0.0
+    transient_s: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,7 @@ DEFAULT_MODEL = FusionModel(
     trunk=TrunkModel(weights=(0.26772, 0.61129, -30.86263, 25.04854, -0.41815, 0.58582), world_gain=1.2233,
                      hands_lever=0.8024, head_follow=0.742),
     pelvis=PelvisModel(gain=72.7, floor=0.003, trunk_allowance=0.002, follows_trunk=0.03, exponent=0.3333,
-                       plain_share=2.0, noise_multiple=0.0),
+                       plain_share=2.0, noise_multiple=0.0, transient_s=1.5),
     uncertainty=UncertaintyModel(base=1.6158, per_degree=0.0116, spread_weight=0.1002, pelvis_weight=0.0791,
                                  untrusted_pelvis=0.5618, scale=2.197),
     provenance="posecoach fit, 72 rendered standing clips (synth, synth_hard, 57 real-room variants, 14 with the "

@@ -339,7 +339,7 @@ class RotationEstimator:
                               separation_err_deg=separation_uncertainty(separation, pelvis, spread,
                                                                         reading.trusted, model,
                                                                         self.calibration.hands_high),
-                              pelvis_cue=problem)
+                              pelvis_cue=problem, pelvis_transient_s=model.pelvis.transient_s)
 
     def _read_pelvis_picture(self, t: float, m: BodyMeasures, trunk: float) -> AppearanceReading:
         if self._frame is None or self._pixels is None:

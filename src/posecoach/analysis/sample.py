@@ -24,6 +24,7 @@ class RotationSample:
     ``separation_err_deg`` bounds its separation's error (about 90% of the time, on clips the
     model was not fitted on). ``pelvis_cue`` says why the pelvis picture was not read
     (hands over it, the light jumping...): the pelvis is then the drill's prior.
+    ``pelvis_transient_s`` says how long the pelvis must read past a limit to count.
     """
 
     t: float
@@ -36,6 +37,9 @@ class RotationSample:
     calibrated: bool = False
     separation_err_deg: float | None = None   # half-width of the ~90% interval of the separation
     pelvis_cue: str | None = None             # why the pelvis picture was not read (None: it was)
+    # How long a pelvis reading past the drill's limit must last to be a turn rather than
+    # one of the pelvis picture's own transients (the person's PelvisModel.transient_s).
+    pelvis_transient_s: float = 0.25
 
     @staticmethod
     def untracked(t: float, reason: Reason, calibrated: bool = False) -> RotationSample:
