@@ -191,4 +191,9 @@ def test_a_shirt_hem_over_the_hips_gets_its_own_pelvis_mapping():
     assert model.for_person(False, True).pelvis == kept
     assert model.for_person(False, False).pelvis == model.pelvis
     many = [dataclasses.replace(hemmed[0], name=f"hem{k}") for k in range(HEM_MIN_CLIPS)]
-    assert fit_model(clear + many, EstimatorSettings(), hem_pelvis=kept).hem_pelvis != kept
+    refitted = fit_model(clear + many, EstimatorSettings(), hem_pelvis=kept)
+    assert refitted.hem_pelvis is not None and refitted.hem_pelvis != kept
+    # how long each picture's transients last is chosen, not fitted: a refit keeps them
+    assert model.pelvis.transient_s == DEFAULT_MODEL.pelvis.transient_s != kept.transient_s
+    assert refitted.hem_pelvis.transient_s == kept.transient_s
+    assert fit_model(clear, EstimatorSettings(), pelvis_transient_s=2.0).pelvis.transient_s == 2.0

@@ -305,14 +305,16 @@ HEM_MIN_CLIPS = 8        # clips with a shirt's hem over the hips needed to fit 
 
 
 def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: bool = True,
-              kept: FusionModel | None = None, hem_pelvis: PelvisModel | None = None) -> FusionModel:
+              kept: FusionModel | None = None, hem_pelvis: PelvisModel | None = None,
+              pelvis_transient_s: float = DEFAULT_MODEL.pelvis.transient_s) -> FusionModel:
     """Trunk and pelvis fitted on ``clips``; the uncertainty is the default's (``fit_and_report``
     fits it on the left-out residuals). The trunk is fitted on the clips with a chest grip, the
     high-grip trunk on those whose calibration saw the hands held high (when there are at least
     ``HIGH_GRIP_MIN_CLIPS`` and the posture's grip uses the hands). ``kept``: keep its trunks.
     The pelvis mapping is fitted on the clips without a shirt's hem over the hips, the hem's
     own on those with one when there are at least ``HEM_MIN_CLIPS``; else ``hem_pelvis`` (the
-    model's in use) is kept."""
+    model's in use) is kept. How long the picture's transients last is chosen, not fitted: the
+    pelvis mapping takes ``pelvis_transient_s``, a refitted hem mapping ``hem_pelvis``'s."""
     high = [c for c in clips if c.hands_high]
     chest = [c for c in clips if not c.hands_high] or clips
     if kept is not None:
@@ -324,9 +326,10 @@ def fit_model(clips: list[ClipRecord], settings: EstimatorSettings, uses_hands: 
     hem = [c for c in clips if c.shirt_over_hips]
     clear = [c for c in clips if not c.shirt_over_hips] or clips
     follows = DEFAULT_MODEL.pelvis.follows_trunk
-    pelvis = fit_pelvis(clear, trunk, settings, follows, high_trunk)
+    pelvis = dataclasses.replace(fit_pelvis(clear, trunk, settings, follows, high_trunk), transient_s=pelvis_transient_s)
     if len(hem) >= HEM_MIN_CLIPS:
-        hem_pelvis = fit_pelvis(hem, trunk, settings, follows, high_trunk)
+        hem_fit = fit_pelvis(hem, trunk, settings, follows, high_trunk)
+        hem_pelvis = hem_fit if hem_pelvis is None else dataclasses.replace(hem_fit, transient_s=hem_pelvis.transient_s)
     return FusionModel(trunk=trunk, pelvis=pelvis, uncertainty=DEFAULT_MODEL.uncertainty, high_grip_trunk=high_trunk,
                        hem_pelvis=hem_pelvis)
 
@@ -385,12 +388,12 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
     setup = posture_setup(posture or Posture.STANDING)
     settings, uses_hands = setup.settings, setup.model.trunk.uses_hands
     kept = setup.model if keep_trunk else None
-    fitted = fit_model(clips, settings, uses_hands, kept, setup.model.hem_pelvis)
+    fitted = fit_model(clips, settings, uses_hands, kept, setup.model.hem_pelvis, setup.model.pelvis.transient_s)
     # Leave-one-clip-out: each clip scored by a model fitted on the others.
     loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []
     for i, clip in enumerate(clips):
         others = clips[:i] + clips[i + 1:]
-        held_out = fit_model(others, settings, uses_hands, kept, setup.model.hem_pelvis)
+        held_out = fit_model(others, settings, uses_hands, kept, setup.model.hem_pelvis, setup.model.pelvis.transient_s)
         out_angles = replay(clip, held_out, settings)
         loo_scores[clip.name] = score(clip, held_out, settings, out_angles)
         loo_inputs.append(_uncertainty_inputs(clip, out_angles, held_out))
