@@ -11,6 +11,7 @@ from posecoach.analysis import events as ev
 from posecoach.analysis.coach import Coach
 from posecoach.analysis.fusion_model import DEFAULT_MODEL
 from posecoach.analysis.protocol import load_protocol
+from posecoach.analysis.range_test import TrialStatus, trial_status
 from posecoach.analysis.sample import RotationSample
 from posecoach.session import messages
 
@@ -207,6 +208,21 @@ def test_a_pelvis_turning_late_in_the_hold_takes_back_the_time_it_counted():
     rep, = coach.reps
     assert rep.faults == ["pelvis_rotation"] and not rep.completed and rep.hold_s < 7.0
     assert ev.HOLD_COMPLETE not in kinds(coach)
+
+
+def test_a_short_pause_judges_the_pelvis_within_half_of_it():
+    """The range test pauses 2 s at the end of each turn: a pelvis read past the limit through
+    1.2 s of it voids the trial though the picture's transients may last 1.5 s."""
+    proto = load_protocol("rotation-test")
+    assert DEFAULT_MODEL.pelvis.transient_s > proto.hold_s / 2
+    s, _ = rep_profile(side=1, amplitude=50, hold_s=2.5)
+    turn = int(round(1.5 * FPS))
+    pels = [0.0] * (turn + int(0.6 * FPS)) + [12.0] * int(1.2 * FPS)
+    pels += [0.0] * (len(s) - len(pels))
+    coach, _ = misread_pelvis(proto, [0.0] * 30 + s, [0.0] * 30 + pels, transient_s=DEFAULT_MODEL.pelvis.transient_s)
+    rep, = coach.reps
+    assert rep.faults == ["pelvis_rotation"]
+    assert trial_status(rep.to_dict()) == TrialStatus.PELVIS
 
 
 def test_pelvis_within_limit_is_fine():

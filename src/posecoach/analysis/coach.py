@@ -246,7 +246,10 @@ class Coach:
 
     def _check_faults(self, t: float, rep: Rep, pelvis: float, pelvis_transient_s: float) -> None:
         th = self.protocol.thresholds
-        self._judge_pelvis(t, rep, abs(pelvis) > th.pelvis_limit_deg, max(_FAULT_PERSIST_S, pelvis_transient_s))
+        # The picture's transients, but never more than half the hold: a reading past the limit
+        # through most of a short pause (the range test's 2 s) is the pelvis turned.
+        persist = max(_FAULT_PERSIST_S, min(pelvis_transient_s, self.protocol.hold_s / 2))
+        self._judge_pelvis(t, rep, abs(pelvis) > th.pelvis_limit_deg, persist)
         if abs(self._speed) > th.too_fast_dps:
             self._fast_since = self._fast_since if self._fast_since is not None else t
             if t - self._fast_since >= _FAULT_PERSIST_S / 2:

@@ -151,8 +151,8 @@ def _magnitude(value: Any) -> float | None:
 def trial_status(rep: Mapping[str, Any]) -> TrialStatus:
     """Why a rep does or does not count as a trial (the pelvis first: it voids any trial).
 
-    The pelvis counts when the coach flagged it (beyond the limit for a quarter second),
-    so one frame's glitch does not void a trial.
+    The pelvis counts when the coach flagged it (beyond the limit for longer than the pelvis
+    picture's transients, at most half the pause), so a glitch does not void a trial.
     """
     if Fault.PELVIS_ROTATION in (rep.get("faults") or ()):
         return TrialStatus.PELVIS
