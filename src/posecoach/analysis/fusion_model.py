@@ -165,8 +165,8 @@ class FusionModel:
 # under a hem read past it for 1.8-8.7 s in one stretch (3 s holds included). On the 14 renders
 # of session 13, never fitted on (docs/measurements.md, "Session 13"), false pelvis faults went
 # from 9 to 1 of their 47 still reps against a quarter second (none on the shared clips either
-# way); turned pelvises caught: 15 of 16 over both sets with either rule (the miss: a lamp
-# switched on mid-turn, under a hem). The hem mapping keeps 0.25 s: under a hem a real turn
+# way); turned pelvises caught: 15 of 16 over both sets with either rule (the miss: a 12 deg
+# turn under a loose shirt's hem, then a lamp switched on). The hem mapping keeps 0.25 s: under a hem a real turn
 # shows only briefly (d02's 15 deg turn read past the limit for 0.7 s).
 # hem_pelvis: the 7 clips with a hem (d02, h03, l01, l02, x01, x05,
 # z02) are fewer than the 8 needed to fit their own, so they keep the 24-clip fit's mapping
