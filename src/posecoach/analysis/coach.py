@@ -276,6 +276,9 @@ class Coach:
         if self._pelvis_turned and rep.add_fault(PELVIS_FAULT):
             if not rep.completed:   # the time it read past the limit was the turn: no hold
                 rep.hold_s = max(0.0, rep.hold_s - self._pending_s)
+                # nor may a hold starting now count it (its start is backdated to the arrival)
+                since = t - self._pending_s
+                self._recent = deque((st, m, ok and st <= since, sep, e) for st, m, ok, sep, e in self._recent)
             self._pending_s = 0.0
             self._emit(t, ev.FAULT, side=rep.side, fault=PELVIS_FAULT)
 
