@@ -195,8 +195,8 @@ class Coach:
         if self._rep is not None and self._last_tracked_t is not None and t - self._last_tracked_t > _LOST_ENDS_REP_S:
             self._finish_rep(self._last_tracked_t)
 
-    def _step(self, t: float, motion: float, separation: float, pelvis: float, err: float | None = None,
-              pelvis_transient_s: float = _FAULT_PERSIST_S) -> None:
+    def _step(self, t: float, motion: float, separation: float, pelvis: float, err: float | None,
+              pelvis_transient_s: float | None) -> None:
         th = self.protocol.thresholds
         magnitude = abs(motion)
         if self._phase == NEUTRAL:
@@ -244,11 +244,11 @@ class Coach:
         elif self._phase == RETURNING and signed <= th.neutral_deg:
             self._finish_rep(t)
 
-    def _check_faults(self, t: float, rep: Rep, pelvis: float, pelvis_transient_s: float) -> None:
+    def _check_faults(self, t: float, rep: Rep, pelvis: float, pelvis_transient_s: float | None) -> None:
         th = self.protocol.thresholds
         # The picture's transients, but never more than half the hold: a reading past the limit
         # through most of a short pause (the range test's 2 s) is the pelvis turned.
-        persist = max(_FAULT_PERSIST_S, min(pelvis_transient_s, self.protocol.hold_s / 2))
+        persist = max(_FAULT_PERSIST_S, min(pelvis_transient_s or 0.0, self.protocol.hold_s / 2))
         self._judge_pelvis(t, rep, abs(pelvis) > th.pelvis_limit_deg, persist)
         if abs(self._speed) > th.too_fast_dps:
             self._fast_since = self._fast_since if self._fast_since is not None else t

@@ -166,10 +166,10 @@ class FusionModel:
 # of session 13, never fitted on (docs/measurements.md, "Session 13"), false pelvis faults went
 # from 9 to 1 of their 47 still reps against a quarter second (none on the shared clips either
 # way); turned pelvises caught: 15 of 16 over both sets with either rule (the miss: a 12 deg
-# turn under a loose shirt's hem, then a lamp switched on). The hem mapping keeps 0.25 s: under a hem a real turn
-# shows only briefly (d02's 15 deg turn read past the limit for 0.7 s).
-# hem_pelvis: the 7 clips with a hem (d02, h03, l01, l02, x01, x05,
-# z02) are fewer than the 8 needed to fit their own, so they keep the 24-clip fit's mapping
+# turn under a loose shirt's hem, then a lamp switched on). The hem mapping keeps 0.25 s: under
+# a hem a real turn shows only briefly (d02's 15 deg turn read past the limit for 0.7 s).
+# hem_pelvis: the 7 clips with a hem (d02, h03, l01, l02, x01, x05, z02) are fewer than the
+# 8 needed to fit their own, so they keep the 24-clip fit's mapping
 # (each of the six then left out of a fit on the other five, the allowance moved
 # from 0.001 to 0.006). high_grip_spread: the widening that covers 90% of the hands-high
 # clips' frames, each left out: 0.042 deg per degree (0.023 in session 11, before n01-n05).

@@ -38,8 +38,9 @@ class RotationSample:
     separation_err_deg: float | None = None   # half-width of the ~90% interval of the separation
     pelvis_cue: str | None = None             # why the pelvis picture was not read (None: it was)
     # How long a pelvis reading past the drill's limit must last to be a turn rather than
-    # one of the pelvis picture's own transients (the person's PelvisModel.transient_s).
-    pelvis_transient_s: float = 0.25
+    # one of the pelvis picture's own transients (the person's PelvisModel.transient_s);
+    # None: nothing says, and the coach's own minimum applies.
+    pelvis_transient_s: float | None = None
 
     @staticmethod
     def untracked(t: float, reason: Reason, calibrated: bool = False) -> RotationSample:
