@@ -20,11 +20,15 @@ import cv2
 import numpy as np
 
 from posecoach.capture.frame_source import Frame, SourceInfo
+from posecoach.capture.read_ahead import ReadAhead
 from posecoach.errors import SourceError
 
 _DEFAULT_FPS = 30.0
 _MAX_PTS_GAP_S = 60.0  # a presentation time further ahead than this is not believed
 _SAME_TIME_S = 1e-3    # presentation times this close to index / fps are index / fps
+# Frames decoded ahead of the pipeline, on a second thread: enough to cover a slow frame's
+# decode; each waiting frame holds one RGB picture (25 MB at 4K).
+READ_AHEAD = 2
 
 
 def quiet_decoder_logs() -> None:
@@ -110,6 +114,7 @@ class VideoFileSource:
             raise SourceError(f"{self.path} is a folder, not a video file")
         self.frames_read = 0
         self.problem: str | None = None
+        self._reader: ReadAhead[Frame] | None = None
         quiet_decoder_logs()
         self._capture = cv2.VideoCapture(str(self.path))
         if not self._capture.isOpened():
@@ -164,7 +169,17 @@ class VideoFileSource:
         return t
 
     def frames(self) -> Iterator[Frame]:
-        """Yield every decodable frame; stops at the end or at a damaged or missing tail."""
+        """Yield every decodable frame; stops at the end or at a damaged or missing tail.
+
+        The frames are decoded on a second thread, ``READ_AHEAD`` frames ahead (read_ahead.py).
+        """
+        reader = self._reader = ReadAhead(self._decoded(), READ_AHEAD, name="posecoach-decode")
+        try:
+            yield from reader
+        finally:
+            reader.close()
+
+    def _decoded(self) -> Iterator[Frame]:
         index = 0
         last_t: float | None = None
         while True:
@@ -191,6 +206,8 @@ class VideoFileSource:
                 f"(the file was cut short or is damaged); the analysis covers what could be read")
 
     def close(self) -> None:
+        if self._reader is not None:  # stop decoding before the decoder goes
+            self._reader.close()
         self._capture.release()
 
     def __enter__(self) -> VideoFileSource:

@@ -26,7 +26,7 @@ from posecoach.analysis.gestures import GestureSettings
 from posecoach.analysis.protocol import Protocol
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.session.analysis_doc import AnalysisRecorder
-from posecoach.session.coaching import CoachingSession
+from posecoach.session.coaching import RECORDED_DETECT_AHEAD, CoachingSession
 from posecoach.session.pipeline import PipelineStep, PoseDetector
 
 
@@ -109,7 +109,7 @@ def analyze_video(path: str | Path, protocol: Protocol, model_path: Path | None 
             bar = tqdm(total=source.info.frames, unit="frame", desc=Path(path).name, file=sys.stderr,
                        dynamic_ncols=True, leave=False)
         last: PipelineStep | None = None
-        steps = session.run(source)
+        steps = session.run(source, RECORDED_DETECT_AHEAD)
         try:
             for step in steps:
                 last = step

@@ -10,8 +10,8 @@ and hands every step to its sinks (the analysis document, the session store).
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Sequence
-from dataclasses import replace
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from posecoach.analysis.coach import Coach
@@ -24,9 +24,25 @@ from posecoach.analysis.rotation import Calibration, RotationEstimator
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import ControlSource, Posture, Reason
 from posecoach.capture.frame_source import Frame, FrameSource
+from posecoach.capture.read_ahead import ReadAhead
+from posecoach.pose.types import PoseFrame
 from posecoach.session.control import ControlEvent, SessionControl
 from posecoach.session.guide import Guide
 from posecoach.session.pipeline import PERSON_UNSURE, PersonSelector, PipelineStep, PoseDetector, in_time_order
+
+# Frames a recorded video's detector may run ahead of the coaching (CoachingSession.run):
+# enough to keep it busy while a frame is measured; each holds one picture.
+RECORDED_DETECT_AHEAD = 2
+
+
+@dataclass(frozen=True)
+class Detected:
+    """A frame (in time order) and the people the detector found in it, found ahead."""
+
+    frame: Frame
+    people: list[PoseFrame]
+    decode_s: float
+    inference_s: float
 
 
 class SessionSink(Protocol):
@@ -94,15 +110,22 @@ class CoachingSession:
     def protocol(self) -> ExerciseProtocol:
         return self.coach.protocol
 
-    def step(self, frame: Frame, decode_s: float = 0.0) -> PipelineStep:
-        """Detect, measure, coach and guide one frame; write it to the sinks."""
+    def step(self, frame: Frame, decode_s: float = 0.0, detected: Detected | None = None) -> PipelineStep:
+        """Detect, measure, coach and guide one frame; write it to the sinks.
+
+        ``detected``: the frame's people, found ahead on another thread (:meth:`run`).
+        """
         clock = time.perf_counter
         estimator, coach = self.estimator, self.coach
         t1 = clock()
-        frame = in_time_order(frame, self.last_t)
+        if detected is None:
+            frame = in_time_order(frame, self.last_t)
+            people = self.detector.detect(frame.image, frame.t)
+            inference_s = 0.0
+        else:
+            frame, people, inference_s = detected.frame, detected.people, detected.inference_s
         self.last_t = frame.t
         self._finished = False
-        people = self.detector.detect(frame.image, frame.t)
         pose = self.selector.select(people)
         t2 = clock()
         height, width = frame.image.shape[:2]
@@ -126,7 +149,7 @@ class CoachingSession:
             estimator.request_calibration()
         t4 = clock()
         step = PipelineStep(frame=frame, pose=pose, sample=sample, state=state, events=coach.events[first_event:],
-                            timings={"decode": decode_s, "inference": t2 - t1, "estimation": t3 - t2,
+                            timings={"decode": decode_s, "inference": inference_s + t2 - t1, "estimation": t3 - t2,
                                      "coaching": t4 - t3},
                             people=len(people), guide=guide, control=self.control.state())
         for sink in self.sinks:
@@ -182,26 +205,51 @@ class CoachingSession:
     def _now(self) -> float:
         return self.last_t if self.last_t is not None else 0.0
 
-    def run(self, source: FrameSource) -> Generator[PipelineStep, None, None]:
+    def run(self, source: FrameSource, detect_ahead: int = 0) -> Generator[PipelineStep, None, None]:
         """Step through every frame of ``source``; at its end, close the rep in progress.
 
         An end asked for (a gesture, :meth:`end_session`) stops it after that frame.
+        ``detect_ahead`` > 0 (recorded videos): the pose detector runs on a thread of its own,
+        up to that many frames ahead, while this one measures and coaches the frame before;
+        the steps are the same, in the same order. 0: one thread, each frame in turn (a live
+        camera, where a frame waiting behind another would only add latency).
 
         The events of that last rep come after the last step: read them from
         ``coach.events``. Closing the generator early leaves the session open.
         """
         clock = time.perf_counter
         frames = source.frames()
+        ahead = ReadAhead(self._detected(frames), detect_ahead, name="posecoach-detect") if detect_ahead > 0 else None
+        try:
+            while True:
+                t0 = clock()
+                detected = next(ahead, None) if ahead is not None else None
+                frame = next(frames, None) if ahead is None else (detected.frame if detected is not None else None)
+                waited_s = clock() - t0
+                if frame is None:
+                    break
+                yield self.step(frame, detected.decode_s if detected is not None else waited_s, detected)
+                if self.control.end_requested:
+                    break
+        finally:
+            if ahead is not None:
+                ahead.close()
+        self.finish()
+
+    def _detected(self, frames: Iterator[Frame]) -> Iterator[Detected]:
+        """Each frame of ``frames`` in time order, with the people in it (:meth:`run`'s thread)."""
+        clock = time.perf_counter
+        last_t = self.last_t
         while True:
             t0 = clock()
             frame = next(frames, None)
-            decode_s = clock() - t0
+            t1 = clock()
             if frame is None:
-                break
-            yield self.step(frame, decode_s)
-            if self.control.end_requested:
-                break
-        self.finish()
+                return
+            frame = in_time_order(frame, last_t)
+            last_t = frame.t
+            people = self.detector.detect(frame.image, frame.t)
+            yield Detected(frame, people, decode_s=t1 - t0, inference_s=clock() - t1)
 
     def finish(self) -> list[CoachEvent]:
         """End the session: close the rep in progress, tell the sinks; returns the events it raised.

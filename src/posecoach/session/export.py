@@ -29,7 +29,7 @@ from posecoach.analysis.protocol import Protocol as ExerciseProtocol
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.capture.video_writer import CODECS, VideoWriter
 from posecoach.errors import PosecoachError, SourceError
-from posecoach.session.coaching import CoachingSession
+from posecoach.session.coaching import RECORDED_DETECT_AHEAD, CoachingSession
 from posecoach.session.pipeline import PipelineStep, PoseDetector
 
 PROGRESS_EVERY_S = 0.1  # at most ten progress reports a second (and one at the end)
@@ -170,7 +170,7 @@ def export_annotated(video: str | Path, out: str | Path, protocol: ExerciseProto
         session = CoachingSession(detector, protocol)
         cues = protocol.cues
         frames, last_report = 0, 0.0
-        steps = session.run(source)
+        steps = session.run(source, RECORDED_DETECT_AHEAD)
         resources.callback(steps.close)
         for step in steps:
             if max_seconds is not None and frames >= total:

@@ -25,7 +25,7 @@ from posecoach.analysis.protocol import Protocol, load_protocol
 from posecoach.analysis.summary import asymmetry_pct
 from posecoach.capture.video_file import VideoFileSource
 from posecoach.errors import PosecoachError
-from posecoach.session.coaching import CoachingSession
+from posecoach.session.coaching import RECORDED_DETECT_AHEAD, CoachingSession
 
 ANGLES = ("trunk", "pelvis", "separation")
 SIGN_DEADBAND_DEG = 5.0
@@ -180,7 +180,7 @@ def run_clip(video: Path, model_path: Path, model_name: str, cache: Path | None,
     tracked = []
     try:
         with VideoFileSource(video) as source:
-            for step in session.run(source):
+            for step in session.run(source, RECORDED_DETECT_AHEAD):
                 s = step.sample
                 tracked.append(s.tracked)
                 values = (s.trunk_deg, s.pelvis_deg, s.separation_deg, s.separation_err_deg)

@@ -37,7 +37,9 @@ def format_report(report: dict[str, Any]) -> str:
              f"  analyze pipeline:         {analyzed['fps']:6.1f} fps ({analyzed['ms_per_frame']:.2f} ms/frame); "
              f"ratio {report['ratio']:.3f}, overhead {report['overhead_ms_per_frame']:+.2f} ms/frame",
              "  per stage, ms/frame:      bare " + ", ".join(f"{k} {v:.2f}" for k, v in bare["stages_ms"].items()),
-             "                            analyze " + ", ".join(f"{k} {v:.2f}" for k, v in analyzed["stages_ms"].items())]
+             "                            analyze " + ", ".join(f"{k} {v:.2f}" for k, v in analyzed["stages_ms"].items())
+             + (" (decode and inference run ahead on their own threads: the stages overlap)"
+                if analyzed.get("detect_ahead_frames") else "")]
     startup = report["startup"]
     if "first_frame_s" in startup:
         lines.append(f"  start-up to first analysed frame: {startup['first_frame_s']:.2f} s (python+imports "
