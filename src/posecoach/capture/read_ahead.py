@@ -25,13 +25,14 @@ _POLL_S = 0.05  # how often a producer waiting on a full queue checks for a clos
 class ReadAhead(Generic[T]):
     """Iterate ``items`` on a daemon thread, at most ``depth`` items ahead of the reader.
 
-    ``close()`` stops the thread (within one item) and waits for it: call it before freeing
-    what ``items`` reads from (a capture device, a decoder).
+    ``close()`` stops the thread (within one item) and waits until it is done with ``items``:
+    call it before freeing what ``items`` reads from (a capture device, a decoder).
     """
 
     def __init__(self, items: Iterator[T], depth: int = 2, name: str = "posecoach-read-ahead") -> None:
         self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
+        self._finished = threading.Event()  # set by the thread as it ends
         self._done = False
         self._thread = threading.Thread(target=self._produce, args=(items,), name=name, daemon=True)
         self._thread.start()
@@ -45,9 +46,12 @@ class ReadAhead(Generic[T]):
         except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
             self._put((_ERROR, exc))
         finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            try:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+            finally:
+                self._finished.set()
 
     def _put(self, entry: tuple[str, object]) -> bool:
         """Queue ``entry``; False when the reader closed meanwhile."""
@@ -69,7 +73,7 @@ class ReadAhead(Generic[T]):
         if kind == _ITEM:
             return value  # type: ignore[return-value]
         self._done = True
-        self._thread.join()
+        self._finished.wait()
         if kind == _ERROR:
             assert isinstance(value, BaseException)
             raise value
@@ -84,4 +88,6 @@ class ReadAhead(Generic[T]):
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._thread.join()
+        # Not Thread.join(): called from a thread Python did not start (a QThread), join would
+        # register it as a dummy thread that never goes away.
+        self._finished.wait()
