@@ -317,7 +317,7 @@ def test_ffmpeg_rotate_tag_is_applied(tmp_path):
 
 
 # --------------------------------------------------------------------------- 4K, long, memory
-def test_4k_video_is_streamed_one_frame_at_a_time(tmp_path, fake_mediapipe):
+def test_4k_video_is_streamed_a_bounded_few_frames_at_a_time(tmp_path, fake_mediapipe):
     path = write_video(tmp_path / "uhd.mp4", plain_frames(6, size=(3840, 2160)))
     doc = analyze_video(path, PROTOCOL, tmp_path / "fake.task", progress=False).document
     assert (doc["source"]["width"], doc["source"]["height"]) == (3840, 2160)

@@ -1,22 +1,21 @@
-"""Decode ahead: an iterator run on its own thread, a few items in front of its reader.
+"""Read ahead: an iterator run on its own thread, a few items in front of its reader.
 
-Decoding a recorded video (0.8-0.9 ms a 640x480 frame, more in HD) and converting it to RGB
-release the GIL, and MediaPipe's inference keeps one core busy: on a second core the next
-frames are ready by the time the pipeline asks for them. Items, their order and the
-iterator's own end-of-stream bookkeeping are unchanged; an exception raised by the iterator
-reaches the reader at the item where it happened.
+For a recorded video, decoding (0.8-0.9 ms a 640x480 frame, more in HD; video_file.py) and
+the pose model (coaching.py) each run ahead like this: OpenCV and MediaPipe release the GIL,
+and MediaPipe's inference keeps one core busy, so on the second core the next frames are
+decoded and the frame before is measured meanwhile. Items, their order and the iterator's own
+end-of-stream bookkeeping are unchanged; an exception raised by the iterator reaches the
+reader at the item where it happened.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 _ITEM, _END, _ERROR = "item", "end", "error"
 _POLL_S = 0.05  # how often a producer waiting on a full queue checks for a close

@@ -212,7 +212,8 @@ class CoachingSession:
         ``detect_ahead`` > 0 (recorded videos): the pose detector runs on a thread of its own,
         up to that many frames ahead, while this one measures and coaches the frame before;
         the steps are the same, in the same order. 0: one thread, each frame in turn (a live
-        camera, where a frame waiting behind another would only add latency).
+        camera, where a frame waiting behind another would only add latency). Close the
+        generator before :meth:`restart` then: the detector may be reading a frame.
 
         The events of that last rep come after the last step: read them from
         ``coach.events``. Closing the generator early leaves the session open.
@@ -223,12 +224,15 @@ class CoachingSession:
         try:
             while True:
                 t0 = clock()
-                detected = next(ahead, None) if ahead is not None else None
-                frame = next(frames, None) if ahead is None else (detected.frame if detected is not None else None)
-                waited_s = clock() - t0
+                if ahead is None:
+                    detected, frame = None, next(frames, None)
+                else:
+                    detected = next(ahead, None)
+                    frame = detected.frame if detected is not None else None
+                decode_s = clock() - t0 if detected is None else detected.decode_s
                 if frame is None:
                     break
-                yield self.step(frame, detected.decode_s if detected is not None else waited_s, detected)
+                yield self.step(frame, decode_s, detected)
                 if self.control.end_requested:
                     break
         finally:
