@@ -113,17 +113,14 @@ class CoachingSession:
     def step(self, frame: Frame, decode_s: float = 0.0, detected: Detected | None = None) -> PipelineStep:
         """Detect, measure, coach and guide one frame; write it to the sinks.
 
-        ``detected``: the frame's people, found ahead on another thread (:meth:`run`).
+        ``detected``: the frame (in time order) and its people, found beforehand (:meth:`run`).
         """
+        if detected is None:
+            detected = self._detect(frame, self.last_t, decode_s)
         clock = time.perf_counter
         estimator, coach = self.estimator, self.coach
         t1 = clock()
-        if detected is None:
-            frame = in_time_order(frame, self.last_t)
-            people = self.detector.detect(frame.image, frame.t)
-            inference_s = 0.0
-        else:
-            frame, people, inference_s = detected.frame, detected.people, detected.inference_s
+        frame, people = detected.frame, detected.people
         self.last_t = frame.t
         self._finished = False
         pose = self.selector.select(people)
@@ -149,8 +146,8 @@ class CoachingSession:
             estimator.request_calibration()
         t4 = clock()
         step = PipelineStep(frame=frame, pose=pose, sample=sample, state=state, events=coach.events[first_event:],
-                            timings={"decode": decode_s, "inference": inference_s + t2 - t1, "estimation": t3 - t2,
-                                     "coaching": t4 - t3},
+                            timings={"decode": detected.decode_s, "inference": detected.inference_s + t2 - t1,
+                                     "estimation": t3 - t2, "coaching": t4 - t3},
                             people=len(people), guide=guide, control=self.control.state())
         for sink in self.sinks:
             sink.add_step(step, coach, estimator)
@@ -218,21 +215,11 @@ class CoachingSession:
         The events of that last rep come after the last step: read them from
         ``coach.events``. Closing the generator early leaves the session open.
         """
-        clock = time.perf_counter
-        frames = source.frames()
-        ahead = ReadAhead(self._detected(frames), detect_ahead, name="posecoach-detect") if detect_ahead > 0 else None
+        detections = self._detected(source.frames())
+        ahead = ReadAhead(detections, detect_ahead, name="posecoach-detect") if detect_ahead > 0 else None
         try:
-            while True:
-                t0 = clock()
-                if ahead is None:
-                    detected, frame = None, next(frames, None)
-                else:
-                    detected = next(ahead, None)
-                    frame = detected.frame if detected is not None else None
-                decode_s = clock() - t0 if detected is None else detected.decode_s
-                if frame is None:
-                    break
-                yield self.step(frame, decode_s, detected)
+            for detected in ahead if ahead is not None else detections:
+                yield self.step(detected.frame, detected=detected)
                 if self.control.end_requested:
                     break
         finally:
@@ -241,19 +228,25 @@ class CoachingSession:
         self.finish()
 
     def _detected(self, frames: Iterator[Frame]) -> Iterator[Detected]:
-        """Each frame of ``frames`` in time order, with the people in it (:meth:`run`'s thread)."""
+        """Each frame of ``frames`` in time order, with the people in it (on :meth:`run`'s
+        detector thread when it detects ahead)."""
         clock = time.perf_counter
         last_t = self.last_t
         while True:
             t0 = clock()
             frame = next(frames, None)
-            t1 = clock()
             if frame is None:
                 return
-            frame = in_time_order(frame, last_t)
-            last_t = frame.t
-            people = self.detector.detect(frame.image, frame.t)
-            yield Detected(frame, people, decode_s=t1 - t0, inference_s=clock() - t1)
+            detected = self._detect(frame, last_t, clock() - t0)
+            last_t = detected.frame.t
+            yield detected
+
+    def _detect(self, frame: Frame, last_t: float | None, decode_s: float) -> Detected:
+        """``frame`` placed after ``last_t`` in time, and the people the detector finds in it."""
+        t0 = time.perf_counter()
+        frame = in_time_order(frame, last_t)
+        people = self.detector.detect(frame.image, frame.t)
+        return Detected(frame, people, decode_s, time.perf_counter() - t0)
 
     def finish(self) -> list[CoachEvent]:
         """End the session: close the rep in progress, tell the sinks; returns the events it raised.
