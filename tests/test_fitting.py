@@ -40,6 +40,53 @@ def test_trunk_weights_and_single_cue_gains_are_recovered():
     assert model.hands_lever == pytest.approx(0.77, rel=0.02)
 
 
+def grip_record(seed: int, amplitude: float, offset: float, seen_share: float = 0.5) -> ClipRecord:
+    """Two holds with hands gripped ``offset`` (torso heights) to the person's right of the spine,
+    whose wrists show only ``seen_share`` of that offset at neutral; the cues follow the true
+    trunk through TRUE_WEIGHTS once the hands are centred with the whole offset. Recorded as the
+    estimator reads them: centred with the offset as seen (grip_offset_gain 1)."""
+    from posecoach.analysis.cues import centred_hand_travel
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, 20, 1 / 30)
+    trunk = amplitude * np.sin(2 * np.pi * t / 10)
+    phi = np.radians(trunk)
+    lever = 0.77
+    travel = -(offset * np.cos(phi) + lever * np.sin(phi)) + offset     # image x since neutral
+    seen = -seen_share * offset                                          # the wrists' neutral offset, image x
+    centred = -lever * np.sin(phi)                                       # what the whole offset gives
+    world = trunk / 1.2 + rng.normal(0, 2.0, t.size)
+    fore = (trunk - TRUE_WEIGHTS[1] * world - TRUE_WEIGHTS[2] * centred - TRUE_WEIGHTS[3] * centred ** 3) / TRUE_WEIGHTS[0]
+    read = centred_hand_travel(travel, seen, 0.0, lever)
+    features = np.stack([fore, world, read, read ** 3, 0 * fore, 0 * fore], axis=1)
+    zeros = np.zeros(t.size)
+    return ClipRecord(f"grip{seed}", [], t, features, world, read, fore, zeros + 0.001, zeros, zeros, trunk, zeros,
+                      read_lever=lever, hands_travel=travel, width_blind=np.zeros(t.size, dtype=bool),
+                      grip_offset=seen, neutral_yaw=0.0)
+
+
+def test_the_grips_offset_gain_is_fitted_and_read_as_fitted():
+    """Wrists that show half the grip's offset: the fit takes it twice, recovers the weights, and
+    the replay reads the turn through that gain; clips recorded without the raw travel keep 1."""
+    clips = [grip_record(k, a, o) for k, (a, o) in enumerate(((30, 0.12), (45, -0.1), (60, 0.15), (50, -0.14)))]
+    model = fit_trunk(clips)
+    assert model.grip_offset_gain == 2.0
+    assert np.allclose(model.weights[:4], TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
+
+    fitted = FusionModel(trunk=model, pelvis=DEFAULT_MODEL.pelvis, uncertainty=DEFAULT_MODEL.uncertainty)
+    as_seen = dataclasses.replace(fitted, trunk=fit_trunk(clips, offset_gain=1.0))
+    error = [np.nanmean(np.abs(replay(c, m, EstimatorSettings())["raw_trunk"] - c.true_trunk))
+             for m in (fitted, as_seen) for c in clips[:1]]
+    assert error[0] < 0.01 < error[1]
+    # each grip's trunk reads the hands with its own gain: a person held to the high-grip trunk
+    # fitted with 2 is read with 2, whatever the chest grip's trunk took
+    mixed = dataclasses.replace(as_seen, high_grip_trunk=model)
+    high = dataclasses.replace(clips[0], hands_high=True)
+    assert np.nanmean(np.abs(replay(high, mixed, EstimatorSettings())["raw_trunk"] - high.true_trunk)) < 0.01
+    assert fit_trunk([record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]).grip_offset_gain == 1.0
+
+
 def eyes_record(seed: int, amplitude: float, head_stays: bool) -> ClipRecord:
     """Two holds whose shoulder cues read the turn, and 0.75 of it when the head stays on the
     screen (MediaPipe's pull, session 10); the hands are noisy, the nose shifts 0.74 ear

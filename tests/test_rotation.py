@@ -278,6 +278,30 @@ def test_an_off_centre_grip_reads_the_same_turn_to_either_side(side_offset, yaw0
         assert abs(raw_right + raw_left) > 1.0
 
 
+@pytest.mark.parametrize("understated", [0.5, 0.4])
+def test_a_grip_whose_offset_the_wrists_understate_is_centred_with_the_offset_gain(understated):
+    """MediaPipe's crossed wrists show only part of the grip's offset: taken 1/understated times
+    (TrunkModel.grip_offset_gain) the two sides read alike again, as they do not with the offset as seen."""
+    from posecoach.analysis.cues import centred_hand_travel, hands_angle
+
+    lever, offset = 0.77, 0.12
+    true_neutral = _hands_seen(0.0, offset, lever)
+    seen_neutral = understated * true_neutral
+    for turn in (20.0, 45.0, 65.0):
+        right = _hands_seen(turn, offset, lever) - true_neutral
+        left = _hands_seen(-turn, offset, lever) - true_neutral
+        gain = 1.0 / understated
+        assert hands_angle(centred_hand_travel(right, seen_neutral, 0.0, lever, gain), lever) == pytest.approx(turn, abs=0.01)
+        assert hands_angle(centred_hand_travel(left, seen_neutral, 0.0, lever, gain), lever) == pytest.approx(-turn, abs=0.01)
+        as_seen = [hands_angle(centred_hand_travel(x, seen_neutral, 0.0, lever), lever) for x in (right, left)]
+        assert abs(as_seen[0] + as_seen[1]) > 0.5   # a left/right difference the gain removes
+    # whole clips at once, as the fit reads them, give the frame-by-frame numbers
+    travel = np.array([-0.3, 0.0, 0.25, np.nan])
+    together = centred_hand_travel(travel, seen_neutral, 5.0, lever, 2.0)
+    one_by_one = [centred_hand_travel(x, seen_neutral, 5.0, lever, 2.0) for x in travel]
+    assert np.allclose(together, one_by_one, equal_nan=True)
+
+
 def test_a_centred_grip_square_to_the_camera_is_left_as_it_is():
     from posecoach.analysis.cues import centred_hand_travel
 

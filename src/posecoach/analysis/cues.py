@@ -49,6 +49,8 @@ class Cues:
     # the nose's sideways shift against the ears since neutral, in neutral ear widths (NaN: ears not seen apart)
     nose_shift: float = math.nan
     head_still: float = 0.0    # 0: the head turns with the trunk .. 1: it keeps facing the camera
+    hands_travel: float = math.nan  # the hand travel as seen, before the grip correction (``hands``)
+    width_blind: bool = False  # the shoulder width was blind: ``foreshortening`` is the hands' (or world's) angle
 
     def trunk_features(self) -> np.ndarray:
         """The trunk cues in the order of ``fusion_model.TRUNK_FEATURES``."""
@@ -98,31 +100,38 @@ def hands_angle(hands, lever: float):
     return np.degrees(np.arcsin(np.clip(-np.asarray(hands) / lever, -1.0, 1.0)))
 
 
-def centred_hand_travel(hands: float, offset: float, neutral_yaw_deg: float, lever: float) -> float:
+def centred_hand_travel(hands, offset, neutral_yaw_deg, lever: float, offset_gain: float = 1.0):
     """The hand travel a grip centred on the spine and square to the camera would show.
 
     The hands circle the spine: seen from the camera their sideways position toward the
     person's right is ``u = a cos(phi) + d sin(phi) = R sin(phi + psi)`` at body yaw
     ``phi``, with ``d`` the lever in front of the spine, ``a`` the grip's offset to the
     side, ``R = hypot(a, d)`` and ``psi = atan2(a, d)``. The neutral picture shows
-    ``u0 = offset`` at ``phi = yaw0``, which gives ``a``; the turn is then
+    ``u0 = offset_gain * offset`` at ``phi = yaw0``, which gives ``a``; the turn is then
     ``asin((u0 + travel) / R) - asin(u0 / R)``, independent of the side. An off-centre grip
     (``a != 0``) moves the hands by ``a (cos(turn) - 1)`` on both sides, which a plain
     ``sin`` reads as a smaller turn one way and a larger the other: 4-8 degrees of
     left/right difference on the rendered drills, where one hand grips the other wrist.
 
+    ``offset_gain`` (``TrunkModel.grip_offset_gain``, fitted): how much further off the spine
+    the grip turns than MediaPipe's wrists show at neutral. In a crossed grip the two wrists
+    overlap and their landmarks are drawn toward each other and the body's midline, so the
+    pair's midpoint understates the grip's offset (a mirrored grip flipped the hands cue's
+    left/right difference by 7-8 degrees on renders, which the offset as seen removed only
+    1.6 degrees of).
+
     ``hands``: travel since neutral (image x over torso height, positive to the image
     right); ``offset``: the wrists' neutral position from the spine (the hip midpoint),
     same units; returns ``-lever * sin(turn)``, the travel of a centred, square grip.
-    No fitted number: ``lever`` is the model's.
+    Numbers or numpy arrays (the fit uses it on whole clips).
     """
-    yaw0 = math.radians(neutral_yaw_deg)
-    u0 = -offset  # toward the person's right = toward the image left
-    side = (u0 - lever * math.sin(yaw0)) / max(math.cos(yaw0), 0.2)
-    reach = math.hypot(side, lever)
-    start = math.asin(max(-1.0, min(1.0, u0 / reach)))
-    turn = math.asin(max(-1.0, min(1.0, (u0 - hands) / reach))) - start
-    return -lever * math.sin(turn)
+    yaw0 = np.radians(neutral_yaw_deg)
+    u0 = -offset_gain * np.asarray(offset, dtype=float)  # toward the person's right = toward the image left
+    side = (u0 - lever * np.sin(yaw0)) / np.maximum(np.cos(yaw0), 0.2)
+    reach = np.hypot(side, lever)
+    start = np.arcsin(np.clip(u0 / reach, -1.0, 1.0))
+    turn = np.arcsin(np.clip((u0 - np.asarray(hands, dtype=float)) / reach, -1.0, 1.0)) - start
+    return -lever * np.sin(turn)
 
 
 def _wrap(deg: float) -> float:
@@ -131,7 +140,7 @@ def _wrap(deg: float) -> float:
 
 def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DEFAULT_HANDS_LEVER,
                  blind_world_gain: float | None = None, centre_grip: bool = True,
-                 head_follow: float | None = None) -> Cues:
+                 head_follow: float | None = None, grip_offset_gain: float = 1.0) -> Cues:
     """All cues of frame ``m`` against the calibrated ``neutral``; ``hands_lever`` (torso
     heights) turns the hand travel into an angle where the shoulder width is blind.
 
@@ -139,14 +148,16 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     on the chest, a stick across the shoulders), the world yaw times this gain fills the
     shoulder width's blind zone and gives its sign, instead of the hands.
     ``centre_grip``: correct the hand travel for a grip off the spine's line at neutral
-    (``centred_hand_travel``).
+    (``centred_hand_travel``, with ``grip_offset_gain``).
     ``head_follow``: the nose's shift per sine of the turn of a head that turns with the trunk
     (``head_stillness``); None, or no hand cue, or ears not seen apart: ``head_still`` is 0.
     """
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
-    hands = m.hands_x - neutral.hands_x
+    travel = m.hands_x - neutral.hands_x
+    hands = travel
     if centre_grip:
-        hands = centred_hand_travel(hands, neutral.hands_x - neutral.hips_x, neutral.world_shoulder_yaw, hands_lever)
+        hands = float(centred_hand_travel(travel, neutral.hands_x - neutral.hips_x, neutral.world_shoulder_yaw,
+                                          hands_lever, grip_offset_gain))
     # A rotation to the right carries the hands toward the image left (negative x).
     if blind_world_gain is None and abs(hands) > HANDS_SIGN_DEADBAND:
         sign = -math.copysign(1.0, hands)
@@ -155,7 +166,8 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     yaw0 = math.radians(neutral.world_shoulder_yaw)
     ratio = m.shoulder_width / neutral.shoulder_width if neutral.shoulder_width > 1e-6 else 1.0
     phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
-    if math.degrees(phi) < FORESHORTENING_BLIND_DEG:
+    width_blind = math.degrees(phi) < FORESHORTENING_BLIND_DEG
+    if width_blind:
         # Blind near 0 deg (the cosine is flat there: 2% of width noise reads as 11 deg, with
         # a random sign): the hands, which move most there, speak for it.
         foreshortening = (float(hands_angle(hands, hands_lever)) if blind_world_gain is None
@@ -177,4 +189,6 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
         hip_narrowing=trunk_sign * (1.0 - hip_ratio),
         nose_shift=nose_shift,
         head_still=head_still,
+        hands_travel=travel,
+        width_blind=width_blind,
     )

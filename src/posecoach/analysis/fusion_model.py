@@ -35,9 +35,11 @@ class TrunkModel:
     hands_lever: float     # hand travel ~ -hands_lever * sin(trunk), torso heights (ditto)
     uses_hands: bool = True  # False: the posture's grip makes the hands no trunk cue (weights 0)
     # True: the hand travel is corrected for a grip off the spine's line at neutral
-    # (cues.centred_hand_travel; geometry, no fitted number)
+    # (cues.centred_hand_travel: geometry)
     centres_grip: bool = True
     head_follow: float | None = None
+    # the grip's offset from the spine per offset its wrists show at neutral (fitted; 1: as seen)
+    grip_offset_gain: float = 1.0
 
 
 @dataclass(frozen=True)

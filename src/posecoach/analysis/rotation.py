@@ -97,6 +97,8 @@ class FrameFeatures:
     hands: float
     foreshortening: float
     nose_shift: float                   # the nose against the ears since neutral (cues.Cues)
+    hands_travel: float                 # the hand travel before the grip correction (cues.Cues)
+    width_blind: bool                   # the shoulder width was blind (cues.Cues)
     appearance_change: float | None     # None when not trusted
     appearance_plainness: float
     appearance_noise: float
@@ -310,8 +312,10 @@ class RotationEstimator:
         assert self.calibration is not None
         model = self._person_models[self.calibration.hands_high, self.calibration.shirt_over_hips]
         read = self.model.trunk  # the cues are read as every trunk model was fitted on them
+        # ... but the grip's offset as the person's trunk was fitted on it (each grip fits its own)
         cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
-                            None if read.uses_hands else read.world_gain, read.centres_grip, read.head_follow)
+                            None if read.uses_hands else read.world_gain, read.centres_grip, read.head_follow,
+                            model.trunk.grip_offset_gain)
         features = cues.trunk_features()
         raw_trunk = fuse_trunk(features, model)
         trunk = self._trunk_filter(raw_trunk, t)
@@ -330,6 +334,7 @@ class RotationEstimator:
         self.last_features = FrameFeatures(
             t=t, trunk_features=tuple(features.tolist()), world=cues.world,
             hands=cues.hands, foreshortening=cues.foreshortening, nose_shift=cues.nose_shift,
+            hands_travel=cues.hands_travel, width_blind=cues.width_blind,
             appearance_change=reading.change if reading.trusted else None,
             appearance_plainness=reading.plainness, appearance_noise=reading.noise, appearance_problem=problem,
             trunk_deg=trunk, pelvis_deg=pelvis)

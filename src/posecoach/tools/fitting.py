@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.cues import DEFAULT_HANDS_LEVER, hands_angle, head_stillness, trunk_feature_values
+from posecoach.analysis.cues import DEFAULT_HANDS_LEVER, centred_hand_travel, hands_angle, head_stillness, trunk_feature_values
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
 from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.rotation import EstimatorSettings, cue_spread, pelvis_magnitude, uncertainty_terms
@@ -73,6 +73,16 @@ class ClipRecord:
     shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
     nose_shift: np.ndarray | None = None  # the nose against the ears (Cues.nose_shift); None: not recorded
     read_lever: float = DEFAULT_HANDS_LEVER  # the hands lever the cues were read with (hand travel, head's state)
+    # The hand travel before the grip correction, the frames where the shoulder width was blind
+    # (its cue is then the hands' angle), the wrists' neutral offset from the spine and the
+    # neutral's yaw: with them the fit reads the hands under another grip_offset_gain.
+    # None: not recorded (the cues stay as read).
+    hands_travel: np.ndarray | None = None
+    width_blind: np.ndarray | None = None
+    grip_offset: float = 0.0
+    neutral_yaw: float = 0.0
+    read_offset_gain: float = 1.0  # the grip_offset_gain the cues were read with (the person's trunk's)
+    read_centres_grip: bool = True
 
     @property
     def measured(self) -> np.ndarray:
@@ -89,8 +99,10 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
     high, hem, lever = [False], [False], [DEFAULT_HANDS_LEVER]
+    neutral: list = [None, DEFAULT_MODEL.trunk, DEFAULT_MODEL.trunk.grip_offset_gain]
     k = len(TRUNK_FEATURES)
-    width = k + 8   # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose
+    width = k + 10  # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose,
+    #                 the hand travel as seen, the width's blindness
 
     def keep(step, estimator) -> None:
         f = estimator.last_features
@@ -98,21 +110,29 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
             high[0] = estimator.calibration.hands_high
             hem[0] = estimator.calibration.shirt_over_hips
             lever[0] = estimator.model.trunk.hands_lever
+            person = estimator.model.for_person(high[0], hem[0]).trunk   # whose grip offset the cues carry
+            neutral[:] = [estimator.calibration.neutral, estimator.model.trunk, person.grip_offset_gain]
         if f is None:
             rows.append((step.frame.t,) + (math.nan,) * (width - 1))
         else:
             rows.append((f.t, *f.trunk_features, f.world, f.hands, f.foreshortening,
                          math.nan if f.appearance_change is None else f.appearance_change,
-                         f.appearance_plainness, f.appearance_noise, f.nose_shift))
+                         f.appearance_plainness, f.appearance_noise, f.nose_shift, f.hands_travel,
+                         float(f.width_blind)))
 
     run_clip(video, model_path, model_name, cache, on_step=keep, protocol=clip_protocol(meta, protocol))
     data = np.array(rows, dtype=float).reshape(-1, width)
     n = min(len(data), len(truth["trunk"]))
     data = data[:n]
-    world, hands, fore, change, plainness, noise, nose = (data[:, k + 1 + j] for j in range(7))
+    world, hands, fore, change, plainness, noise, nose, travel, blind = (data[:, k + 1 + j] for j in range(9))
+    seen, read, offset_gain = neutral
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
                       world, hands, fore, change, plainness, noise,
-                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose, lever[0])
+                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose, lever[0],
+                      travel, blind > 0.5,
+                      0.0 if seen is None else seen.hands_x - seen.hips_x,
+                      0.0 if seen is None else seen.world_shoulder_yaw,
+                      offset_gain, read.centres_grip)
 
 
 # ---------------------------------------------------------------------------- replay
@@ -131,9 +151,9 @@ def _filtered(values: np.ndarray, t: np.ndarray, settings: EstimatorSettings) ->
 def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) -> dict[str, np.ndarray]:
     """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``
     (read as its calibration saw the person: FusionModel.for_person)."""
-    read = model.trunk   # the cues are read with the chest-grip trunk's head_follow, as the estimator does
-    model = model.for_person(clip.hands_high, clip.shirt_over_hips)
-    raw_trunk = trunk_features(clip, read.head_follow) @ np.array(model.trunk.weights)
+    read = model.trunk   # the cues are read with the chest-grip trunk's head_follow, as the estimator does,
+    model = model.for_person(clip.hands_high, clip.shirt_over_hips)   # the grip's offset with the person's trunk's
+    raw_trunk = trunk_features(clip, read.head_follow, model.trunk.grip_offset_gain) @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     magnitude = np.where(np.isfinite(clip.change),
                          pelvis_magnitude(clip.change, clip.plainness, clip.noise, trunk, model), 0.0)
@@ -166,13 +186,26 @@ def fit_head_follow(clips: list[ClipRecord]) -> float | None:
 _head_stillness = np.vectorize(head_stillness, otypes=[float])
 
 
-def head_still(clip: ClipRecord, head_follow: float | None) -> np.ndarray:
+def hand_cues(clip: ClipRecord, offset_gain: float) -> tuple[np.ndarray, np.ndarray]:
+    """``clip``'s grip-corrected hand travel and shoulder-width cue with the grip's offset taken
+    ``offset_gain`` times its neutral picture's (``TrunkModel.grip_offset_gain``); as recorded
+    when the clip was read so, or carries no raw travel, or was read without the correction."""
+    if clip.hands_travel is None or clip.width_blind is None or not clip.read_centres_grip \
+            or offset_gain == clip.read_offset_gain:
+        return clip.hands, clip.foreshortening
+    hands = centred_hand_travel(clip.hands_travel, clip.grip_offset, clip.neutral_yaw, clip.read_lever, offset_gain)
+    return hands, np.where(clip.width_blind, hands_angle(hands, clip.read_lever), clip.foreshortening)
+
+
+def head_still(clip: ClipRecord, head_follow: float | None, offset_gain: float | None = None) -> np.ndarray:
     """``Cues.head_still`` of every frame of ``clip`` under ``head_follow`` (0 where not judged),
-    with the hands' turn read as the clip was (``ClipRecord.read_lever``)."""
+    with the hands' turn read with the clip's lever (``ClipRecord.read_lever``) and
+    ``offset_gain`` (None: the one it was read with)."""
     if head_follow is None or clip.nose_shift is None:
         return np.zeros(len(clip.t))
-    ok = np.isfinite(clip.nose_shift) & np.isfinite(clip.hands)
-    turn = hands_angle(np.where(ok, clip.hands, 0.0), clip.read_lever)
+    hands, _ = hand_cues(clip, clip.read_offset_gain if offset_gain is None else offset_gain)
+    ok = np.isfinite(clip.nose_shift) & np.isfinite(hands)
+    turn = hands_angle(np.where(ok, hands, 0.0), clip.read_lever)
     return np.where(ok, _head_stillness(np.where(ok, clip.nose_shift, 0.0), turn, head_follow), 0.0)
 
 
@@ -182,33 +215,61 @@ def keeps_eyes_on_screen(clip: ClipRecord, head_follow: float | None) -> bool:
     return bool(turned.any() and np.median(head_still(clip, head_follow)[turned]) > HEAD_STAYS)
 
 
-def trunk_features(clip: ClipRecord, head_follow: float | None) -> np.ndarray:
-    """``clip``'s trunk features with the head's state under ``head_follow`` (the recorded ones
-    carry the head's state under the model the clip was read with)."""
-    return trunk_feature_values(clip.foreshortening, clip.world, clip.hands, head_still(clip, head_follow))
+def trunk_features(clip: ClipRecord, head_follow: float | None, offset_gain: float | None = None) -> np.ndarray:
+    """``clip``'s trunk features with the head's state under ``head_follow`` and the grip's offset
+    taken ``offset_gain`` times (None: as the clip was read)."""
+    gain = clip.read_offset_gain if offset_gain is None else offset_gain
+    hands, fore = hand_cues(clip, gain)
+    return trunk_feature_values(fore, clip.world, hands, head_still(clip, head_follow, gain))
 
 
-def fit_trunk(clips: list[ClipRecord], uses_hands: bool = True, head_follow: float | None = None) -> TrunkModel:
+# The grip's offset gains tried (TrunkModel.grip_offset_gain): from the offset as seen (1) to
+# three times it. Session 14 measured 2 removing most of the hands cue's grip dependence.
+GRIP_OFFSET_GAINS = tuple(np.round(np.arange(1.0, 3.01, 0.25), 2))
+
+
+def _trunk_least_squares(clips: list[ClipRecord], head_follow: float | None, offset_gain: float,
+                         used: list[int]) -> tuple[np.ndarray, float]:
+    """The trunk weights on ``clips`` (only ``used`` non-zero) and their sum of squared residuals."""
+    X = np.concatenate([trunk_features(c, head_follow, offset_gain)[c.measured] for c in clips])
+    y = np.concatenate([c.true_trunk[c.measured] for c in clips])
+    ok = np.isfinite(y) & np.all(np.isfinite(X), axis=1)
+    weights = np.zeros(len(TRUNK_FEATURES))
+    weights[used], *_ = np.linalg.lstsq(X[ok][:, used], y[ok], rcond=None)
+    return weights, float(np.sum((X[ok] @ weights - y[ok]) ** 2))
+
+
+def fit_trunk(clips: list[ClipRecord], uses_hands: bool = True, head_follow: float | None = None,
+              offset_gain: float | None = None) -> TrunkModel:
     """Least squares of the trunk cues; without the hands (``uses_hands=False``) their weights are
     0, and so are the head's state's unless ``HEAD_MIN_CLIPS`` clips keep the eyes on the screen.
-    ``head_follow``: the one the cues are read with (another trunk's); None: fitted on ``clips``."""
+    ``head_follow``: the one the cues are read with (another trunk's); None: fitted on ``clips``.
+    ``offset_gain``: the grip's offset gain to read the hands with; None: the one of
+    ``GRIP_OFFSET_GAINS`` whose least squares leaves the smallest residual (when the hands are
+    used and the clips carry their raw travel), else the one the clips were read with. Each
+    trunk fits its own: a grip held high circles closer to the spine's line."""
     if head_follow is None and uses_hands:
         head_follow = fit_head_follow(clips)
     heads_still = sum(keeps_eyes_on_screen(c, head_follow) for c in clips)
-    X = np.concatenate([trunk_features(c, head_follow)[c.measured] for c in clips])
+    used = [0, 1] + ([2, 3] if uses_hands else []) + ([4, 5] if heads_still >= HEAD_MIN_CLIPS else [])
+    if offset_gain is not None:
+        gains: tuple[float, ...] = (offset_gain,)
+    elif uses_hands and all(c.hands_travel is not None and c.read_centres_grip for c in clips):
+        gains = GRIP_OFFSET_GAINS
+    else:
+        gains = (clips[0].read_offset_gain,)
+    fits = [(_trunk_least_squares(clips, head_follow, float(g), used), float(g)) for g in gains]
+    (weights, _), gain = min(fits, key=lambda fit: fit[0][1])
     y = np.concatenate([c.true_trunk[c.measured] for c in clips])
     ok = np.isfinite(y)
-    used = [0, 1] + ([2, 3] if uses_hands else []) + ([4, 5] if heads_still >= HEAD_MIN_CLIPS else [])
-    weights = np.zeros(len(TRUNK_FEATURES))
-    weights[used], *_ = np.linalg.lstsq(X[ok][:, used], y[ok], rcond=None)
     world = np.concatenate([c.world[c.measured] for c in clips])[ok]
-    hands = np.concatenate([c.hands[c.measured] for c in clips])[ok]
+    hands = np.concatenate([hand_cues(c, gain)[0][c.measured] for c in clips])[ok]
     world_gain = float(np.dot(world, y[ok]) / np.dot(world, world))
     s = np.sin(np.radians(y[ok]))
     hands_lever = float(-np.dot(hands, s) / np.dot(s, s))
     return TrunkModel(weights=tuple(round(float(w), 5) for w in weights),
                       world_gain=round(world_gain, 4), hands_lever=round(hands_lever, 4), uses_hands=uses_hands,
-                      head_follow=head_follow)
+                      head_follow=head_follow, grip_offset_gain=gain)
 
 
 def _pelvis_cost(truth: np.ndarray, estimate: np.ndarray) -> float:
@@ -257,7 +318,8 @@ def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: Estim
 def _uncertainty_inputs(clip: ClipRecord, out: dict[str, np.ndarray], model: FusionModel) -> np.ndarray:
     """The uncertainty's terms in every frame of ``clip``, replayed as ``out`` under ``model``."""
     person = model.for_person(clip.hands_high, clip.shirt_over_hips)
-    spread = cue_spread(clip.world, clip.hands, clip.foreshortening, out["raw_trunk"], person)
+    hands, fore = hand_cues(clip, person.trunk.grip_offset_gain)
+    spread = cue_spread(clip.world, hands, fore, out["raw_trunk"], person)
     return uncertainty_terms(out["separation"], out["pelvis"], spread, np.isfinite(clip.change))
 
 
@@ -269,7 +331,9 @@ def fit_uncertainty(inputs: np.ndarray, errors: np.ndarray) -> UncertaintyModel:
     coef[0] = max(coef[0], 0.5)
     width = X @ coef
     scale = float(np.quantile(y / width, COVERAGE))
-    return UncertaintyModel(*(round(float(c), 4) for c in coef), scale=round(scale, 3))
+    base, per_degree, spread_weight, pelvis_weight, untrusted_pelvis = (round(float(c), 4) for c in coef)
+    return UncertaintyModel(base=base, per_degree=per_degree, spread_weight=spread_weight, pelvis_weight=pelvis_weight,
+                            untrusted_pelvis=untrusted_pelvis, scale=round(scale, 3))
 
 
 def _nonnegative_lstsq(X: np.ndarray, y: np.ndarray) -> np.ndarray:
