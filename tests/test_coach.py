@@ -97,6 +97,28 @@ def test_short_hold_is_broken_and_not_counted():
     assert ev.HOLD_BROKEN in kinds(coach)
 
 
+@pytest.mark.parametrize("amplitude, hold_s, return_s", [(30, 6.2, 1.5), (25, 6.0, 2.5), (60, 6.3, 1.5)])
+def test_a_hold_short_of_the_time_does_not_complete_on_the_way_back(amplitude, hold_s, return_s):
+    """The return's first degrees lie within the end-range tolerance, so the departure is
+    recognised only some way down: that time must not complete a hold short of 7 s
+    (session 15: a 5.9 s hold at 31 deg counted as done, 0.7 s into the return)."""
+    coach, _ = run([dict(side=1, amplitude=amplitude, hold_s=hold_s, return_s=return_s)])
+    rep = coach.reps[0]
+    assert not rep.completed and rep.faults == ["hold_broken"]
+    assert hold_s - 0.2 < rep.end_range_s < 7.0
+    assert ev.HOLD_COMPLETE not in kinds(coach)
+
+
+def test_a_dip_below_the_hold_that_comes_back_keeps_its_time():
+    """A 4 deg dip for half a second mid-hold delays the count while it may be the return,
+    then gives its time back: a 7.3 s hold with it completes."""
+    seps = [0.0] * 30 + list(np.linspace(0, 45, 45)) + [45.0] * 100 + [41.0] * 15 + [45.0] * 104 + list(np.linspace(45, 0, 45)) + [0.0] * 30
+    coach, _ = misread_pelvis(load_protocol("standing-rotation"), seps, [0.0] * len(seps))
+    rep = coach.reps[0]
+    assert rep.completed and rep.faults == []
+    assert rep.mean_hold_separation_deg == pytest.approx(44.8, abs=0.3)
+
+
 def test_pelvis_turning_pauses_the_hold_and_is_a_fault():
     coach, states = run([dict(side=1, amplitude=45, hold_s=7.0, pelvis=20)])
     rep = coach.reps[0]

@@ -72,6 +72,12 @@ class Coach:
         self._pelvis_checked_t: float | None = None
         self._pelvis_turned = False
         self._pending_s = 0.0   # hold time counted while the pelvis read past the limit, unjudged
+        # Hold time counted since the angle last stood within the arrival band of the hold level
+        # (``_hold_band``): a dip that comes back keeps it, a departure takes it back. It never
+        # completes a hold, so whether a hold counts does not depend on how soon a departure is
+        # recognised.
+        self._unsure_s = 0.0
+        self._in_band_t: float | None = None
         self._fast_since: float | None = None
         self._fast_warning_until = -math.inf
         self._movement_peak_speed = 0.0   # peak |speed| of the turn or return in progress
@@ -316,9 +322,14 @@ class Coach:
             self._rep.add_fault(WRONG_SIDE)
             self._emit(t, ev.WRONG_SIDE, side=side, expected=expected)
 
+    @staticmethod
+    def _hold_band(level: float) -> float:
+        """How far below ``level`` (degrees) the angle still stands at it: the arrival band."""
+        return max(2.5, 0.06 * level)
+
     def _arrival_time(self, level: float) -> float:
         """When the angle first came within the arrival band of ``level`` (backdating the hold)."""
-        band = max(2.5, 0.06 * level)
+        band = self._hold_band(level)
         arrival = self._recent[-1][0]
         for t, angle, *_ in reversed(self._recent):
             if angle < level - band:
@@ -334,6 +345,8 @@ class Coach:
         rep.hold_start_s = start
         self._hold_ref = level
         self._below_since = None
+        self._unsure_s = 0.0
+        self._in_band_t = t
         self._phase = HOLDING
         self._paused_reason = None
         self._ticks = 0
@@ -370,6 +383,10 @@ class Coach:
         self._last_hold_t = t
         rep.end_range_s += dt
         rep.add_hold_sample(separation, err)
+        in_band = angle >= self._hold_ref - self._hold_band(self._hold_ref)
+        if in_band:
+            self._in_band_t = t
+            self._unsure_s = 0.0
         # The reference follows a slow drift at end range, never a departure.
         self._hold_ref += 0.05 * (angle - self._hold_ref)
         if pelvis_ok and self._tracking:
@@ -377,14 +394,17 @@ class Coach:
                 self._paused_reason = None
                 self._emit(t, ev.HOLD_RESUMED, side=rep.side)
             rep.hold_s += dt
+            if not in_band:
+                self._unsure_s += dt
         elif not pelvis_ok and self._paused_reason != Pause.PELVIS:
             self._paused_reason = Pause.PELVIS
             self._emit(t, ev.HOLD_PAUSED, side=rep.side, reason=Pause.PELVIS)
         self._tick(t)
 
     def _held_s(self, rep: Rep) -> float:
-        """The hold's time that counts for sure: not what the pelvis may yet turn out to cost."""
-        return max(0.0, rep.hold_s - self._pending_s)
+        """The hold's time that counts for sure: not what the pelvis may yet turn out to cost,
+        nor the time below the hold's level that may yet turn out to be the return."""
+        return max(0.0, rep.hold_s - self._pending_s - self._unsure_s)
 
     def _tick(self, t: float) -> None:
         rep = self._rep
@@ -401,14 +421,10 @@ class Coach:
     def _leave_hold(self, t: float) -> None:
         rep = self._rep
         assert rep is not None
-        # The hold ended when the angle last stood within the arrival band of the hold level.
-        band = max(2.5, 0.06 * self._hold_ref)
-        end = t
-        for sample_t, angle, *_ in reversed(self._recent):
-            if angle >= self._hold_ref - band:
-                end = sample_t
-                break
-            # these samples were the departure, not the hold
+        # The hold ended when the angle last stood within the arrival band of the hold level
+        # (as the level then was: the reference chases a departure too).
+        end = t if self._in_band_t is None else self._in_band_t
+        # the samples after it were the departure, not the hold
         departure = [(st, ok) for st, _, ok, *_ in self._recent if end < st <= t]
         previous = end
         for st, ok in departure:
