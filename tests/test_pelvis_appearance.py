@@ -162,6 +162,24 @@ def test_a_loose_hem_over_the_hips_moves_the_patch_below_it():
     assert below_hem is not None and below_hem.y0 > default_top and below_hem.below_hem
 
 
+def test_a_long_hem_is_found_and_the_crotch_is_not_taken_for_one():
+    """A hem crosses the whole body, the crotch only the gap between the legs: a shirt hanging
+    0.2 torso heights below the hip line (further than a waistband search reaches) is a hem;
+    dark trousers whose legs part there, showing the wall between them, are not (session 15:
+    a render's long shirt read a still pelvis as 12-19 deg, two false pelvis faults)."""
+    from posecoach.analysis.pelvis_appearance import hem_below_hips
+
+    long_shirt = body_scene()
+    long_shirt[200:256, 200:440] = (150, 100, 125)        # hangs 16 px (0.2 torso heights) below the hips
+    hem = hem_below_hips(long_shirt, body_pixels(), 80.0)
+    assert hem is not None and 0.15 < hem < 0.25
+    trousers = body_scene()
+    trousers[200:300, 260:380] = (30, 30, 40)              # trousers over the hips and thighs...
+    trousers[254:300, 312:328] = (200, 200, 200)           # ...whose legs part at the crotch
+    assert hem_below_hips(trousers, body_pixels(), 80.0) is None
+    assert not make_template(trousers, body_pixels(), 80.0).below_hem
+
+
 def test_half_kneeling_reads_the_front_thigh():
     """The front knee is the higher one; the patch lies on its thigh, between hip and knee."""
     from posecoach.analysis.pelvis_appearance import AppearanceSettings, PatchRegion, patch_box

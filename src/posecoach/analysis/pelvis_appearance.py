@@ -11,7 +11,7 @@ it is unsigned (the sign comes from the trunk: the fault is the pelvis turning *
 What keeps it honest in a real room (``PelvisAppearance``):
 
 - The patch lies *below* the waistband (the crotch and the tops of the thighs), and below a
-  shirt's hem when one hangs over the hips (found as a colour step down the body's middle):
+  shirt's hem when one hangs over the hips (found as a colour step across the whole body):
   a loose hem twists with the chest.
 - The neutral picture is taken again at every pause at centre (trunk back within a few
   degrees, still): the pelvis faces forward there, and slow changes of light, exposure or
@@ -71,7 +71,11 @@ class AppearanceSettings:
     band_top: float = 0.12            # below the hip line: under the waistband...
     hem_clearance: float = 0.08       # ...and this far below a shirt's hem found lower down: a
                                       # loose hem hangs to the crotch and twists with the chest
-    hem_min_step: float = 25.0        # a colour step (0-255, any channel) this large across rows is a hem
+    hem_min_step: float = 25.0        # a colour step (0-255, any channel) this large across rows is a hem...
+    hem_search_depth: float = 0.30    # ...looked for down to this far below the hip line (a long shirt
+                                      # hangs to the crotch or past it: 0.12-0.14 on a render)...
+    hem_level_tolerance: float = 0.05  # ...when both thighs show one too, this close in height: a hem
+                                      # crosses the whole body, the crotch only the gap between the legs
     band_bottom: float = 0.40
     band_half_width: float = 0.25     # of the hip width (at least ``min_half_width``): the crotch
     min_half_width: float = 0.06
@@ -201,23 +205,38 @@ def _front_thigh_box(pixels: np.ndarray, torso_px: float, s: AppearanceSettings,
 def hem_below_hips(image: np.ndarray, pixels: np.ndarray, torso_px: float,
                    settings: AppearanceSettings | None = None) -> float | None:
     """Where the shirt ends over the hips: the first strong colour step across rows down the
-    body's middle (shirt to trousers), in torso heights below the hip line; None when none is
-    found. A loose hem twists with the chest, so the pelvis patch must start below it."""
+    body's middle (shirt to trousers) that both thighs show too, at about the same height, in
+    torso heights below the hip line; None when none is found. A loose hem twists with the
+    chest, so the pelvis patch must start below it. The step between the legs that the
+    crotch makes (trousers to the room behind, 0.14-0.24 below MediaPipe's hip line on the
+    renders) is not a hem: over the thighs the trousers go on (their steps there: 1-19,
+    against 57-90 under a loose hem)."""
     s = settings or AppearanceSettings()
     hip_l, hip_r = pixels[L_HIP], pixels[R_HIP]
     hip_x, hip_y = (hip_l + hip_r) / 2
     half = max(2, int(abs(hip_l[0] - hip_r[0]) * s.band_half_width))
-    y0, y1 = int(hip_y - 0.05 * torso_px), int(hip_y + s.band_top * torso_px)  # above the crotch
-    x0, x1 = int(hip_x - half), int(hip_x + half)
+    y0, y1 = int(hip_y - 0.05 * torso_px), int(hip_y + s.hem_search_depth * torso_px)
     h, w = image.shape[:2]
-    if y0 < 3 or y1 + 3 > h or x0 < 0 or x1 > w or image.ndim != 3:
+    columns = [hip_x, hip_l[0], hip_r[0]]   # the body's middle, then over each thigh
+    if y0 < 5 or y1 + 5 > h or image.ndim != 3 or min(columns) - half < 0 or max(columns) + half > w:
         return None
-    rows = image[y0 - 3:y1 + 3, x0:x1].astype(np.float32).mean(axis=1)   # (rows, 3) mean colour
-    steps = np.abs(rows[6:] - rows[:-6]).max(axis=1)                     # colour change over 6 rows
-    strong = np.flatnonzero(steps >= s.hem_min_step)
-    if strong.size == 0:
-        return None
-    return float((y0 + strong[0] - hip_y) / torso_px)
+
+    def steps(cx: float) -> np.ndarray:
+        """The colour change (any channel) from 4 rows to the 4 rows 6 below, per row; the
+        rows' mean colours, so a fabric's texture averages out and a colour's edge stays."""
+        rows = image[y0 - 5:y1 + 5, int(cx - half):int(cx + half)].astype(np.float32).mean(axis=1)
+        cumulative = np.concatenate([np.zeros((1, rows.shape[1])), np.cumsum(rows, axis=0)])
+        blocks = (cumulative[4:] - cumulative[:-4]) / 4                     # blocks[i]: rows i..i+3
+        return np.abs(blocks[8:] - blocks[:-8]).max(axis=1)                  # [j]: across row y0 + j
+
+    middle, *thighs = (steps(cx) for cx in columns)
+    near = max(1, int(s.hem_level_tolerance * torso_px))
+    for row in np.flatnonzero(middle >= s.hem_min_step):
+        lo, hi = max(0, row - near), row + near + 1
+        if all(thigh[lo:hi].max() >= s.hem_min_step for thigh in thighs):
+            edge = row + int(np.argmax(middle[row:row + near + 1]))   # where the step is sharpest
+            return float((y0 + edge - hip_y) / torso_px)
+    return None
 
 
 def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
