@@ -113,12 +113,11 @@ def centred_hand_travel(hands, offset, neutral_yaw_deg, lever: float, offset_gai
     ``sin`` reads as a smaller turn one way and a larger the other: 4-8 degrees of
     left/right difference on the rendered drills, where one hand grips the other wrist.
 
-    ``offset_gain`` (``TrunkModel.grip_offset_gain``, fitted): how much further off the spine
-    the grip turns than MediaPipe's wrists show at neutral. In a crossed grip the two wrists
-    overlap and their landmarks are drawn toward each other and the body's midline, so the
-    pair's midpoint understates the grip's offset (a mirrored grip flipped the hands cue's
-    left/right difference by 7-8 degrees on renders, which the offset as seen removed only
-    1.6 degrees of).
+    ``offset_gain`` (``TrunkModel.grip_offset_gain``, fitted): the grip's offset in units of
+    the offset the wrists show at neutral; 1 takes it as seen. Mirroring a crossed grip moved
+    the hands cue's left/right difference by 7-8 degrees on renders, of which the offset as
+    seen accounts for 1.6; taken twice it evened the hands cue out, but not the fused turn
+    (docs/measurements.md, sessions 14 and 15), so the fit keeps 1.
 
     ``hands``: travel since neutral (image x over torso height, positive to the image
     right); ``offset``: the wrists' neutral position from the spine (the hip midpoint),

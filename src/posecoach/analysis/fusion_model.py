@@ -177,6 +177,14 @@ class FusionModel:
 # clips' frames, each left out: 0.042 deg per degree (0.023 in session 11, before n01-n05).
 # Until session 11 the trunk was session 6's fit on 24 clips (leave-one-clip-out separation
 # 3.88 over them) and the high-grip trunk session 8's on 18 (3.34); docs/measurements.md.
+# grip_offset_gain (both trunks): 1, the grip's offset as the neutral picture shows it. `posecoach
+# fit` tries 1 to 3 and keeps the one that leaves the smallest residual; on the 15 measurable
+# shared clips and 16 chest-grip renders of session 15 (default, mirrored and symmetric grips,
+# the key light from either side) it keeps 1 (rms 3.34 deg; 3.39 at 2). Each of the 31 left
+# out, a trunk fitted with 2 read trunk MAE 2.96 against 2.92 with 1 and the asymmetry 5.49
+# against 5.58 pp; the mirrored grips read worse with 2 (mean |left - right| 6.1 against 5.7
+# deg), so session 14's lead (2 halved the hands cue's grip dependence) did not carry through
+# the fusion (docs/measurements.md, "Session 15").
 DEFAULT_MODEL = FusionModel(
     trunk=TrunkModel(weights=(0.26772, 0.61129, -30.86263, 25.04854, -0.41815, 0.58582), world_gain=1.2233,
                      hands_lever=0.8024, head_follow=0.742),

@@ -99,7 +99,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
     high, hem, lever = [False], [False], [DEFAULT_HANDS_LEVER]
-    neutral: list = [None, DEFAULT_MODEL.trunk, DEFAULT_MODEL.trunk.grip_offset_gain]
+    read_as: list = [None, DEFAULT_MODEL.trunk, DEFAULT_MODEL.trunk.grip_offset_gain]  # neutral, trunk, grip gain
     k = len(TRUNK_FEATURES)
     width = k + 10  # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose,
     #                 the hand travel as seen, the width's blindness
@@ -111,7 +111,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
             hem[0] = estimator.calibration.shirt_over_hips
             lever[0] = estimator.model.trunk.hands_lever
             person = estimator.model.for_person(high[0], hem[0]).trunk   # whose grip offset the cues carry
-            neutral[:] = [estimator.calibration.neutral, estimator.model.trunk, person.grip_offset_gain]
+            read_as[:] = [estimator.calibration.neutral, estimator.model.trunk, person.grip_offset_gain]
         if f is None:
             rows.append((step.frame.t,) + (math.nan,) * (width - 1))
         else:
@@ -125,7 +125,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     n = min(len(data), len(truth["trunk"]))
     data = data[:n]
     world, hands, fore, change, plainness, noise, nose, travel, blind = (data[:, k + 1 + j] for j in range(9))
-    seen, read, offset_gain = neutral
+    seen, read, offset_gain = read_as
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
                       world, hands, fore, change, plainness, noise,
                       truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose, lever[0],
