@@ -280,7 +280,7 @@ def test_an_off_centre_grip_reads_the_same_turn_to_either_side(side_offset, yaw0
 
 @pytest.mark.parametrize("understated", [0.5, 0.4])
 def test_a_grip_whose_offset_the_wrists_understate_is_centred_with_the_offset_gain(understated):
-    """MediaPipe's crossed wrists show only part of the grip's offset: taken 1/understated times
+    """Wrists that show only part of the grip's offset at neutral: taken 1/understated times
     (TrunkModel.grip_offset_gain) the two sides read alike again, as they do not with the offset as seen."""
     from posecoach.analysis.cues import centred_hand_travel, hands_angle
 
