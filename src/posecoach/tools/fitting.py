@@ -99,7 +99,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
     high, hem, lever = [False], [False], [DEFAULT_HANDS_LEVER]
-    read_as: list = [None, DEFAULT_MODEL.trunk, DEFAULT_MODEL.trunk.grip_offset_gain]  # neutral, trunk, grip gain
+    read_as: list = [None, DEFAULT_MODEL.trunk.centres_grip, DEFAULT_MODEL.trunk.grip_offset_gain]  # neutral, how the grip was read
     k = len(TRUNK_FEATURES)
     width = k + 10  # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose,
     #                 the hand travel as seen, the width's blindness
@@ -111,7 +111,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
             hem[0] = estimator.calibration.shirt_over_hips
             lever[0] = estimator.model.trunk.hands_lever
             person = estimator.model.for_person(high[0], hem[0]).trunk   # whose grip offset the cues carry
-            read_as[:] = [estimator.calibration.neutral, estimator.model.trunk, person.grip_offset_gain]
+            read_as[:] = [estimator.calibration.neutral, estimator.model.trunk.centres_grip, person.grip_offset_gain]
         if f is None:
             rows.append((step.frame.t,) + (math.nan,) * (width - 1))
         else:
@@ -125,14 +125,14 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     n = min(len(data), len(truth["trunk"]))
     data = data[:n]
     world, hands, fore, change, plainness, noise, nose, travel, blind = (data[:, k + 1 + j] for j in range(9))
-    seen, read, offset_gain = read_as
+    seen, centres_grip, offset_gain = read_as
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
                       world, hands, fore, change, plainness, noise,
                       truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose, lever[0],
                       travel, blind > 0.5,
                       0.0 if seen is None else seen.hands_x - seen.hips_x,
                       0.0 if seen is None else seen.world_shoulder_yaw,
-                      offset_gain, read.centres_grip)
+                      offset_gain, centres_grip)
 
 
 # ---------------------------------------------------------------------------- replay
@@ -224,7 +224,8 @@ def trunk_features(clip: ClipRecord, head_follow: float | None, offset_gain: flo
 
 
 # The grip's offset gains tried (TrunkModel.grip_offset_gain): from the offset as seen (1) to
-# three times it. Session 14 measured 2 removing most of the hands cue's grip dependence.
+# three times it. Session 14 measured 2 removing most of the hands cue's grip dependence; on
+# session 15's renders the fit keeps 1 (fusion_model's note on DEFAULT_MODEL).
 GRIP_OFFSET_GAINS = tuple(np.round(np.arange(1.0, 3.01, 0.25), 2))
 
 
