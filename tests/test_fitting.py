@@ -10,7 +10,16 @@ import pytest
 
 from posecoach.analysis.fusion_model import UncertaintyModel
 from posecoach.analysis.rotation import EstimatorSettings
-from posecoach.tools.fitting import ClipRecord, coverage, fit_and_report, fit_pelvis, fit_trunk, fit_uncertainty, replay
+from posecoach.tools.fitting import (
+    ClipRecord,
+    coverage,
+    fit_and_report,
+    fit_pelvis,
+    fit_trunk,
+    fit_uncertainty,
+    recalibrate_uncertainty,
+    replay,
+)
 
 TRUE_WEIGHTS = np.array([0.3, 0.45, -30.0, 4.0])
 
@@ -163,6 +172,34 @@ def test_fit_and_report_prints_leave_one_out_figures_and_the_model():
     text = out.getvalue()
     assert "leave-one-out" in text and "coverage" in text
     assert "trunk=TrunkModel(" in text and "pelvis=PelvisModel(" in text
+
+
+def test_uncertainty_only_keeps_the_model_and_calibrates_the_interval_on_its_errors(tmp_path):
+    """The recalibration fits the interval on the model in use's own errors: the ± it prints
+    covers 90% of the pooled frames, the coverage it reports for the model in use is that
+    model's, and no trunk or pelvis is refitted."""
+    import json
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+    from posecoach.tools.fitting import _uncertainty_inputs
+
+    clips = [record(k, amplitude=a, pelvis=p) for k, (a, p) in enumerate(((30, 0), (45, 15), (60, 0), (50, 12)))]
+    out, saved = io.StringIO(), tmp_path / "u.json"
+    assert recalibrate_uncertainty(clips, saved, out) == 0
+    text = out.getvalue()
+    assert "uncertainty=UncertaintyModel(" in text and "TrunkModel(" not in text and "PelvisModel(" not in text
+    result = json.loads(saved.read_text())
+    refitted = UncertaintyModel(**result["uncertainty"])
+    settings = EstimatorSettings()
+    inputs, errors = [], []
+    for clip in clips:
+        angles = replay(clip, DEFAULT_MODEL, settings)
+        inputs.append(_uncertainty_inputs(clip, angles, DEFAULT_MODEL))
+        errors.append(angles["separation"] - (clip.true_trunk - clip.true_pelvis))
+        assert result["coverage_in_use"][clip.name] == pytest.approx(
+            coverage(DEFAULT_MODEL.uncertainty, inputs[-1], errors[-1]))
+        assert 0.0 <= result["coverage_left_out"][clip.name] <= 1.0
+    assert coverage(refitted, np.concatenate(inputs), np.concatenate(errors)) == pytest.approx(0.9, abs=0.01)
 
 
 def test_a_posture_without_the_hand_cue_fits_the_shoulder_cues_only():

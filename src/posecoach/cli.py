@@ -144,8 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             clips.add_argument("--posture", choices=[str(p) for p in Posture], default=None,
                                help="fit this posture's model (its clips run with its drill); default: standing")
-            clips.add_argument("--keep-trunk", action="store_true",
-                               help="keep the model's trunk weights; fit the pelvis and the uncertainty only")
+            keep = clips.add_mutually_exclusive_group()
+            keep.add_argument("--keep-trunk", action="store_true",
+                              help="keep the model's trunk weights; fit the pelvis and the uncertainty only")
+            keep.add_argument("--uncertainty-only", action="store_true",
+                              help="keep the trunk and the pelvis; fit the uncertainty on the model's own errors "
+                                   "over these clips (calibrate the ± on clips the model was not fitted on)")
         _add_model_args(clips)
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
@@ -212,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fit":
             from posecoach.tools.fitting import run_fit
             return run_fit(args.folder, model=args.model, json_out=args.json, cache=args.cache,
-                           posture=args.posture, keep_trunk=args.keep_trunk)
+                           posture=args.posture, keep_trunk=args.keep_trunk, uncertainty_only=args.uncertainty_only)
         if args.command == "bench":
             from posecoach.tools.bench import run_bench_command
             return run_bench_command(args)

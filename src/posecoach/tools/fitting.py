@@ -425,9 +425,10 @@ def score(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings,
 
 def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = None,
             json_out: Path | None = None, out=sys.stdout, posture: str | None = None,
-            keep_trunk: bool = False) -> int:
+            keep_trunk: bool = False, uncertainty_only: bool = False) -> int:
     """Fit the standing model (or ``posture``'s: its clips run with its drill and settings);
-    ``keep_trunk``: keep the model's trunk, fit the pelvis and the uncertainty only."""
+    ``keep_trunk``: keep the model's trunk, fit the pelvis and the uncertainty only;
+    ``uncertainty_only``: keep every other number, fit the uncertainty on the model's own errors."""
     from posecoach.models import ensure_model, model_spec
 
     videos = [v for folder in folders for v in clip_paths(Path(folder))]
@@ -442,7 +443,67 @@ def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = 
         clips.append(record_clip(video, model_path, model_name, cache,
                                  POSTURE_PROTOCOLS[posture] if posture else None))
         print(f"recorded {video.stem}: {int(clips[-1].measured.sum())} measured frames", file=out, flush=True)
+    if uncertainty_only:
+        return recalibrate_uncertainty(clips, json_out, out, posture)
     return fit_and_report(clips, json_out, out, posture, keep_trunk)
+
+
+def recalibrate_uncertainty(clips: list[ClipRecord], json_out: Path | None = None, out=sys.stdout,
+                            posture: str | None = None) -> int:
+    """Keep the posture's trunk and pelvis; fit the uncertainty on their own errors over ``clips``.
+
+    For clips the model was not fitted on, those errors are what a user meets, so the interval
+    is calibrated on them. The coverage printed for each clip is that of an interval fitted
+    without it; the hands-held-high widening is the model's (refitted from
+    ``HIGH_GRIP_MIN_CLIPS`` such clips)."""
+    if len(clips) < 3:
+        raise PosecoachError("fitting needs at least 3 clips with ground truth")
+    setup = posture_setup(posture or Posture.STANDING)
+    model, settings = setup.model, setup.settings
+    inputs, errors, owner = [], [], []
+    for i, clip in enumerate(clips):
+        angles = replay(clip, model, settings)
+        inputs.append(_uncertainty_inputs(clip, angles, model))
+        errors.append(angles["separation"] - (clip.true_trunk - clip.true_pelvis))
+        owner.append(np.full(len(clip.t), i))
+    terms, misses, owners = np.concatenate(inputs), np.concatenate(errors), np.concatenate(owner)
+    high = np.concatenate([np.full(len(c.t), c.hands_high) for c in clips])
+    chest = ~high if (~high).any() else np.ones_like(high)
+    high_clips = sum(c.hands_high for c in clips)
+
+    def widening(fitted: UncertaintyModel, frames: np.ndarray) -> float:
+        if high_clips < HIGH_GRIP_MIN_CLIPS or not frames.any():
+            return model.high_grip_spread
+        return fit_high_grip_spread(fitted, terms[frames], misses[frames])
+
+    uncertainty = fit_uncertainty(terms[chest], misses[chest])
+    high_grip_spread = widening(uncertainty, high)
+    in_use, left_out = {}, {}
+    for i, clip in enumerate(clips):
+        mine = owners == i
+        held = fit_uncertainty(terms[chest & ~mine], misses[chest & ~mine])
+        in_use[clip.name] = coverage(model.uncertainty, terms[mine], misses[mine], model.high_grip_spread if clip.hands_high else 0.0)
+        left_out[clip.name] = coverage(held, terms[mine], misses[mine], widening(held, high & ~mine) if clip.hands_high else 0.0)
+    ok = np.all(np.isfinite(terms), axis=1)
+
+    def median_width(fitted: UncertaintyModel) -> float:
+        return float(np.median(fitted.scale * (terms[ok] @ np.array(fitted.coefficients))))
+
+    print("\nclip                            coverage: model in use   refitted without the clip", file=out)
+    for clip in clips:
+        print(f"{clip.name:30s}  {100 * in_use[clip.name]:19.1f}%   {100 * left_out[clip.name]:19.1f}%", file=out)
+    print(f"mean coverage: in use {100 * np.mean(list(in_use.values())):.1f}%, refitted (each clip left out) "
+          f"{100 * np.mean(list(left_out.values())):.1f}% (lowest {100 * min(left_out.values()):.1f}%); median "
+          f"half-width {median_width(model.uncertainty):.2f} -> {median_width(uncertainty):.2f} deg", file=out)
+    print("\nfitted uncertainty (paste into analysis/fusion_model.py):", file=out)
+    print(f"    uncertainty={uncertainty!r},", file=out)
+    print(f"    high_grip_spread={high_grip_spread!r},", file=out)
+    if json_out:
+        json_out.write_text(json.dumps({
+            "clips": [c.name for c in clips], "coverage_in_use": in_use, "coverage_left_out": left_out,
+            "uncertainty": dataclasses.asdict(uncertainty), "high_grip_spread": high_grip_spread}, indent=1),
+            encoding="utf-8")
+    return 0
 
 
 def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sys.stdout,
