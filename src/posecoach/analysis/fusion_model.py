@@ -142,6 +142,17 @@ class FusionModel:
 # separation 3.12 (2.96); over the 67 of session 11's fit 2.99, 0.85 and 3.03 (session 11:
 # 2.95, 0.87 and 3.02). The uncertainty covered the true separation in 89.9% of the frames of
 # clips it was not fitted on (lowest 69.8%).
+# uncertainty (session 16): on 32 renders made in session 15 and never fitted on (s00-s31:
+# docs/measurements.md, "Session 15"), that interval covered 83.2% of the frames, 79.7% on 7
+# made in session 16 (s32-s38), while the 57 renders it was fitted on are no longer at hand. So
+# it is refitted on the errors of the trunk and pelvis in use over the 47 clips at hand: the 15
+# shared ones (in-sample for the angles) and s00-s31 (not): `posecoach fit ../shared/synth
+# ../shared/synth_hard S00-S31 --uncertainty-only`. Each clip left out of that fit, its
+# coverage was 89.1% (shared 94.1%, s00-s31 86.7%; 85.9% with the session-12 interval); on
+# s32-s38, fitted on by nothing, 85.6%. The median half-width grew from 6.3 to 7.5 deg: it
+# leans more on a pelvis read turned (pelvis_weight 0.21, was 0.08), which on heavy bodies can
+# be the picture's, not the pelvis (s20). high_grip_spread is session 12's (one hands-high
+# clip among the 47).
 # trunk: the chest grip's, fitted on the 48 clips without the hands high; the same clips as
 # session 11's, whose fit it repeats with the cues as session 11's model reads them (the hand
 # travel's grip correction and the head's state depend on the lever in use), so its weights
@@ -190,10 +201,12 @@ DEFAULT_MODEL = FusionModel(
                      hands_lever=0.8024, head_follow=0.742),
     pelvis=PelvisModel(gain=72.7, floor=0.003, trunk_allowance=0.002, follows_trunk=0.03, exponent=0.3333,
                        plain_share=2.0, noise_multiple=0.0, transient_s=1.5),
-    uncertainty=UncertaintyModel(base=1.6158, per_degree=0.0116, spread_weight=0.1002, pelvis_weight=0.0791,
-                                 untrusted_pelvis=0.5618, scale=2.197),
+    uncertainty=UncertaintyModel(base=1.4429, per_degree=0.0267, spread_weight=0.0784, pelvis_weight=0.2105,
+                                 untrusted_pelvis=0.7282, scale=2.249),
     provenance="posecoach fit, 72 rendered standing clips (synth, synth_hard, 57 real-room variants, 14 with the "
-               "eyes on the screen), 2026-12-02; hem pelvis: posecoach fit, 24 rendered clips, 2026-12-01",
+               "eyes on the screen), 2026-12-02; hem pelvis: posecoach fit, 24 rendered clips, 2026-12-01; "
+               "uncertainty: posecoach fit --uncertainty-only, 47 clips (15 shared, 32 renders never fitted on), "
+               "2026-12-02",
     high_grip_spread=0.042,
     high_grip_trunk=TrunkModel(weights=(0.19295, 0.76864, -49.15493, 52.72816, 0.0, 0.0), world_gain=1.4182,
                                hands_lever=0.7575, head_follow=0.742),
