@@ -194,3 +194,60 @@ def test_half_kneeling_reads_the_front_thigh():
     p[25], p[26] = (350, 290), (285, 330)            # swapped knees: the left thigh
     x0, _, x1, _ = patch_box(p, 80.0, settings)
     assert x0 < 350 < x1 and x0 > 300
+
+
+def turned_scene(left_stretch: float, right_stretch: float, seed: int = 0) -> np.ndarray:
+    """``scene()`` whose texture is stretched sideways by ``left_stretch`` left of the crotch's
+    middle (x 320) and by ``right_stretch`` right of it, as a turned pelvis shows the inside of
+    one thigh more and of the other less."""
+    rng = np.random.default_rng(seed)
+    image = np.full((480, 640, 3), 120, dtype=np.float64)
+    texture = rng.uniform(0, 255, size=(80, 200))
+    offsets = np.arange(200) - 100.0
+    columns = 100 + offsets / np.where(offsets < 0, left_stretch, right_stretch)
+    image[220:300, 220:420] = texture[:, np.clip(np.round(columns).astype(int), 0, 199)][:, :, None]
+    return image.astype(np.uint8)
+
+
+def test_a_turned_pelvis_stretches_the_halves_of_its_picture_opposite_ways():
+    """The side of a turning pelvis's picture that comes to face the camera widens, the other
+    narrows; the same squeeze on both halves (the whole picture narrower) is no difference."""
+    from posecoach.analysis.pelvis_appearance import halves_stretch
+
+    template = make_template(scene(), pixels(), torso_px=80.0)
+    assert template is not None
+    assert abs(halves_stretch(template, scene(), pixels())) < 0.01
+    to_the_right = halves_stretch(template, turned_scene(1.08, 0.93), pixels())
+    to_the_left = halves_stretch(template, turned_scene(0.93, 1.08), pixels())
+    assert to_the_right > 0.08 and to_the_left < -0.08
+    assert abs(halves_stretch(template, turned_scene(0.92, 0.92), pixels())) < 0.03
+
+
+def test_a_picture_stretching_against_the_trunks_turn_is_not_a_turned_pelvis():
+    """``turn_agreement`` signs the halves' stretch by the trunk's turn: positive when the
+    picture stretches as a pelvis turned with the trunk, negative (past the tolerance: the
+    estimator then says ``not_a_turn``) when it stretches the other way; judged on a median,
+    so one frame says nothing yet."""
+    cue = PelvisAppearance()
+    assert cue.rebase(0.0, scene(), pixels(), torso_px=80.0)
+    picture = turned_scene(1.08, 0.93)           # stretched as a turn to the person's right
+    assert cue.turn_agreement(0.1, picture, pixels(), trunk_deg=30.0) is None
+    along = [cue.turn_agreement(0.1 + 0.1 * k, picture, pixels(), trunk_deg=30.0) for k in range(1, 4)]
+    assert along[-1] is not None and along[-1] > 0.08
+    against = PelvisAppearance()
+    assert against.rebase(0.0, scene(), pixels(), torso_px=80.0)
+    readings = [against.turn_agreement(0.1 * k, picture, pixels(), trunk_deg=-30.0) for k in range(1, 5)]
+    assert readings[-1] is not None and readings[-1] < -against.settings.stretch_tolerance
+    # the median covers the last second only: an old contradiction is forgotten
+    assert against.turn_agreement(5.0, turned_scene(0.93, 1.08), pixels(), trunk_deg=-30.0) is None
+
+
+def test_the_stretch_is_judged_on_the_standing_crotch_only():
+    from posecoach.analysis.posture import posture_setup
+
+    assert posture_setup("standing").settings.appearance.check_stretch
+    assert not posture_setup("seated").settings.appearance.check_stretch
+    assert not posture_setup("half-kneeling").settings.appearance.check_stretch
+    off = PelvisAppearance(posture_setup("seated").settings.appearance)
+    assert off.rebase(0.0, scene(), pixels(), torso_px=80.0)
+    assert all(off.turn_agreement(0.1 * k, turned_scene(1.08, 0.93), pixels(), 30.0) is None for k in range(5))

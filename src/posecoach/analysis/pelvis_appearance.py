@@ -20,6 +20,14 @@ What keeps it honest in a real room (``PelvisAppearance``):
   are over the patch, and after the light jumps (a lamp switched on): the neutral picture's
   light is gone until the next pause at centre. Slow exposure drift does not matter: NCC
   ignores gain.
+- A picture can change without the pelvis turning: the soft body around the hips twisting
+  with the trunk, a shadow moving over plain trousers. A pelvis turned with the trunk also
+  *stretches* its picture one way: the patch is mostly the insides of the thighs, and as the
+  pelvis turns to the person's right the inside of their right thigh (image left) comes to face
+  the camera and widens while the left one's turns away and narrows. So while the picture reads
+  a turn, each half of the neutral patch is matched at several sideways stretches
+  (``halves_stretch``); a picture whose halves stretch the other way from the trunk's turn is
+  not a turned pelvis (``CueProblem.NOT_A_TURN``).
 - A plain patch (dark, one-coloured trousers in a dim room) is at the mercy of camera noise
   and compression, which re-encode it whenever anything moves nearby: the reading carries
   how plain the patch is (``plainness``: nominal noise over the patch's contrast, squared),
@@ -62,6 +70,7 @@ class CueProblem(StrEnum):
     OFF_IMAGE = "off_image"              # the search region leaves the picture
     HANDS_OVER_PELVIS = "hands_over_pelvis"
     LIGHT_CHANGING = "light_changing"
+    NOT_A_TURN = "not_a_turn"            # it changed, but its halves stretch against the trunk's turn
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,13 @@ class AppearanceSettings:
     light_jump_s: float = 0.15        # ...within this time is a light jump (a lamp), not drift:
                                       # the cue is not read until the next neutral picture
     nominal_noise: float = 2.0        # grey levels of camera noise a plain patch is judged against
+    check_stretch: bool = True        # judge whether a changed picture stretches as a turned pelvis
+                                      # does (standing: the crotch seen from the front)
+    stretch_every_s: float = 0.1      # the halves' stretch is measured this often (2-12 ms each)...
+    stretch_window_s: float = 1.0     # ...and judged on its median over this long...
+    stretch_tolerance: float = 0.03   # ...and contradicts the trunk's turn past this much (chosen:
+                                      # on 47 rendered clips no pelvis turned 12-25 deg lost its fault
+                                      # with 0.03; with 0 one under a loose shirt's hem did)
     region: PatchRegion = PatchRegion.CROTCH
     thigh_span: tuple[float, float] = (0.2, 0.95)   # front thigh: share of the hip-to-knee line
     thigh_half_width: float = 0.6     # front thigh: of the hip width, both outlines in the patch
@@ -264,11 +280,9 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
                           float(inner.std()), hem is not None and hem > 0.0, float(torso_px))
 
 
-def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
-                  search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
-    """1 - best NCC of the neutral patch around its feet-anchored place; None if off-image.
-    The search reaches ``search_frac`` of the patch's width (half that of its height), and at
-    least ``drift_margin`` torso heights, either way."""
+def _search_region(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
+                   search_frac: float, drift_margin: float) -> np.ndarray | None:
+    """The grey cells around the patch's feet-anchored place (see ``pelvis_change``); None if off-image."""
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     dx = int(round(ankles[0] - template.anchor_x))
     dy = int(round(ankles[1] - template.anchor_y))
@@ -282,21 +296,91 @@ def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarra
     if x0 < 0 or y0 < 0 or x0 + template.width + 2 * margin_x > w or y0 + template.height + 2 * margin_y > h:
         return None
     region = _grey(image, x0, y0, x0 + template.width + 2 * margin_x, y0 + template.height + 2 * margin_y, step)
-    if region is None:
-        return None
     ph, pw = template.patch.shape
-    if region.shape[0] < ph or region.shape[1] < pw:
+    if region is None or region.shape[0] < ph or region.shape[1] < pw:
         return None
-    region = region.astype(np.float64)
+    return region.astype(np.float64)
+
+
+def _ncc_scores(region: np.ndarray, patch: np.ndarray) -> np.ndarray:
+    """The NCC of a zero-mean, unit-norm ``patch`` at every place in ``region``."""
+    ph, pw = patch.shape
     windows = np.lib.stride_tricks.sliding_window_view(region, (ph, pw))
     # The patch has zero mean and unit norm, so a window's own mean drops out of the dot
     # product, and its centred norm follows from its sums, which summed-area tables give
     # for every window at once: no centred copy of every window.
-    dots = np.einsum("ijkl,kl->ij", windows, template.patch)
+    dots = np.einsum("ijkl,kl->ij", windows, patch)
     sums, squares = _window_sums(region, ph, pw), _window_sums(region * region, ph, pw)
     norms = np.sqrt(np.maximum(squares - sums * sums / (ph * pw), 0.0))
-    scores = dots / np.maximum(norms, 1e-6)
-    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(scores))))
+    return dots / np.maximum(norms, 1e-6)
+
+
+def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
+                  search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
+    """1 - best NCC of the neutral patch around its feet-anchored place; None if off-image.
+    The search reaches ``search_frac`` of the patch's width (half that of its height), and at
+    least ``drift_margin`` torso heights, either way."""
+    region = _search_region(template, image, pixels, search_frac, drift_margin)
+    if region is None:
+        return None
+    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(_ncc_scores(region, template.patch)))))
+
+
+# Sideways stretches each half of the neutral patch is tried at (``halves_stretch``): a pelvis
+# turned 12-25 deg stretched one half 5-15% against the other on the renders.
+STRETCHES = np.linspace(0.85, 1.15, 7)
+
+
+def _stretched(region: np.ndarray, factor: float) -> np.ndarray:
+    """``region`` stretched sideways by ``factor`` about its middle (linear interpolation): a
+    half that matches it best at ``factor`` is seen narrowed by about that much."""
+    width = region.shape[1]
+    centre = (width - 1) / 2
+    source = np.clip(centre + (np.arange(width) - centre) / factor, 0.0, width - 1.0)
+    left = np.minimum(source.astype(int), width - 2) if width > 1 else np.zeros(width, dtype=int)
+    share = source - left
+    right = np.minimum(left + 1, width - 1)
+    return region[:, left] * (1.0 - share) + region[:, right] * share
+
+
+def _best_stretch(region: np.ndarray, half: np.ndarray) -> float:
+    """The sideways stretch of ``region`` under which ``half`` matches it best (refined between
+    the tried stretches by a parabola)."""
+    scores = np.array([_ncc_scores(_stretched(region, f), half).max() for f in STRETCHES])
+    i = int(np.argmax(scores))
+    best = float(STRETCHES[i])
+    if 0 < i < len(STRETCHES) - 1:
+        curvature = scores[i - 1] - 2.0 * scores[i] + scores[i + 1]
+        if curvature < 0.0:
+            best += 0.5 * (scores[i - 1] - scores[i + 1]) / curvature * float(STRETCHES[1] - STRETCHES[0])
+    return best
+
+
+def _unit(part: np.ndarray) -> np.ndarray | None:
+    centred = part - part.mean()
+    norm = float(np.sqrt((centred ** 2).sum()))
+    return centred / norm if norm > 1e-6 else None
+
+
+def halves_stretch(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
+                   search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
+    """How much more the picture is stretched sideways under the left half of the neutral
+    patch than under its right half (image left and right; 0: alike); None if off-image or
+    flat. A pelvis turned to the person's right shows the inside of their right thigh (image
+    left) more and of the left one less: positive then, negative on a turn to their left.
+    Each half is looked for on its own side of the search region."""
+    region = _search_region(template, image, pixels, search_frac, drift_margin)
+    if region is None:
+        return None
+    patch = template.patch
+    half = patch.shape[1] // 2
+    left, right = _unit(patch[:, :half]), _unit(patch[:, -half:])
+    if left is None or right is None or half < 3:
+        return None
+    margin = (region.shape[1] - patch.shape[1]) // 2   # the search's reach either way
+    own = half + 2 * margin + 1
+    # the stretch of the region that undoes the picture's: the picture's own is its inverse
+    return _best_stretch(region[:, -own:], right) - _best_stretch(region[:, :own], left)
 
 
 def _window_sums(values: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -368,6 +452,7 @@ class PelvisAppearance:
         self._recent: deque[tuple[float, float]] = deque()   # (t, change) for the minimum
         self._light: deque[tuple[float, float]] = deque()    # (t, brightness)
         self._light_jumped = False            # since the template: its light is gone
+        self._stretches: deque[tuple[float, float]] = deque()  # (t, stretch signed by the trunk's turn)
 
     def rebase(self, t: float, image: np.ndarray, pixels: np.ndarray, torso_px: float) -> bool:
         """Take the neutral picture now; False when the patch cannot be taken (off-image, flat)."""
@@ -379,6 +464,7 @@ class PelvisAppearance:
         self._template_t = t
         self._noise_samples = []
         self._recent.clear()
+        self._stretches.clear()
         self._light_jumped = False
         return True
 
@@ -417,6 +503,26 @@ class PelvisAppearance:
             self._recent.popleft()
         lowest = min(value for _, value in self._recent)
         return AppearanceReading(lowest, None, plainness=self.plainness, noise=self.noise)
+
+    def turn_agreement(self, t: float, image: np.ndarray, pixels: np.ndarray, trunk_deg: float) -> float | None:
+        """Whether the picture stretches as a pelvis turned with the trunk does: the halves'
+        stretch difference (``halves_stretch``) signed by the trunk's turn, its median over
+        ``stretch_window_s`` (positive: as a turned pelvis; negative: the other way). None when
+        not judged (off, no template, fewer than three measures yet). Each measure costs 14
+        matches, so it is taken every ``stretch_every_s`` and only while the picture reads a
+        turn."""
+        s = self.settings
+        if not s.check_stretch or self.template is None or trunk_deg == 0.0:
+            return None
+        due = not self._stretches or t - self._stretches[-1][0] >= s.stretch_every_s - 1e-6
+        stretch = halves_stretch(self.template, image, pixels, s.search_frac, s.drift_margin) if due else None
+        if stretch is not None:
+            self._stretches.append((t, stretch if trunk_deg > 0 else -stretch))
+        while self._stretches and self._stretches[0][0] < t - s.stretch_window_s:
+            self._stretches.popleft()
+        if len(self._stretches) < 3:
+            return None
+        return float(np.median([value for _, value in self._stretches]))
 
     # ------------------------------------------------------------------ trust checks
     def _hands_over(self, pixels: np.ndarray, torso_px: float) -> bool:

@@ -41,9 +41,11 @@ def posture_setup(posture: Posture | str = Posture.STANDING) -> PostureSetup:
     # The standing drill's search follows MediaPipe's drifting lower-body points
     # (AppearanceSettings.drift_margin); the other drills' pelvis mappings were fitted on the
     # tighter search, and the front thigh's sideways swing is the signal itself.
+    # The halves' stretch (AppearanceSettings.check_stretch) was measured on the crotch seen
+    # standing; the lap and the front thigh keep the pictures their mappings were fitted on.
     if posture == Posture.HALF_KNEELING:
-        thigh = replace(settings.appearance, region=PatchRegion.FRONT_THIGH, drift_margin=0.0)
+        thigh = replace(settings.appearance, region=PatchRegion.FRONT_THIGH, drift_margin=0.0, check_stretch=False)
         settings = replace(settings, appearance=thigh)
     elif posture == Posture.SEATED:
-        settings = replace(settings, appearance=replace(settings.appearance, drift_margin=0.0))
+        settings = replace(settings, appearance=replace(settings.appearance, drift_margin=0.0, check_stretch=False))
     return PostureSetup(posture, MODELS_BY_POSTURE[posture], settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from posecoach.analysis import sample as reasons
 from posecoach.analysis.cues import FORESHORTENING_BLIND_DEG, compute_cues, hands_angle
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
 from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, median_measures
-from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, PelvisAppearance
+from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, CueProblem, PelvisAppearance
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.smoothing import OneEuroFilter
 from posecoach.analysis.vocabulary import CalibrationConcern
@@ -54,6 +54,10 @@ class EstimatorSettings:
     # high-grip trunk (FusionModel.high_grip_trunk; README "Hands held high"). Chest and belly
     # grips sat 0.25-1.2 below; the framing guide asks for chest height by the same measure.
     high_grip_drop: float = 0.2
+    # While the pelvis picture reads more than this, the estimator asks whether it stretches
+    # as a turned pelvis does (PelvisAppearance.turn_agreement): from below the 10 deg limit,
+    # so that a second of it is there when the reading crosses the limit.
+    stretch_check_deg: float = 6.0
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
@@ -321,8 +325,10 @@ class RotationEstimator:
         trunk = self._trunk_filter(raw_trunk, t)
         reading = self._read_pelvis_picture(t, m, trunk)
         prior = model.pelvis.follows_trunk * trunk
+        magnitude = pelvis_from_appearance(reading, trunk, model) if reading.trusted else 0.0
+        if magnitude > self.settings.stretch_check_deg and self._picture_not_a_turn(t, trunk):
+            reading = replace(reading, problem=CueProblem.NOT_A_TURN)
         if reading.trusted:
-            magnitude = pelvis_from_appearance(reading, trunk, model)
             raw_pelvis = (math.copysign(magnitude, trunk) if trunk else 0.0) + prior
         else:
             # Nothing trustworthy says the pelvis turned: the drill's prior (it stays put).
@@ -345,6 +351,14 @@ class RotationEstimator:
                                                                         reading.trusted, model,
                                                                         self.calibration.hands_high),
                               pelvis_cue=problem, pelvis_transient_s=model.pelvis.transient_s)
+
+    def _picture_not_a_turn(self, t: float, trunk: float) -> bool:
+        """The picture reads a turn, but its halves stretch against the trunk's turn past the
+        tolerance: not a pelvis turned with the trunk (the soft body or a shadow changed it)."""
+        if self._frame is None or self._pixels is None:
+            return False
+        agreement = self._pelvis_picture.turn_agreement(t, self._frame, self._pixels, trunk)
+        return agreement is not None and agreement < -self._pelvis_picture.settings.stretch_tolerance
 
     def _read_pelvis_picture(self, t: float, m: BodyMeasures, trunk: float) -> AppearanceReading:
         if self._frame is None or self._pixels is None:
