@@ -395,3 +395,42 @@ def test_samples_carry_how_long_the_persons_pelvis_picture_transients_last():
         _calibrate_with_wrists(estimator, 0.45)
         sample = feed(estimator, [40.0] * 10, t0=2.0)[-1]
         assert sample.tracked and sample.pelvis_transient_s == model.pelvis.transient_s
+
+
+class _ChangedPicture:
+    """A pelvis picture that reads a large change, stretched ``agreement`` with the trunk's turn."""
+
+    def __init__(self, agreement):
+        from posecoach.analysis.pelvis_appearance import AppearanceSettings
+
+        self.settings = AppearanceSettings()
+        self.agreement = agreement
+
+    def observe(self, t, image, pixels, torso_px, trunk_deg):
+        from posecoach.analysis.pelvis_appearance import AppearanceReading
+
+        return AppearanceReading(0.05)
+
+    def turn_agreement(self, t, image, pixels, trunk_deg):
+        return self.agreement
+
+
+@pytest.mark.parametrize("agreement, turned", [(-0.1, False), (0.1, True), (None, True)])
+def test_a_picture_stretching_against_the_turn_is_set_aside(agreement, turned):
+    """A picture that reads a turned pelvis but stretches against the trunk's turn is not one:
+    the frame says ``not_a_turn`` and the pelvis is the drill's prior; stretched with the turn,
+    or not judged yet, the reading stands."""
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+
+    estimator = calibrated_estimator()
+    estimator._pelvis_picture = _ChangedPicture(agreement)
+    frame = np.zeros((480, 640, 3), dtype=np.uint8)
+    for i in range(30):
+        image, world = synthetic_pose(40.0, 0.0)
+        s = estimator.update(2.0 + i / FPS, image, world, 640, 480, frame=frame)
+    prior = DEFAULT_MODEL.pelvis.follows_trunk * s.trunk_deg
+    if turned:
+        assert s.pelvis_deg > prior + 10.0 and s.pelvis_cue is None
+    else:
+        assert s.pelvis_deg == pytest.approx(prior, abs=0.5) and s.pelvis_cue == "not_a_turn"
+        assert estimator.last_features.appearance_change is None
