@@ -409,6 +409,42 @@ def fit_high_grip_spread(model: UncertaintyModel, inputs: np.ndarray, errors: np
     return round(max(0.0, float(np.quantile(needed, COVERAGE))), 3)
 
 
+@dataclass(frozen=True)
+class IntervalFit:
+    """The uncertainty fitted on some clips' errors, and how it covers each clip left out."""
+
+    uncertainty: UncertaintyModel
+    high_grip_spread: float
+    left_out_coverage: dict[str, float]   # per clip: the coverage of an interval fitted without it
+
+
+def fit_interval(clips: list[ClipRecord], inputs: list[np.ndarray], errors: list[np.ndarray],
+                 kept_spread: float, min_high_clips: int = 1) -> IntervalFit:
+    """Fit the interval on the chest grips' frames (``inputs``/``errors``: each clip's terms and
+    separation errors) and the widening for the hands held high on theirs (``kept_spread`` with
+    fewer than ``min_high_clips`` such clips); then refit both without each clip in turn for
+    its coverage."""
+    terms, misses = np.concatenate(inputs), np.concatenate(errors)
+    owner = np.concatenate([np.full(len(x), i) for i, x in enumerate(inputs)])
+    high = np.array([c.hands_high for c in clips], dtype=bool)[owner]
+    chest = ~high if (~high).any() else np.ones_like(high)
+
+    def fit(frames: np.ndarray) -> tuple[UncertaintyModel, float]:
+        model = fit_uncertainty(terms[chest & frames], misses[chest & frames])
+        highs = high & frames
+        if len(np.unique(owner[highs])) < max(1, min_high_clips):
+            return model, kept_spread
+        return model, fit_high_grip_spread(model, terms[highs], misses[highs])
+
+    uncertainty, spread = fit(np.ones(len(owner), dtype=bool))
+    left_out = {}
+    for i, clip in enumerate(clips):
+        mine = owner == i
+        held, held_spread = fit(~mine)
+        left_out[clip.name] = coverage(held, terms[mine], misses[mine], held_spread if clip.hands_high else 0.0)
+    return IntervalFit(uncertainty, spread, left_out)
+
+
 # ---------------------------------------------------------------------------- scores
 def mae(estimate: np.ndarray, truth: np.ndarray) -> float:
     ok = np.isfinite(estimate) & np.isfinite(truth)
@@ -460,30 +496,16 @@ def recalibrate_uncertainty(clips: list[ClipRecord], json_out: Path | None = Non
         raise PosecoachError("fitting needs at least 3 clips with ground truth")
     setup = posture_setup(posture or Posture.STANDING)
     model, settings = setup.model, setup.settings
-    inputs, errors, owner = [], [], []
-    for i, clip in enumerate(clips):
+    inputs, errors = [], []
+    for clip in clips:
         angles = replay(clip, model, settings)
         inputs.append(_uncertainty_inputs(clip, angles, model))
         errors.append(angles["separation"] - (clip.true_trunk - clip.true_pelvis))
-        owner.append(np.full(len(clip.t), i))
-    terms, misses, owners = np.concatenate(inputs), np.concatenate(errors), np.concatenate(owner)
-    high = np.concatenate([np.full(len(c.t), c.hands_high) for c in clips])
-    chest = ~high if (~high).any() else np.ones_like(high)
-    high_clips = sum(c.hands_high for c in clips)
-
-    def widening(fitted: UncertaintyModel, frames: np.ndarray) -> float:
-        if high_clips < HIGH_GRIP_MIN_CLIPS or not frames.any():
-            return model.high_grip_spread
-        return fit_high_grip_spread(fitted, terms[frames], misses[frames])
-
-    uncertainty = fit_uncertainty(terms[chest], misses[chest])
-    high_grip_spread = widening(uncertainty, high)
-    in_use, left_out = {}, {}
-    for i, clip in enumerate(clips):
-        mine = owners == i
-        held = fit_uncertainty(terms[chest & ~mine], misses[chest & ~mine])
-        in_use[clip.name] = coverage(model.uncertainty, terms[mine], misses[mine], model.high_grip_spread if clip.hands_high else 0.0)
-        left_out[clip.name] = coverage(held, terms[mine], misses[mine], widening(held, high & ~mine) if clip.hands_high else 0.0)
+    refit = fit_interval(clips, inputs, errors, model.high_grip_spread, HIGH_GRIP_MIN_CLIPS)
+    uncertainty, high_grip_spread, left_out = refit.uncertainty, refit.high_grip_spread, refit.left_out_coverage
+    in_use = {clip.name: coverage(model.uncertainty, x, e, model.high_grip_spread if clip.hands_high else 0.0)
+              for clip, x, e in zip(clips, inputs, errors)}
+    terms = np.concatenate(inputs)
     ok = np.all(np.isfinite(terms), axis=1)
 
     def median_width(fitted: UncertaintyModel) -> float:
@@ -516,7 +538,7 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
     kept = setup.model if keep_trunk else None
     fitted = fit_model(clips, settings, uses_hands, kept, setup.model.hem_pelvis, setup.model.pelvis.transient_s)
     # Leave-one-clip-out: each clip scored by a model fitted on the others.
-    loo_scores, loo_inputs, loo_errors, loo_clip = {}, [], [], []
+    loo_scores, loo_inputs, loo_errors = {}, [], []
     for i, clip in enumerate(clips):
         others = clips[:i] + clips[i + 1:]
         held_out = fit_model(others, settings, uses_hands, kept, setup.model.hem_pelvis, setup.model.pelvis.transient_s)
@@ -524,26 +546,12 @@ def fit_and_report(clips: list[ClipRecord], json_out: Path | None = None, out=sy
         loo_scores[clip.name] = score(clip, held_out, settings, out_angles)
         loo_inputs.append(_uncertainty_inputs(clip, out_angles, held_out))
         loo_errors.append(out_angles["separation"] - (clip.true_trunk - clip.true_pelvis))
-        loo_clip.append(np.full(len(clip.t), i))
         print(f"  leave-one-out {clip.name}: fitted without it in {len(others)} clips", file=out, flush=True)
-    inputs, errors, owner = np.concatenate(loo_inputs), np.concatenate(loo_errors), np.concatenate(loo_clip)
-    # The interval is fitted on the chest grips; the hands held high widen it (high_grip_spread).
-    high = np.concatenate([np.full(len(c.t), c.hands_high) for c in clips])
-    chest = ~high if (~high).any() else np.ones_like(high)
-    uncertainty = fit_uncertainty(inputs[chest], errors[chest])
-
-    def widening(model: UncertaintyModel, frames: np.ndarray) -> float:
-        return fit_high_grip_spread(model, inputs[frames], errors[frames]) if frames.any() else setup.model.high_grip_spread
-
-    high_grip_spread = widening(uncertainty, high)
-    # Coverage of the uncertainty on clips it was not fitted on: fit it without each clip.
-    per_clip_coverage = {}
-    for i, clip in enumerate(clips):
-        mine = owner == i
-        held = fit_uncertainty(inputs[chest & ~mine], errors[chest & ~mine])
-        widen = widening(held, high & ~mine) if clip.hands_high else 0.0
-        per_clip_coverage[clip.name] = coverage(held, inputs[mine], errors[mine], widen)
-    fitted = dataclasses.replace(fitted, uncertainty=uncertainty, high_grip_spread=high_grip_spread)
+    # The interval is fitted on the chest grips' left-out errors; the hands held high widen it
+    # (high_grip_spread); its coverage on clips it was not fitted on: fitted without each clip.
+    interval = fit_interval(clips, loo_inputs, loo_errors, setup.model.high_grip_spread)
+    per_clip_coverage = interval.left_out_coverage
+    fitted = dataclasses.replace(fitted, uncertainty=interval.uncertainty, high_grip_spread=interval.high_grip_spread)
     in_sample = {c.name: score(c, fitted, settings) for c in clips}
     _print_report(clips, in_sample, loo_scores, per_clip_coverage, fitted, out)
     if json_out:
