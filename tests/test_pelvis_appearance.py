@@ -238,6 +238,8 @@ def test_a_picture_stretching_against_the_trunks_turn_is_not_a_turned_pelvis():
     assert against.rebase(0.0, scene(), pixels(), torso_px=80.0)
     readings = [against.turn_agreement(0.1 * k, picture, pixels(), trunk_deg=-30.0) for k in range(1, 5)]
     assert readings[-1] is not None and readings[-1] < -against.settings.stretch_tolerance
+    assert against.not_a_turn(0.5, picture, pixels(), trunk_deg=-30.0)
+    assert not cue.not_a_turn(0.5, picture, pixels(), trunk_deg=30.0)
     # the median covers the last second only: an old contradiction is forgotten
     assert against.turn_agreement(5.0, turned_scene(0.93, 1.08), pixels(), trunk_deg=-30.0) is None
 

@@ -411,8 +411,8 @@ class _ChangedPicture:
 
         return AppearanceReading(0.05)
 
-    def turn_agreement(self, t, image, pixels, trunk_deg):
-        return self.agreement
+    def not_a_turn(self, t, image, pixels, trunk_deg):
+        return self.agreement is not None and self.agreement < -self.settings.stretch_tolerance
 
 
 @pytest.mark.parametrize("agreement, turned", [(-0.1, False), (0.1, True), (None, True)])

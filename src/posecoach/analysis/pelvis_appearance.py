@@ -178,10 +178,12 @@ def _blurred(grey: np.ndarray) -> np.ndarray:
     return out
 
 
-def _normalised(patch: np.ndarray) -> np.ndarray | None:
+def _normalised(patch: np.ndarray, flat_per_cell: float = 1e-3) -> np.ndarray | None:
+    """``patch`` centred and scaled to unit norm; None when flatter than ``flat_per_cell`` per
+    cell (grey levels: no texture to follow; 0 for a part of a patch already normalised)."""
     centred = patch - patch.mean()
     norm = float(np.sqrt((centred ** 2).sum()))
-    return centred / norm if norm > 1e-3 * centred.size else None
+    return centred / norm if norm > max(flat_per_cell * centred.size, 1e-9) else None
 
 
 def patch_box(pixels: np.ndarray, torso_px: float, settings: AppearanceSettings | None = None,
@@ -356,12 +358,6 @@ def _best_stretch(region: np.ndarray, half: np.ndarray) -> float:
     return best
 
 
-def _unit(part: np.ndarray) -> np.ndarray | None:
-    centred = part - part.mean()
-    norm = float(np.sqrt((centred ** 2).sum()))
-    return centred / norm if norm > 1e-6 else None
-
-
 def halves_stretch(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
                    search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
     """How much more the picture is stretched sideways under the left half of the neutral
@@ -374,7 +370,7 @@ def halves_stretch(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarr
         return None
     patch = template.patch
     half = patch.shape[1] // 2
-    left, right = _unit(patch[:, :half]), _unit(patch[:, -half:])
+    left, right = _normalised(patch[:, :half], 0.0), _normalised(patch[:, -half:], 0.0)
     if left is None or right is None or half < 3:
         return None
     margin = (region.shape[1] - patch.shape[1]) // 2   # the search's reach either way
@@ -523,6 +519,12 @@ class PelvisAppearance:
         if len(self._stretches) < 3:
             return None
         return float(np.median([value for _, value in self._stretches]))
+
+    def not_a_turn(self, t: float, image: np.ndarray, pixels: np.ndarray, trunk_deg: float) -> bool:
+        """The picture stretches against the trunk's turn past ``stretch_tolerance``: whatever
+        changed it, it is not a pelvis turned with the trunk (``CueProblem.NOT_A_TURN``)."""
+        agreement = self.turn_agreement(t, image, pixels, trunk_deg)
+        return agreement is not None and agreement < -self.settings.stretch_tolerance
 
     # ------------------------------------------------------------------ trust checks
     def _hands_over(self, pixels: np.ndarray, torso_px: float) -> bool:

@@ -357,8 +357,7 @@ class RotationEstimator:
         tolerance: not a pelvis turned with the trunk (the soft body or a shadow changed it)."""
         if self._frame is None or self._pixels is None:
             return False
-        agreement = self._pelvis_picture.turn_agreement(t, self._frame, self._pixels, trunk)
-        return agreement is not None and agreement < -self._pelvis_picture.settings.stretch_tolerance
+        return self._pelvis_picture.not_a_turn(t, self._frame, self._pixels, trunk)
 
     def _read_pelvis_picture(self, t: float, m: BodyMeasures, trunk: float) -> AppearanceReading:
         if self._frame is None or self._pixels is None:
