@@ -114,7 +114,9 @@ def test_interrupting_analyze_saves_the_partial_analysis(tmp_path, signum, statu
     assert "interrupted" in err and "partial analysis was saved" in err
     doc = json.loads(out.read_text())
     assert doc["interrupted"] is True
-    assert 300 <= len(doc["frames"]) < 900
+    # The marker is touched inside the 300th detection, so the signal may land before
+    # that frame is finished: the 299 frames before it must all be kept.
+    assert 299 <= len(doc["frames"]) < 900
     assert any("interrupted at" in w for w in doc["warnings"])
     assert [f["i"] for f in doc["frames"]] == list(range(len(doc["frames"])))
     assert len(doc["reps"]) >= 1 and doc["reps"][0]["completed"]
