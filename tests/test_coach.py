@@ -188,17 +188,20 @@ def hold_with_pelvis(pattern, hold_s=12.0):
 def test_a_pelvis_reading_shorter_than_the_pictures_transients_is_no_fault():
     """A still pelvis under a heavy belly reads 12-14 deg for 0.2-0.5 s as the trunk settles
     (rendered clips); the standing model's transients outlast them, so such bursts are
-    neither a fault nor an alert, nor do they cost the hold any time: a 7.5 s hold counts."""
+    neither a fault nor an alert, nor do they cost the hold any time: a 7.5 s hold counts.
+    Nor does the rep's pelvis show them: it reports the level the pelvis read throughout."""
     proto = load_protocol("standing-rotation")
     seps, pels = hold_with_pelvis([(0.5, 13.0), (1.5, 1.0)], hold_s=7.5)
     coach, alerts = misread_pelvis(proto, seps, pels, transient_s=DEFAULT_MODEL.pelvis.transient_s)
     rep, = coach.reps
-    assert rep.faults == [] and rep.completed and rep.max_pelvis_deg == pytest.approx(13.0)
+    assert rep.faults == [] and rep.completed and rep.max_pelvis_deg == pytest.approx(1.0)
     assert "pelvis" not in alerts and ev.HOLD_PAUSED not in kinds(coach)
     # The same bursts are a fault for a person whose picture's transients are short (a hem),
-    # and the time they read past the limit does not count towards the hold.
+    # the time they read past the limit does not count towards the hold, and the rep's
+    # pelvis is what was judged a turn.
     hem, _ = misread_pelvis(proto, seps, pels, transient_s=0.25)
     assert hem.reps[0].faults == ["pelvis_rotation"] and not hem.reps[0].completed
+    assert hem.reps[0].max_pelvis_deg == pytest.approx(13.0)
 
 
 @pytest.mark.parametrize("pattern", [[(1.0, 12.0)], [(0.3, 11.0), (0.1, 9.5)]],
@@ -373,3 +376,20 @@ def test_first_turn_then_other_flags_a_switch_before_the_side_is_done():
     left, right = dict(side=-1, amplitude=40, hold_s=2.5), dict(side=1, amplitude=40, hold_s=2.5)
     coach, _ = run([left, right], protocol="half-kneeling-rotation")
     assert [r.faults for r in coach.reps] == [[], ["wrong_side"]]
+
+
+def test_the_reps_pelvis_is_a_level_it_held_not_a_momentary_reading():
+    """A reading that rises for a moment and is then set aside (by the coach as a transient,
+    or by the pelvis cue's own check) is not the rep's pelvis; a level held through the
+    transients' length is, and once the fault stands every reading past the limit counts."""
+    proto = load_protocol("standing-rotation")
+    transient = DEFAULT_MODEL.pelvis.transient_s
+    blip, _ = misread_pelvis(proto, *hold_with_pelvis([(transient * 0.6, 11.0), (3.0, 2.0)], hold_s=7.5),
+                             transient_s=transient)
+    assert blip.reps[0].faults == [] and blip.reps[0].max_pelvis_deg == pytest.approx(2.0)
+    held, _ = misread_pelvis(proto, *hold_with_pelvis([(transient * 1.5, 6.0), (0.5, 1.0)], hold_s=7.5),
+                             transient_s=transient)
+    assert held.reps[0].faults == [] and held.reps[0].max_pelvis_deg == pytest.approx(6.0)
+    turned, _ = misread_pelvis(proto, *hold_with_pelvis([(2.0, 12.0), (0.3, 17.0)], hold_s=8.0),
+                               transient_s=transient)
+    assert turned.reps[0].faults == ["pelvis_rotation"] and turned.reps[0].max_pelvis_deg == pytest.approx(17.0)

@@ -72,6 +72,8 @@ class Coach:
         self._pelvis_checked_t: float | None = None
         self._pelvis_turned = False
         self._pending_s = 0.0   # hold time counted while the pelvis read past the limit, unjudged
+        # (t, |pelvis|) over the last persistence window: the level it has read throughout
+        self._pelvis_levels: deque[tuple[float, float]] = deque()
         # Hold time counted since the angle last stood within the arrival band of the hold level
         # (``_hold_band``): a dip that comes back keeps it, a departure takes it back. It never
         # completes a hold, so whether a hold counts does not depend on how soon a departure is
@@ -222,7 +224,6 @@ class Coach:
         # back): on rendered clips with a still pelvis, 7 of the 10 reps whose pelvis read
         # over 9 deg read it only there.
         judged_pelvis = pelvis if self._phase in (ROTATING, HOLDING) else 0.0
-        rep.max_pelvis_deg = max(rep.max_pelvis_deg, abs(judged_pelvis))
         rep.peak_speed_dps = max(rep.peak_speed_dps, abs(self._speed))
         if self._phase != HOLDING:
             self._movement_peak_speed = max(self._movement_peak_speed, abs(self._speed))
@@ -256,6 +257,7 @@ class Coach:
         # through most of a short pause (the range test's 2 s) is the pelvis turned.
         persist = max(_FAULT_PERSIST_S, min(pelvis_transient_s or 0.0, self.protocol.hold_s / 2))
         self._judge_pelvis(t, rep, abs(pelvis) > th.pelvis_limit_deg, persist)
+        self._record_pelvis(t, rep, abs(pelvis), persist)
         if abs(self._speed) > th.too_fast_dps:
             self._fast_since = self._fast_since if self._fast_since is not None else t
             if t - self._fast_since >= _FAULT_PERSIST_S / 2:
@@ -268,6 +270,7 @@ class Coach:
         self._pelvis_checked_t = None
         self._pelvis_turned = False
         self._pending_s = 0.0
+        self._pelvis_levels.clear()
 
     def _judge_pelvis(self, t: float, rep: Rep, over: bool, persist_s: float) -> None:
         """The pelvis fault: the pelvis read past the limit for ``persist_s``, counted as time
@@ -287,6 +290,20 @@ class Coach:
                 self._recent = deque((st, m, ok and st <= since, sep, e) for st, m, ok, sep, e in self._recent)
             self._pending_s = 0.0
             self._emit(t, ev.FAULT, side=rep.side, fault=PELVIS_FAULT)
+
+    def _record_pelvis(self, t: float, rep: Rep, magnitude: float, persist_s: float) -> None:
+        """The rep's largest pelvis turn: a level the pelvis read for at least ``persist_s``,
+        or any reading judged a turn. A momentary reading that the coach took for the picture's
+        transient (or that the pelvis cue's own checks set aside a moment later) is no turn,
+        so the report does not show it as one."""
+        levels = self._pelvis_levels
+        levels.append((t, magnitude))
+        while len(levels) > 1 and levels[1][0] <= t - persist_s:
+            levels.popleft()
+        if levels[0][0] <= t - persist_s:
+            rep.max_pelvis_deg = max(rep.max_pelvis_deg, min(level for _, level in levels))
+        if self._pelvis_turned:
+            rep.max_pelvis_deg = max(rep.max_pelvis_deg, magnitude)
 
     def _judge_movement(self, t: float, rep: Rep, amplitude: float) -> None:
         """Judge the turn or return just ended: too fast when, as a smooth movement, it would
@@ -564,6 +581,7 @@ class Coach:
         self._last_hold_t += seconds
         self._history = deque((t + seconds, a) for t, a in self._history)
         self._recent = deque((t + seconds, m, ok, sep, err) for t, m, ok, sep, err in self._recent)
+        self._pelvis_levels = deque((t + seconds, level) for t, level in self._pelvis_levels)
 
     def finish(self, t: float) -> None:
         """End of the source: close a rep in progress so it is recorded."""
