@@ -185,7 +185,11 @@ class FusionModel:
 # 8 needed to fit their own, so they keep the 24-clip fit's mapping
 # (each of the six then left out of a fit on the other five, the allowance moved
 # from 0.001 to 0.006). high_grip_spread: the widening that covers 90% of the hands-high
-# clips' frames, each left out: 0.042 deg per degree (0.023 in session 11, before n01-n05).
+# clips' frames (fitting.fit_high_grip_spread on the interval in use): 0.08 deg per degree
+# since session 17, fitted on 11 fresh renders called hands-high (k00-k13 but k01, k07, k10,
+# which the call read as chest grips; 4 reps of 28-66 deg, docs/measurements.md "Session 17"),
+# whose frames the session-12 value covered 85.8%; each left out, 0.08's refit covered 89.9%.
+# Was 0.042 (session 12, 24 hands-high clips) and 0.023 (session 11, before n01-n05).
 # Until session 11 the trunk was session 6's fit on 24 clips (leave-one-clip-out separation
 # 3.88 over them) and the high-grip trunk session 8's on 18 (3.34); docs/measurements.md.
 # grip_offset_gain (both trunks): 1, the grip's offset as the neutral picture shows it. `posecoach
@@ -206,8 +210,8 @@ DEFAULT_MODEL = FusionModel(
     provenance="posecoach fit, 72 rendered standing clips (synth, synth_hard, 57 real-room variants, 14 with the "
                "eyes on the screen), 2026-12-02; hem pelvis: posecoach fit, 24 rendered clips, 2026-12-01; "
                "uncertainty: posecoach fit --uncertainty-only, 47 clips (15 shared, 32 renders never fitted on), "
-               "2026-12-02",
-    high_grip_spread=0.042,
+               "2026-12-02; hands-high widening: 11 fresh hands-high renders, 2026-12-02",
+    high_grip_spread=0.08,
     high_grip_trunk=TrunkModel(weights=(0.19295, 0.76864, -49.15493, 52.72816, 0.0, 0.0), world_gain=1.4182,
                                hands_lever=0.7575, head_follow=0.742),
     hem_pelvis=PelvisModel(gain=64.6, floor=0.001, trunk_allowance=0.004, follows_trunk=0.03, exponent=0.3333,
