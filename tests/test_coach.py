@@ -393,3 +393,6 @@ def test_the_reps_pelvis_is_a_level_it_held_not_a_momentary_reading():
     turned, _ = misread_pelvis(proto, *hold_with_pelvis([(2.0, 12.0), (0.3, 17.0)], hold_s=8.0),
                                transient_s=transient)
     assert turned.reps[0].faults == ["pelvis_rotation"] and turned.reps[0].max_pelvis_deg == pytest.approx(17.0)
+    # the readings that made it a fault were the turn: a peak before the fault was judged counts
+    early, _ = misread_pelvis(proto, *hold_with_pelvis([(0.5, 16.0), (8.0, 11.0)], hold_s=8.0), transient_s=transient)
+    assert early.reps[0].faults == ["pelvis_rotation"] and early.reps[0].max_pelvis_deg == pytest.approx(16.0)

@@ -293,7 +293,7 @@ class Coach:
 
     def _record_pelvis(self, t: float, rep: Rep, magnitude: float, persist_s: float) -> None:
         """The rep's largest pelvis turn: a level the pelvis read for at least ``persist_s``,
-        or any reading judged a turn. A momentary reading that the coach took for the picture's
+        or any reading judged a turn (with those of the window that made it one). A momentary reading that the coach took for the picture's
         transient (or that the pelvis cue's own checks set aside a moment later) is no turn,
         so the report does not show it as one."""
         levels = self._pelvis_levels
@@ -302,8 +302,8 @@ class Coach:
             levels.popleft()
         if levels[0][0] <= t - persist_s:
             rep.max_pelvis_deg = max(rep.max_pelvis_deg, min(level for _, level in levels))
-        if self._pelvis_turned:
-            rep.max_pelvis_deg = max(rep.max_pelvis_deg, magnitude)
+        if self._pelvis_turned:   # the readings that made it a turn were the turn too
+            rep.max_pelvis_deg = max(rep.max_pelvis_deg, max(level for _, level in levels))
 
     def _judge_movement(self, t: float, rep: Rep, amplitude: float) -> None:
         """Judge the turn or return just ended: too fast when, as a smooth movement, it would
