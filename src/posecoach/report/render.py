@@ -45,6 +45,9 @@ GLOSSARY = (
      "246 of 259 reps of rendered test clips."),
     ("Hold", "Seconds of correct holding: the timer pauses while the pelvis is turned and, once it "
      "has turned past the limit, until it is back within 6°."),
+    ("Pelvis max", "The most the pelvis stayed turned during the turn and the hold: a reading must last "
+     "as long as the pelvis picture's own flickers (1.5 s standing, at most half the hold) to count, and on a rep "
+     "flagged for the pelvis every reading past the limit counts."),
     ("Completed", "The full hold time was reached with correct posture."),
     ("Asymmetry", "100 × |right − left| / larger side, using each side's best separation."),
     ("Pelvis rotated", "The pelvis turned beyond the protocol's limit (10° by default) during the turn or "
