@@ -208,9 +208,9 @@ def test_html_report(db, tmp_path):
     assert right[1] == ["1", "2.0", "44.8", "43.8", "4", "7.0", "1.0", "✓", ""]
     assert right[2][2:4] == ["42.8", "41.8"]
     assert left[2] == ["2", "33.5", "39.2", "38.2", "4", "5.5", "12.0", "✗", "pelvis rotated"]
-    # 8.0% is within one camera's error (fusion_model.ASYMMETRY_RESOLUTION_PCT, 9.9%): the report
+    # 8.0% is within one camera's error (fusion_model.ASYMMETRY_RESOLUTION_PCT, 10.4%): the report
     # names no weaker side
-    assert "Asymmetry of best range: 8.0%, within what one camera can tell apart (under 9.9%)" in text
+    assert "Asymmetry of best range: 8.0%, within what one camera can tell apart (under 10.4%)" in text
     assert "reaches less" not in text
     assert "2024-05-01 18:00" in text and "drill.mp4" in text and "standing-rotation" in text
     assert len(page.images) == 3  # time plot, left vs right, progress: all embedded
