@@ -293,9 +293,9 @@ class Coach:
 
     def _record_pelvis(self, t: float, rep: Rep, magnitude: float, persist_s: float) -> None:
         """The rep's largest pelvis turn: a level the pelvis read for at least ``persist_s``,
-        or any reading judged a turn (with those of the window that made it one). A momentary reading that the coach took for the picture's
-        transient (or that the pelvis cue's own checks set aside a moment later) is no turn,
-        so the report does not show it as one."""
+        or any reading judged a turn (with those of the window that made it one). A momentary
+        reading that the coach took for the picture's transient (or that the pelvis cue's own
+        checks set aside a moment later) is no turn, so the report does not show it as one."""
         levels = self._pelvis_levels
         levels.append((t, magnitude))
         while len(levels) > 1 and levels[1][0] <= t - persist_s:
