@@ -282,6 +282,28 @@ def test_a_quick_return_is_too_fast_too():
     assert "too_fast" in coach.reps[0].faults
 
 
+def test_a_cue_jumping_ahead_in_a_turn_is_not_haste():
+    """The shoulder width can jump for a tenth of a second as the arms cross the chest; the
+    estimate runs ahead of the turn, and its speed doubles, but the turn took 1.5 s."""
+    coach = Coach(load_protocol("standing-rotation"))
+    seps, _ = rep_profile(side=1, amplitude=40, hold_s=7.0)
+    start = 30
+    seps = [0.0] * start + seps
+    for i in range(start + 18, start + 25):   # 0.6-0.8 s into the turn: 12 deg ahead, then back
+        seps[i] += 12.0
+    for i, s in enumerate(seps):
+        t = i / FPS
+        if i < 15:
+            sample = RotationSample.untracked(t, "calibrating")
+        else:
+            sample = RotationSample(t=t, tracked=True, trunk_deg=s, pelvis_deg=0.0, separation_deg=s,
+                                    confidence=0.9, calibrated=True)
+        coach.update(sample)
+    coach.finish(len(seps) / FPS)
+    assert coach.reps[0].faults == [] and coach.reps[0].completed
+    assert coach.reps[0].peak_speed_dps > 1.875 * 40 / 0.8   # the old rule, by the peak speed, called it haste
+
+
 def test_wrong_side_is_flagged_against_the_protocol_order():
     coach, _ = run([dict(side=-1, amplitude=45, hold_s=7.0)])
     assert coach.reps[0].side == "left" and "wrong_side" in coach.reps[0].faults

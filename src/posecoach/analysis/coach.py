@@ -17,6 +17,7 @@ from typing import TypeGuard
 
 from posecoach.analysis import events as ev
 from posecoach.analysis.coach_state import CoachState, Rep
+from posecoach.analysis.movement import MIN_JERK_PEAK, movement_duration
 from posecoach.analysis.protocol import Protocol
 from posecoach.analysis.sample import RotationSample
 from posecoach.analysis.vocabulary import Alert, Fault, Instruction, Pause, Phase, Reason, Side, SideOrder
@@ -32,7 +33,7 @@ _FAULT_PERSIST_S = 0.25  # a pelvis or speed excess must last at least this long
 _LOST_ENDS_REP_S = 5.0  # tracking lost this long mid-rep ends the rep
 _LEAVE_PERSIST_S = 0.2  # below the end range this long = the hold has ended
 _FAST_WARNING_S = 2.0   # how long the "too fast" warning stays up after a fast turn
-_MIN_JERK_PEAK = 1.875  # peak speed of a minimum-jerk movement = 1.875 x amplitude / duration
+_PATH_S = 10.0          # how long the path of the movement is kept (a turn, or a return after a hold)
 
 
 def _finite(value: float | None) -> TypeGuard[float]:
@@ -61,6 +62,7 @@ class Coach:
         self._phase = CALIBRATING
         self._rep: Rep | None = None
         self._history: deque[tuple[float, float]] = deque()   # (t, separation) for speed
+        self._path: deque[tuple[float, float]] = deque()      # (t, trunk) to time the movements
         self._set_index = 1
         self._set_counts = {"right": 0, "left": 0}
         self._hold_ref = 0.0
@@ -178,6 +180,7 @@ class Coach:
         if not self._tracking:
             self._tracking = True
             self._history.clear()
+            self._path.clear()   # no movement is timed across the gap
             self._last_hold_t = t  # the time without tracking neither counts nor breaks the hold
             self._emit(t, ev.TRACKING_REGAINED)
         self._last_tracked_t = t
@@ -188,6 +191,9 @@ class Coach:
         # with it shrinks the separation but is still a rotation, to be coached as a fault.
         motion = sample.trunk_deg if _plausible(sample.trunk_deg) else separation
         self._speed = self._speed_at(t, motion)
+        self._path.append((t, motion))
+        while self._path[0][0] < t - _PATH_S:
+            self._path.popleft()
         err = sample.separation_err_deg if _finite(sample.separation_err_deg) else None
         self._step(t, motion, separation, pelvis, err, sample.pelvis_transient_s)
         return self.state(t)
@@ -305,14 +311,23 @@ class Coach:
         if self._pelvis_turned:   # the readings that made it a turn were the turn too
             rep.max_pelvis_deg = max(rep.max_pelvis_deg, max(level for _, level in levels))
 
-    def _judge_movement(self, t: float, rep: Rep, amplitude: float) -> None:
-        """Judge the turn or return just ended: too fast when, as a smooth movement, it would
-        have covered ``amplitude`` in less than the protocol's ``min_turn_s``. Being relative
-        to the amplitude, a large turn at the drill's pace is not punished for its range."""
+    def _judge_movement(self, t: float, rep: Rep, amplitude: float, rising: bool) -> None:
+        """Judge the turn (``rising``) or return just ended: too fast when, as a smooth
+        movement, it would have covered ``amplitude`` in less than the protocol's
+        ``min_turn_s``. Its duration is read from when it crossed a fifth and four fifths of
+        its range (movement.py), or, when it did not cross both, from its peak speed. Being
+        relative to the amplitude, a large turn at the drill's pace is not punished for its
+        range."""
+        th = self.protocol.thresholds
         peak, self._movement_peak_speed = self._movement_peak_speed, 0.0
-        if peak <= 0.0 or amplitude < self.protocol.thresholds.min_end_range_deg:
+        if amplitude < th.min_end_range_deg:
             return
-        if _MIN_JERK_PEAK * amplitude / peak < self.protocol.thresholds.min_turn_s:
+        toward = 1.0 if rep.side == Side.RIGHT else -1.0
+        path = [(when, toward * angle) for when, angle in self._path]
+        duration = movement_duration(path, amplitude, rising, floor=th.neutral_deg)
+        if duration is None and peak > 0.0:
+            duration = MIN_JERK_PEAK * amplitude / peak
+        if duration is not None and duration < th.min_turn_s:
             self._flag_too_fast(t, rep)
 
     def _flag_too_fast(self, t: float, rep: Rep) -> None:
@@ -358,7 +373,7 @@ class Coach:
         rep = self._rep
         assert rep is not None
         start = self._arrival_time(level)
-        self._judge_movement(t, rep, self._peak_motion)
+        self._judge_movement(t, rep, self._peak_motion, rising=True)
         rep.hold_start_s = start
         self._hold_ref = level
         self._below_since = None
@@ -472,7 +487,7 @@ class Coach:
         self._phase = NEUTRAL
         self._paused_reason = None
         self._recent.clear()
-        self._judge_movement(t, rep, self._peak_motion)  # the return (or a turn never held)
+        self._judge_movement(t, rep, self._peak_motion, rising=False)  # the return (or a turn never held)
         if rep.hold_start_s is None:
             if rep.peak_separation_deg < self.protocol.thresholds.min_end_range_deg:
                 return  # a small excursion, not a rep
@@ -580,6 +595,7 @@ class Coach:
         self._rest_until += seconds
         self._last_hold_t += seconds
         self._history = deque((t + seconds, a) for t, a in self._history)
+        self._path = deque((t + seconds, a) for t, a in self._path)
         self._recent = deque((t + seconds, m, ok, sep, err) for t, m, ok, sep, err in self._recent)
         self._pelvis_levels = deque((t + seconds, level) for t, level in self._pelvis_levels)
 

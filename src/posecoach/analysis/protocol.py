@@ -29,8 +29,9 @@ class Thresholds:
     # loose-shirt clips read a pelvis held at 15 deg at 7-9 deg for most of the hold).
     pelvis_resume_deg: float = 6.0
     # "Fast or jerky" must not punish range: a turn (or return) is too fast when, as a smooth
-    # minimum-jerk movement, it would take less than ``min_turn_s`` to cover its amplitude
-    # (duration = 1.875 x amplitude / peak speed), or when it passes ``too_fast_dps`` at all.
+    # minimum-jerk movement, it would take less than ``min_turn_s`` to cover its amplitude (its
+    # duration read from when it crossed a fifth and four fifths of its range: movement.py),
+    # or when it passes ``too_fast_dps`` at all.
     min_turn_s: float = 0.8
     too_fast_dps: float = 180.0
     end_range_tolerance_deg: float = 8.0
