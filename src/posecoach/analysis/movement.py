@@ -11,7 +11,7 @@ The coach once judged the duration from the peak speed instead (duration = 1.875
 peak speed). A speed is the slope of the estimate over a few frames, and a cue that jumps
 for a tenth of a second (MediaPipe's shoulder width as the arms cross the chest) doubles it:
 on the rendered clips, clean 1.5 s turns read as short as 0.82 s that way (the limit is
-0.8 s) and 0.97-1.68 s from their crossings, while the jerky 0.45-0.6 s turns read 0.26-0.41
+0.8 s) and 1.09-1.68 s from their crossings, while the jerky 0.45-0.6 s turns read 0.26-0.41
 s (docs/measurements.md, "Session 18").
 """
 
