@@ -253,3 +253,37 @@ def test_the_stretch_is_judged_on_the_standing_crotch_only():
     off = PelvisAppearance(posture_setup("seated").settings.appearance)
     assert off.rebase(0.0, scene(), pixels(), torso_px=80.0)
     assert all(off.turn_agreement(0.1 * k, turned_scene(1.08, 0.93), pixels(), 30.0) is None for k in range(5))
+
+
+# ------------------------------------------------------------------ shading against structure
+def shaded_scene(light_from_left: bool, squeeze: float = 1.0) -> np.ndarray:
+    """The pelvis block of ``body_scene`` under a smooth shading across it (a light trouser
+    leg's curve lit from one side): dim on one side, bright on the other."""
+    image = body_scene(squeeze=squeeze).astype(np.float64)
+    ramp = np.linspace(0.45, 1.0, 200) if light_from_left else np.linspace(1.0, 0.45, 200)
+    image[220:300, 220:420] *= ramp[None, :, None]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_shading_moving_over_the_pelvis_is_not_read_as_a_turn():
+    """Heavy bodies in light trousers: the soft body twisting with the trunk moves the shading
+    over a still pelvis, which changed the grey picture by 0.03-0.10 (read 17-32 deg) while its
+    fine structure stayed. The shading-free picture does not change, so neither does the reading;
+    a squeezed picture (the pelvis turned) still reads as changed."""
+    from posecoach.analysis.pelvis_appearance import AppearanceSettings, shading_free_change
+
+    neutral, shaded = shaded_scene(True), shaded_scene(False)
+    template = make_template(neutral, body_pixels(), torso_px=80.0)
+    assert template is not None and template.shading_free is not None
+    grey = pelvis_change(template, shaded, body_pixels())
+    free = shading_free_change(template, shaded, body_pixels())
+    assert grey > 0.03 and free < grey
+    readings = {}
+    for ratio in (0.0, 3.0):
+        tracker = PelvisAppearance(AppearanceSettings(shading_ratio=ratio))
+        tracker.rebase(0.0, neutral, body_pixels(), 80.0)
+        readings[ratio] = tracker.observe(0.1, shaded, body_pixels(), 80.0, 40.0).change
+    assert readings[0.0] > 0.03 and readings[3.0] < readings[0.0] / 3
+    tracker = PelvisAppearance()
+    tracker.rebase(0.0, neutral, body_pixels(), 80.0)
+    assert tracker.observe(0.1, shaded_scene(True, squeeze=0.85), body_pixels(), 80.0, 40.0).change > 0.01

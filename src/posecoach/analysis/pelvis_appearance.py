@@ -28,6 +28,12 @@ What keeps it honest in a real room (``PelvisAppearance``):
   a turn, each half of the neutral patch is matched at several sideways stretches
   (``halves_stretch``); a picture whose halves stretch the other way from the trunk's turn is
   not a turned pelvis (``CueProblem.NOT_A_TURN``).
+- Light shading moving over plain, light trousers changes the grey picture as much as a
+  turned pelvis does (the soft body around the hips of a heavy person twisting with the
+  trunk), while the picture's fine structure (edges, folds, the crotch line) stays. A turned
+  pelvis moves that structure: its shading-free picture (log intensity less its local mean)
+  changes 3.3-5.7 times as much as its grey one. So the change read is at most the
+  shading-free change over ``shading_ratio`` (``shading_free_change``).
 - A plain patch (dark, one-coloured trousers in a dim room) is at the mercy of camera noise
   and compression, which re-encode it whenever anything moves nearby: the reading carries
   how plain the patch is (``plainness``: nominal noise over the patch's contrast, squared),
@@ -110,6 +116,12 @@ class AppearanceSettings:
     stretch_tolerance: float = 0.03   # ...and contradicts the trunk's turn past this much (chosen:
                                       # on 47 rendered clips no pelvis turned 12-25 deg lost its fault
                                       # with 0.03; with 0 one under a loose shirt's hem did)
+    # The change read is at most the shading-free picture's change over this (0: off). Chosen,
+    # not fitted: held still in the hold, 12 pelvises turned 12-25 deg (not under a hem) changed
+    # their shading-free picture 3.8-5.7 times as much as their grey one (d02's under a hem 3.3),
+    # and the still pelvises of heavy bodies in light trousers that read 17-32 deg 0.5-0.9 times
+    # (docs/measurements.md, "Session 18"); 3 leaves every turn seen as it was.
+    shading_ratio: float = 3.0
     region: PatchRegion = PatchRegion.CROTCH
     thigh_span: tuple[float, float] = (0.2, 0.95)   # front thigh: share of the hip-to-knee line
     thigh_half_width: float = 0.6     # front thigh: of the hip width, both outlines in the patch
@@ -128,6 +140,7 @@ class PelvisTemplate:
     contrast: float = 0.0  # standard deviation of the patch's grey levels (0-255)
     below_hem: bool = False  # a shirt's hem hangs below the hip line: the patch lies below it
     torso_px: float = 0.0    # the torso height (pixels) it was taken at: the search's scale
+    shading_free: np.ndarray | None = None  # the patch's shading-free picture (zero-mean, unit-norm)
 
 
 @dataclass(frozen=True)
@@ -278,20 +291,27 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
     if patch is None:  # a flat patch (no texture, no light) cannot be followed
         return None
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
+    pad = (SHADING_BOX // 2 + 1) * step   # the local mean's reach, with the cell of blur
+    wide = _grey(image, x0 - pad, y0 - pad, x1 + pad, y1 + pad, step) if s.shading_ratio > 0 else None
+    shading_free = None
+    if wide is not None and wide.shape == (inner.shape[0] + 2 * (pad // step), inner.shape[1] + 2 * (pad // step)):
+        cut = pad // step
+        shading_free = _normalised(_shading_free(wide)[cut:-cut, cut:-cut], 0.0)
     return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]),
-                          float(inner.std()), hem is not None and hem > 0.0, float(torso_px))
+                          float(inner.std()), hem is not None and hem > 0.0, float(torso_px), shading_free)
 
 
 def _search_region(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
-                   search_frac: float, drift_margin: float) -> np.ndarray | None:
-    """The grey cells around the patch's feet-anchored place (see ``pelvis_change``); None if off-image."""
+                   search_frac: float, drift_margin: float, pad_cells: int = 0) -> np.ndarray | None:
+    """The grey cells around the patch's feet-anchored place (see ``pelvis_change``), with
+    ``pad_cells`` more on every side; None if off-image."""
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
     dx = int(round(ankles[0] - template.anchor_x))
     dy = int(round(ankles[1] - template.anchor_y))
     step = template.step
     drift = int(drift_margin * template.torso_px)
-    margin_x = max(step, int(template.width * search_frac), drift)
-    margin_y = max(step, int(template.height * search_frac / 2), drift)
+    margin_x = max(step, int(template.width * search_frac), drift) + pad_cells * step
+    margin_y = max(step, int(template.height * search_frac / 2), drift) + pad_cells * step
     x0 = template.x0 + dx - margin_x
     y0 = template.y0 + dy - margin_y
     h, w = image.shape[:2]
@@ -326,6 +346,37 @@ def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarra
     if region is None:
         return None
     return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(_ncc_scores(region, template.patch)))))
+
+
+# The local mean the shading-free picture subtracts: a box this many cells wide (of the
+# patch's 40), broad against the crotch line and the folds, narrow against the shading.
+SHADING_BOX = 11
+
+
+def _shading_free(grey: np.ndarray) -> np.ndarray:
+    """Log intensity less its mean over a ``SHADING_BOX`` box: a smooth change of light (a
+    shadow, shading moving over a curved surface) drops out, edges and folds stay."""
+    log = np.log1p(np.maximum(grey, 0.0))
+    half = SHADING_BOX // 2
+    padded = np.pad(log, half, mode="reflect")
+    return log - _window_sums(padded, SHADING_BOX, SHADING_BOX) / (SHADING_BOX * SHADING_BOX)
+
+
+def shading_free_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
+                        search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
+    """1 - best NCC of the neutral patch's shading-free picture within the same search as
+    ``pelvis_change``; None when off-image or when the template has none."""
+    if template.shading_free is None:
+        return None
+    cut = SHADING_BOX // 2 + 1
+    region = _search_region(template, image, pixels, search_frac, drift_margin, pad_cells=cut)
+    if region is None:
+        return None
+    free = _shading_free(region)[cut:-cut, cut:-cut]
+    ph, pw = template.shading_free.shape
+    if free.shape[0] < ph or free.shape[1] < pw:
+        return None
+    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(_ncc_scores(free, template.shading_free)))))
 
 
 # Sideways stretches each half of the neutral patch is tried at (``halves_stretch``): the
@@ -488,6 +539,10 @@ class PelvisAppearance:
         if change is None:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.OFF_IMAGE)
+        if s.shading_ratio > 0 and change > 0.0:
+            free = shading_free_change(self.template, image, pixels, s.search_frac, s.drift_margin)
+            if free is not None:
+                change = min(change, free / s.shading_ratio)
         if at_centre and t - self._template_t <= s.noise_window_s:
             self._noise_samples.append(change)
             self.noise = float(np.median(self._noise_samples))

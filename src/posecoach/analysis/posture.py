@@ -42,10 +42,13 @@ def posture_setup(posture: Posture | str = Posture.STANDING) -> PostureSetup:
     # (AppearanceSettings.drift_margin); the other drills' pelvis mappings were fitted on the
     # tighter search, and the front thigh's sideways swing is the signal itself.
     # The halves' stretch (AppearanceSettings.check_stretch) was measured on the crotch seen
-    # standing; the lap and the front thigh keep the pictures their mappings were fitted on.
+    # standing, as was the shading-free picture's ratio (AppearanceSettings.shading_ratio); the
+    # lap and the front thigh keep the pictures their mappings were fitted on.
     if posture == Posture.HALF_KNEELING:
-        thigh = replace(settings.appearance, region=PatchRegion.FRONT_THIGH, drift_margin=0.0, check_stretch=False)
+        thigh = replace(settings.appearance, region=PatchRegion.FRONT_THIGH, drift_margin=0.0, check_stretch=False,
+                        shading_ratio=0.0)
         settings = replace(settings, appearance=thigh)
     elif posture == Posture.SEATED:
-        settings = replace(settings, appearance=replace(settings.appearance, drift_margin=0.0, check_stretch=False))
+        settings = replace(settings, appearance=replace(settings.appearance, drift_margin=0.0, check_stretch=False,
+                                                        shading_ratio=0.0))
     return PostureSetup(posture, MODELS_BY_POSTURE[posture], settings)
