@@ -32,7 +32,7 @@ What keeps it honest in a real room (``PelvisAppearance``):
   turned pelvis does (the soft body around the hips of a heavy person twisting with the
   trunk), while the picture's fine structure (edges, folds, the crotch line) stays. A turned
   pelvis moves that structure: its shading-free picture (log intensity less its local mean)
-  changes 3.3-5.7 times as much as its grey one. So the change read is at most the
+  changed 3.3-5.7 times as much as its grey one on 11 of 12 rendered turns, a shading's 0.5-0.9. So the change read is at most the
   shading-free change over ``shading_ratio`` (``shading_free_change``).
 - A plain patch (dark, one-coloured trousers in a dim room) is at the mercy of camera noise
   and compression, which re-encode it whenever anything moves nearby: the reading carries
@@ -117,10 +117,11 @@ class AppearanceSettings:
                                       # on 47 rendered clips no pelvis turned 12-25 deg lost its fault
                                       # with 0.03; with 0 one under a loose shirt's hem did)
     # The change read is at most the shading-free picture's change over this (0: off). Chosen,
-    # not fitted: held still in the hold, 12 pelvises turned 12-25 deg (not under a hem) changed
-    # their shading-free picture 3.8-5.7 times as much as their grey one (d02's under a hem 3.3),
-    # and the still pelvises of heavy bodies in light trousers that read 17-32 deg 0.5-0.9 times
-    # (docs/measurements.md, "Session 18"); 3 leaves every turn seen as it was.
+    # not fitted: over their holds (medians), 10 of 11 pelvises turned 12-25 deg not under a hem
+    # changed their shading-free picture 3.8-5.7 times as much as their grey one (d02's under a
+    # hem 3.3; the 11th, t04's, a turn under the shading of the next line, 1.4, still read 20
+    # deg), and the five still pelvises of two heavy bodies in light trousers read 17-32 deg
+    # 0.5-0.9 times (docs/measurements.md, "Session 18"). 3 leaves the turns' readings alone.
     shading_ratio: float = 3.0
     region: PatchRegion = PatchRegion.CROTCH
     thigh_span: tuple[float, float] = (0.2, 0.95)   # front thigh: share of the hip-to-knee line
