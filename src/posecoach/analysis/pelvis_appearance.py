@@ -31,9 +31,10 @@ What keeps it honest in a real room (``PelvisAppearance``):
 - Light shading moving over plain, light trousers changes the grey picture as much as a
   turned pelvis does (the soft body around the hips of a heavy person twisting with the
   trunk), while the picture's fine structure (edges, folds, the crotch line) stays. A turned
-  pelvis moves that structure: its shading-free picture (log intensity less its local mean)
-  changed 3.3-5.7 times as much as its grey one on 11 of 12 rendered turns, a shading's 0.5-0.9. So the change read is at most the
-  shading-free change over ``shading_ratio`` (``shading_free_change``).
+  pelvis moves that structure: on 11 of 12 rendered turns its shading-free picture (log
+  intensity less its local mean) changed 3.3-5.7 times as much as its grey one, a moving
+  shading's 0.5-0.9 times. So the change read is at most the shading-free change over
+  ``shading_ratio`` (``shading_free_change``).
 - A plain patch (dark, one-coloured trousers in a dim room) is at the mercy of camera noise
   and compression, which re-encode it whenever anything moves nearby: the reading carries
   how plain the patch is (``plainness``: nominal noise over the patch's contrast, squared),
@@ -119,9 +120,10 @@ class AppearanceSettings:
     # The change read is at most the shading-free picture's change over this (0: off). Chosen,
     # not fitted: over their holds (medians), 10 of 11 pelvises turned 12-25 deg not under a hem
     # changed their shading-free picture 3.8-5.7 times as much as their grey one (d02's under a
-    # hem 3.3; the 11th, t04's, a turn under the shading of the next line, 1.4, still read 20
-    # deg), and the five still pelvises of two heavy bodies in light trousers read 17-32 deg
-    # 0.5-0.9 times (docs/measurements.md, "Session 18"). 3 leaves the turns' readings alone.
+    # hem 3.3; the 11th, t04's, a turn under the same moving shading as below, 1.4, still read
+    # 20 deg), and the five still pelvises of two heavy bodies in light trousers that read
+    # 17-33 deg 0.5-0.9 times (docs/measurements.md, "Session 18"). 3 leaves the turns' readings
+    # alone.
     shading_ratio: float = 3.0
     region: PatchRegion = PatchRegion.CROTCH
     thigh_span: tuple[float, float] = (0.2, 0.95)   # front thigh: share of the hip-to-knee line
