@@ -294,12 +294,11 @@ def make_template(image: np.ndarray, pixels: np.ndarray, torso_px: float,
     if patch is None:  # a flat patch (no texture, no light) cannot be followed
         return None
     ankles = (pixels[L_ANKLE] + pixels[R_ANKLE]) / 2
-    pad = (SHADING_BOX // 2 + 1) * step   # the local mean's reach, with the cell of blur
+    pad = _SHADING_PAD * step
     wide = _grey(image, x0 - pad, y0 - pad, x1 + pad, y1 + pad, step) if s.shading_ratio > 0 else None
     shading_free = None
-    if wide is not None and wide.shape == (inner.shape[0] + 2 * (pad // step), inner.shape[1] + 2 * (pad // step)):
-        cut = pad // step
-        shading_free = _normalised(_shading_free(wide)[cut:-cut, cut:-cut], 0.0)
+    if wide is not None and wide.shape == (inner.shape[0] + 2 * _SHADING_PAD, inner.shape[1] + 2 * _SHADING_PAD):
+        shading_free = _normalised(_shading_free(wide)[_SHADING_PAD:-_SHADING_PAD, _SHADING_PAD:-_SHADING_PAD], 0.0)
     return PelvisTemplate(patch, x0, y0, x1 - x0, y1 - y0, step, float(ankles[0]), float(ankles[1]),
                           float(inner.std()), hem is not None and hem > 0.0, float(torso_px), shading_free)
 
@@ -346,14 +345,18 @@ def pelvis_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarra
     The search reaches ``search_frac`` of the patch's width (half that of its height), and at
     least ``drift_margin`` torso heights, either way."""
     region = _search_region(template, image, pixels, search_frac, drift_margin)
-    if region is None:
-        return None
-    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(_ncc_scores(region, template.patch)))))
+    return None if region is None else _change(region, template.patch)
+
+
+def _change(region: np.ndarray, patch: np.ndarray) -> float:
+    """1 - the best NCC of ``patch`` within ``region``, refined between cells."""
+    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(_ncc_scores(region, patch)))))
 
 
 # The local mean the shading-free picture subtracts: a box this many cells wide (of the
 # patch's 40), broad against the crotch line and the folds, narrow against the shading.
 SHADING_BOX = 11
+_SHADING_PAD = SHADING_BOX // 2 + 1   # cells read beyond a picture for its local mean (and blur)
 
 
 def _shading_free(grey: np.ndarray) -> np.ndarray:
@@ -365,21 +368,27 @@ def _shading_free(grey: np.ndarray) -> np.ndarray:
     return log - _window_sums(padded, SHADING_BOX, SHADING_BOX) / (SHADING_BOX * SHADING_BOX)
 
 
+def both_changes(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
+                 search_frac: float = 0.25, drift_margin: float = 0.0) -> tuple[float | None, float | None]:
+    """``pelvis_change`` and the same for the neutral patch's shading-free picture, from one
+    read of the picture; the second is None when the template has none or the wider read
+    leaves the picture."""
+    if template.shading_free is not None:
+        wide = _search_region(template, image, pixels, search_frac, drift_margin, pad_cells=_SHADING_PAD)
+        if wide is not None:
+            cut = slice(_SHADING_PAD, -_SHADING_PAD)
+            free = _shading_free(wide)[cut, cut]
+            ph, pw = template.shading_free.shape
+            if free.shape[0] >= ph and free.shape[1] >= pw:
+                return _change(wide[cut, cut], template.patch), _change(free, template.shading_free)
+    return pelvis_change(template, image, pixels, search_frac, drift_margin), None
+
+
 def shading_free_change(template: PelvisTemplate, image: np.ndarray, pixels: np.ndarray,
                         search_frac: float = 0.25, drift_margin: float = 0.0) -> float | None:
     """1 - best NCC of the neutral patch's shading-free picture within the same search as
     ``pelvis_change``; None when off-image or when the template has none."""
-    if template.shading_free is None:
-        return None
-    cut = SHADING_BOX // 2 + 1
-    region = _search_region(template, image, pixels, search_frac, drift_margin, pad_cells=cut)
-    if region is None:
-        return None
-    free = _shading_free(region)[cut:-cut, cut:-cut]
-    ph, pw = template.shading_free.shape
-    if free.shape[0] < ph or free.shape[1] < pw:
-        return None
-    return float(min(1.0, max(0.0, 1.0 - _subpixel_peak(_ncc_scores(free, template.shading_free)))))
+    return both_changes(template, image, pixels, search_frac, drift_margin)[1]
 
 
 # Sideways stretches each half of the neutral patch is tried at (``halves_stretch``): the
@@ -538,14 +547,12 @@ class PelvisAppearance:
         if covered:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.HANDS_OVER_PELVIS)
-        change = pelvis_change(self.template, image, pixels, s.search_frac, s.drift_margin)
+        change, free = both_changes(self.template, image, pixels, s.search_frac, s.drift_margin)
         if change is None:
             self._recent.clear()
             return AppearanceReading(None, CueProblem.OFF_IMAGE)
-        if s.shading_ratio > 0 and change > 0.0:
-            free = shading_free_change(self.template, image, pixels, s.search_frac, s.drift_margin)
-            if free is not None:
-                change = min(change, free / s.shading_ratio)
+        if s.shading_ratio > 0 and free is not None:
+            change = min(change, free / s.shading_ratio)
         if at_centre and t - self._template_t <= s.noise_window_s:
             self._noise_samples.append(change)
             self.noise = float(np.median(self._noise_samples))
