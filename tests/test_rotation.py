@@ -434,3 +434,61 @@ def test_a_picture_stretching_against_the_turn_is_set_aside(agreement, turned):
     else:
         assert s.pelvis_deg == pytest.approx(prior, abs=0.5) and s.pelvis_cue == "not_a_turn"
         assert estimator.last_features.appearance_change is None
+
+
+def _head_cut(image: np.ndarray) -> np.ndarray:
+    """The same pose with the head above the picture's top edge (a camera aimed low)."""
+    cut = image.copy()
+    cut[[0, 2, 5, 7, 8], 1] = -0.01
+    return cut
+
+
+def _sides_mixed(image: np.ndarray, world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pose model's mix-up without a head: the shoulders' left and right swapped."""
+    image, world = image.copy(), world.copy()
+    image[[11, 12]] = image[[12, 11]]
+    world[[11, 12]] = world[[12, 11]]
+    return image, world
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_a_head_out_of_the_picture_is_seen_at_calibration_and_the_turn_read_from_the_hands(side):
+    """Without the head MediaPipe mixes up the shoulders' sides (session 18's t17 read a 57 deg
+    turn as 105): the calibration says so, and the trunk is the hands' angle alone, so a turn
+    whose shoulders come out swapped still reads as the hands show it, not as a back turned."""
+    from posecoach.analysis.cues import hands_angle
+    from posecoach.analysis.vocabulary import CalibrationConcern
+
+    normal = calibrated_estimator()
+    assert not normal.calibration.head_out_of_picture
+    assert CalibrationConcern.HEAD_OUT_OF_PICTURE not in normal.calibration.concerns
+    cut = RotationEstimator()
+    for i in range(60):
+        image, world = synthetic_pose(0.0)
+        cut.update(i / FPS, _head_cut(image), world, 640, 480)
+    assert cut.calibration is not None and cut.calibration.head_out_of_picture
+    assert CalibrationConcern.HEAD_OUT_OF_PICTURE in cut.calibration.concerns
+    assert cut.calibration.to_dict()["head_out_of_picture"] is True
+    t0 = 60 / FPS
+    for i in range(45):
+        image, world = _sides_mixed(*synthetic_pose(side * 50.0))
+        swapped = cut.update(t0 + i / FPS, _head_cut(image), world, 640, 480)
+        refused = normal.update(t0 + i / FPS, image, world, 640, 480)
+    assert not refused.tracked and refused.reason == reasons.BACK_TO_CAMERA
+    features = cut.last_features
+    assert swapped.tracked and features is not None and features.hands_only
+    lever = cut.model.for_person(cut.calibration.hands_high).trunk.hands_lever
+    assert swapped.trunk_deg == pytest.approx(float(hands_angle(features.hands, lever)), abs=0.5)
+    assert 35.0 < side * swapped.trunk_deg < 65.0
+
+
+def test_a_shoulder_line_crossed_over_reads_the_hands_and_not_the_pelvis_picture():
+    """No turn of the drill crosses the shoulder line over (60-70 deg keep a third of the
+    width): where it crossed, the pose's sides are mixed up, so the shoulder cues are set aside
+    for the hands and the pelvis picture, placed by the hip points, is not read."""
+    estimator = calibrated_estimator()
+    turned = feed(estimator, [60.0] * 30, t0=60 / FPS)[-1]
+    assert turned.tracked and not estimator.last_features.hands_only and turned.pelvis_cue != "sides_mixed"
+    crossed = feed(estimator, [97.0] * 30, t0=90 / FPS)[-1]   # width -0.12 of neutral: not a back turned
+    assert crossed.tracked and estimator.last_features.hands_only
+    assert crossed.pelvis_cue == "sides_mixed" and abs(crossed.pelvis_deg) < 3.0

@@ -34,6 +34,7 @@ class BodyMeasures:
     hands_x: float             # wrist midpoint relative to the base (ankles, knees or hips)
     hands_drop: float          # wrist midpoint below the shoulder midpoint (image y)
     nose_x: float              # nose relative to the shoulder midpoint
+    nose_y: float              # nose, normalised image y (0 at the picture's top edge, 1 at its bottom)
     nose_ears_x: float         # nose relative to the ears' midpoint (the head's own turn)
     ear_width: float           # left minus right ear x
     hips_x: float              # hip midpoint relative to the base
@@ -98,6 +99,7 @@ def measure(image: np.ndarray, world: np.ndarray, width: int, height: int, base:
         hands_x=float(((px[L_WRIST] + px[R_WRIST]) / 2 - base_x) / torso),
         hands_drop=float(((py[L_WRIST] + py[R_WRIST]) / 2 - shoulder_mid[1]) / torso),
         nose_x=float((px[NOSE] - shoulder_mid[0]) / torso),
+        nose_y=float(image[NOSE, 1]),
         nose_ears_x=float((px[NOSE] - (px[L_EAR] + px[R_EAR]) / 2) / torso),
         ear_width=float((px[L_EAR] - px[R_EAR]) / torso),
         hips_x=float((hip_mid[0] - base_x) / torso),

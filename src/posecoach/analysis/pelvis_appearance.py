@@ -78,6 +78,7 @@ class CueProblem(StrEnum):
     HANDS_OVER_PELVIS = "hands_over_pelvis"
     LIGHT_CHANGING = "light_changing"
     NOT_A_TURN = "not_a_turn"            # it changed, but its halves stretch against the trunk's turn
+    SIDES_MIXED = "sides_mixed"          # the shoulder line crossed over: the pose's sides (and hips) are not the body's
 
 
 @dataclass(frozen=True)

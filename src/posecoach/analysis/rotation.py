@@ -58,6 +58,12 @@ class EstimatorSettings:
     # as a turned pelvis does (PelvisAppearance.turn_agreement): from below the 10 deg limit,
     # so that a second of it is there when the reading crosses the limit.
     stretch_check_deg: float = 6.0
+    # The nose above this (normalised image y) at calibration: the head is out of the picture
+    # (the framing guide's margin). A camera aimed that low (session 18's t17: the nose 0.4% of
+    # the picture above its top edge) makes MediaPipe lose the shoulders' left and right: their
+    # line crossed over at 55-65 deg turns and the world yaw read 87-107, so the turn read 97
+    # and a calm one was flagged too fast. Such a person is read from the hands alone.
+    head_min_y: float = 0.01
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
@@ -75,11 +81,15 @@ class Calibration:
     # The hands are held at the chin or the shoulders (EstimatorSettings.high_grip_drop):
     # raised upper arms pull MediaPipe's shoulder points and the turn reads wrong.
     hands_high: bool = False
+    # The head is out of the picture (EstimatorSettings.head_min_y): the shoulders' left and
+    # right are not to be trusted, and the trunk is read from the hands alone.
+    head_out_of_picture: bool = False
 
     @property
     def concerns(self) -> tuple[CalibrationConcern, ...]:
         """What this neutral stance showed that the user should be told about."""
-        flags = {CalibrationConcern.SHIRT_OVER_HIPS: self.shirt_over_hips, CalibrationConcern.HANDS_HIGH: self.hands_high}
+        flags = {CalibrationConcern.SHIRT_OVER_HIPS: self.shirt_over_hips, CalibrationConcern.HANDS_HIGH: self.hands_high,
+                 CalibrationConcern.HEAD_OUT_OF_PICTURE: self.head_out_of_picture}
         return tuple(concern for concern, flagged in flags.items() if flagged)
 
     def to_dict(self) -> dict:
@@ -88,7 +98,8 @@ class Calibration:
                 "hip_width": round(self.neutral.hip_width, 4),
                 "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
                 "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips,
-                "hands_drop": round(self.neutral.hands_drop, 3), "hands_high": self.hands_high}
+                "hands_drop": round(self.neutral.hands_drop, 3), "hands_high": self.hands_high,
+                "head_out_of_picture": self.head_out_of_picture}
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class FrameFeatures:
     nose_shift: float                   # the nose against the ears since neutral (cues.Cues)
     hands_travel: float                 # the hand travel before the grip correction (cues.Cues)
     width_blind: bool                   # the shoulder width was blind (cues.Cues)
+    hands_only: bool                    # the trunk was read from the hands alone (RotationEstimator._measured)
     appearance_change: float | None     # None when not trusted
     appearance_plainness: float
     appearance_noise: float
@@ -250,7 +262,8 @@ class RotationEstimator:
         if self.calibration is None:
             return self._calibrate(t, m)
         neutral = self.calibration.neutral
-        if (m.shoulder_width * neutral.shoulder_width < 0
+        # (with the head out of the picture the shoulders' sides are not the body's: the hands read it)
+        if (not self.calibration.head_out_of_picture and m.shoulder_width * neutral.shoulder_width < 0
                 and abs(m.shoulder_width) > s.back_turned_width * abs(neutral.shoulder_width)):
             self._lose()
             return RotationSample.untracked(t, reasons.BACK_TO_CAMERA, True)
@@ -307,7 +320,8 @@ class RotationEstimator:
                                            pelvis_picture=picture,
                                            shirt_over_hips=bool(picture and template is not None and template.below_hem),
                                            hands_high=self.model.trunk.uses_hands
-                                           and neutral.hands_drop < s.high_grip_drop * abs(neutral.shoulder_width))
+                                           and neutral.hands_drop < s.high_grip_drop * abs(neutral.shoulder_width),
+                                           head_out_of_picture=neutral.nose_y < s.head_min_y)
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)
@@ -321,9 +335,16 @@ class RotationEstimator:
                             None if read.uses_hands else read.world_gain, read.centres_grip, read.head_follow,
                             model.trunk.grip_offset_gain)
         features = cues.trunk_features()
-        raw_trunk = fuse_trunk(features, model)
+        # The shoulder cues are not the body's with the head out of the picture, or once the
+        # shoulder line has crossed over, which no turn of this drill does (60-70 deg turns keep a
+        # third of the neutral width; the pose model had mixed up the sides): the trunk is then
+        # the hands' angle alone (not for a posture whose hands are no trunk cue).
+        crossed = m.shoulder_width * self.calibration.neutral.shoulder_width < 0
+        hands_only = model.trunk.uses_hands and (self.calibration.head_out_of_picture or crossed)
+        raw_trunk = float(hands_angle(cues.hands, model.trunk.hands_lever)) if hands_only else fuse_trunk(features, model)
         trunk = self._trunk_filter(raw_trunk, t)
-        reading = self._read_pelvis_picture(t, m, trunk)
+        # the hip points that place the pelvis picture are as mixed up as the shoulders
+        reading = AppearanceReading(None, CueProblem.SIDES_MIXED) if crossed else self._read_pelvis_picture(t, m, trunk)
         prior = model.pelvis.follows_trunk * trunk
         magnitude = pelvis_from_appearance(reading, trunk, model) if reading.trusted else 0.0
         if magnitude > self.settings.stretch_check_deg and self._picture_not_a_turn(t, trunk):
@@ -340,7 +361,7 @@ class RotationEstimator:
         self.last_features = FrameFeatures(
             t=t, trunk_features=tuple(features.tolist()), world=cues.world,
             hands=cues.hands, foreshortening=cues.foreshortening, nose_shift=cues.nose_shift,
-            hands_travel=cues.hands_travel, width_blind=cues.width_blind,
+            hands_travel=cues.hands_travel, width_blind=cues.width_blind, hands_only=hands_only,
             appearance_change=reading.change if reading.trusted else None,
             appearance_plainness=reading.plainness, appearance_noise=reading.noise, appearance_problem=problem,
             trunk_deg=trunk, pelvis_deg=pelvis)

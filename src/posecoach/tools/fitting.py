@@ -71,6 +71,7 @@ class ClipRecord:
     true_pelvis: np.ndarray
     hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
     shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
+    head_out_of_picture: bool = False  # the calibration saw no head: the trunk is the hands' alone (nothing to fit)
     nose_shift: np.ndarray | None = None  # the nose against the ears (Cues.nose_shift); None: not recorded
     read_lever: float = DEFAULT_HANDS_LEVER  # the hands lever the cues were read with (hand travel, head's state)
     # The hand travel before the grip correction, the frames where the shoulder width was blind
@@ -98,7 +99,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
-    high, hem, lever = [False], [False], [DEFAULT_HANDS_LEVER]
+    high, hem, headless, lever = [False], [False], [False], [DEFAULT_HANDS_LEVER]
     read_as: list = [None, DEFAULT_MODEL.trunk.centres_grip, DEFAULT_MODEL.trunk.grip_offset_gain]  # neutral, how the grip was read
     k = len(TRUNK_FEATURES)
     width = k + 10  # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose,
@@ -109,6 +110,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
         if estimator.calibration is not None:
             high[0] = estimator.calibration.hands_high
             hem[0] = estimator.calibration.shirt_over_hips
+            headless[0] = estimator.calibration.head_out_of_picture
             lever[0] = estimator.model.trunk.hands_lever
             person = estimator.model.for_person(high[0], hem[0]).trunk   # whose grip offset the cues carry
             read_as[:] = [estimator.calibration.neutral, estimator.model.trunk.centres_grip, person.grip_offset_gain]
@@ -132,7 +134,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
                       travel, blind > 0.5,
                       0.0 if seen is None else seen.hands_x - seen.hips_x,
                       0.0 if seen is None else seen.world_shoulder_yaw,
-                      offset_gain, centres_grip)
+                      offset_gain, centres_grip, head_out_of_picture=headless[0])
 
 
 # ---------------------------------------------------------------------------- replay
@@ -476,8 +478,12 @@ def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = 
         if meta and "hips_out_of_frame" in meta.get("tags", []):
             print(f"skipping {video.stem}: hips out of frame (nothing to fit)", file=out)
             continue
-        clips.append(record_clip(video, model_path, model_name, cache,
-                                 POSTURE_PROTOCOLS[posture] if posture else None))
+        clip = record_clip(video, model_path, model_name, cache, POSTURE_PROTOCOLS[posture] if posture else None)
+        if clip.head_out_of_picture:
+            print(f"skipping {video.stem}: the head is out of the picture (its trunk is read from the hands alone; "
+                  "nothing to fit)", file=out)
+            continue
+        clips.append(clip)
         print(f"recorded {video.stem}: {int(clips[-1].measured.sum())} measured frames", file=out, flush=True)
     if uncertainty_only:
         return recalibrate_uncertainty(clips, json_out, out, posture)
