@@ -281,3 +281,45 @@ def test_a_shirt_hem_over_the_hips_gets_its_own_pelvis_mapping():
     assert model.pelvis.transient_s == DEFAULT_MODEL.pelvis.transient_s != kept.transient_s
     assert refitted.hem_pelvis.transient_s == kept.transient_s
     assert fit_model(clear, EstimatorSettings(), pelvis_transient_s=2.0).pelvis.transient_s == 2.0
+
+
+def test_a_clip_is_recorded_as_the_estimator_saw_it(monkeypatch, tmp_path):
+    """record_clip keeps each measured frame's cues and the calibration's calls (the hands held
+    high, a hem, the head out of the picture: such a clip is not fitted on) under their names."""
+    from types import SimpleNamespace
+
+    import posecoach.tools.accuracy as accuracy
+    import posecoach.tools.fitting as fitting
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES
+    from posecoach.analysis.geometry import BodyMeasures
+    from posecoach.analysis.rotation import Calibration, FrameFeatures
+
+    n = 40
+    truth = {"trunk": np.linspace(0.0, 40.0, n), "pelvis": np.zeros(n)}
+    neutral = BodyMeasures(**{name: 0.5 for name in BodyMeasures.__dataclass_fields__})
+    calibration = Calibration(t=0.0, neutral=neutral, base="ankles", hands_high=True, head_out_of_picture=True)
+
+    def run_clip(video, model_path, model_name, cache, on_step, protocol):
+        estimator = SimpleNamespace(calibration=calibration, model=DEFAULT_MODEL, last_features=None)
+        for i in range(n):
+            t = i / 30
+            estimator.last_features = None if i == 0 else FrameFeatures(
+                t=t, trunk_features=tuple(float(j) for j in range(len(TRUNK_FEATURES))), world=1.0, hands=-0.2,
+                foreshortening=2.0, nose_shift=0.01, hands_travel=-0.25, width_blind=i % 2 == 0, hands_only=True,
+                appearance_change=0.004, appearance_plainness=0.001, appearance_noise=0.0005, appearance_problem=None,
+                trunk_deg=float(truth["trunk"][i]), pelvis_deg=0.0)
+            on_step(SimpleNamespace(frame=SimpleNamespace(t=t)), estimator)
+
+    monkeypatch.setattr(accuracy, "run_clip", run_clip)
+    monkeypatch.setattr(fitting, "load_meta", lambda video: {"tags": ["clean"], "fps": 30.0})
+    monkeypatch.setattr(fitting, "load_truth", lambda path, meta: truth)
+    clip = fitting.record_clip(tmp_path / "x01.mp4", tmp_path / "model.task", "full", None)
+    assert clip.name == "x01" and clip.tags == ["clean"] and len(clip.t) == n
+    assert clip.hands_high and clip.head_out_of_picture and not clip.shirt_over_hips
+    assert int(clip.measured.sum()) == n - 1 and np.all(np.isnan(clip.features[0]))
+    assert clip.features[1].tolist() == [float(j) for j in range(len(TRUNK_FEATURES))]
+    assert clip.hands[1] == -0.2 and clip.hands_travel[1] == -0.25 and clip.nose_shift[1] == 0.01
+    assert clip.change[1] == 0.004 and clip.plainness[1] == 0.001 and clip.noise[1] == 0.0005
+    assert clip.width_blind[2] and not clip.width_blind[1]
+    assert clip.grip_offset == 0.0 and clip.neutral_yaw == 0.5   # hands_x - hips_x, the neutral's world yaw
+    assert clip.read_lever == DEFAULT_MODEL.trunk.hands_lever

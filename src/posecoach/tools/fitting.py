@@ -71,7 +71,6 @@ class ClipRecord:
     true_pelvis: np.ndarray
     hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
     shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
-    head_out_of_picture: bool = False  # the calibration saw no head: the trunk is the hands' alone (nothing to fit)
     nose_shift: np.ndarray | None = None  # the nose against the ears (Cues.nose_shift); None: not recorded
     read_lever: float = DEFAULT_HANDS_LEVER  # the hands lever the cues were read with (hand travel, head's state)
     # The hand travel before the grip correction, the frames where the shoulder width was blind
@@ -84,6 +83,7 @@ class ClipRecord:
     neutral_yaw: float = 0.0
     read_offset_gain: float = 1.0  # the grip_offset_gain the cues were read with (the person's trunk's)
     read_centres_grip: bool = True
+    head_out_of_picture: bool = False  # the calibration saw no head: the trunk is the hands' alone (nothing to fit)
 
     @property
     def measured(self) -> np.ndarray:
@@ -129,12 +129,13 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     world, hands, fore, change, plainness, noise, nose, travel, blind = (data[:, k + 1 + j] for j in range(9))
     seen, centres_grip, offset_gain = read_as
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
-                      world, hands, fore, change, plainness, noise,
-                      truth["trunk"][:n], truth["pelvis"][:n], high[0], hem[0], nose, lever[0],
-                      travel, blind > 0.5,
-                      0.0 if seen is None else seen.hands_x - seen.hips_x,
-                      0.0 if seen is None else seen.world_shoulder_yaw,
-                      offset_gain, centres_grip, head_out_of_picture=headless[0])
+                      world, hands, fore, change, plainness, noise, truth["trunk"][:n], truth["pelvis"][:n],
+                      hands_high=high[0], shirt_over_hips=hem[0], nose_shift=nose, read_lever=lever[0],
+                      hands_travel=travel, width_blind=blind > 0.5,
+                      grip_offset=0.0 if seen is None else seen.hands_x - seen.hips_x,
+                      neutral_yaw=0.0 if seen is None else seen.world_shoulder_yaw,
+                      read_offset_gain=offset_gain, read_centres_grip=centres_grip,
+                      head_out_of_picture=headless[0])
 
 
 # ---------------------------------------------------------------------------- replay
