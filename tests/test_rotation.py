@@ -9,7 +9,7 @@ from conftest import synthetic_pose
 from posecoach.analysis import sample as reasons
 from posecoach.analysis.cues import compute_cues
 from posecoach.analysis.geometry import measure
-from posecoach.analysis.rotation import RotationEstimator
+from posecoach.analysis.rotation import EstimatorSettings, RotationEstimator
 
 FPS = 30.0
 
@@ -492,3 +492,28 @@ def test_a_shoulder_line_crossed_over_reads_the_hands_and_not_the_pelvis_picture
     crossed = feed(estimator, [97.0] * 30, t0=90 / FPS)[-1]   # width -0.12 of neutral: not a back turned
     assert crossed.tracked and estimator.last_features.hands_only
     assert crossed.pelvis_cue == "sides_mixed" and abs(crossed.pelvis_deg) < 3.0
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_hands_read_alone_hold_steady_through_the_pose_models_flicker(side):
+    """Without the head the pose model flips between two readings of the wrists in bursts (t17:
+    5-10 deg apart): the hands' angle is taken as its median over 0.2 s
+    (EstimatorSettings.hands_only_median_s), so a held turn settles and its hold is timed."""
+    import dataclasses
+
+    def spread(settings):
+        estimator = RotationEstimator(settings)
+        for i in range(60):
+            image, world = synthetic_pose(0.0)
+            estimator.update(i / FPS, _head_cut(image), world, 640, 480)
+        assert estimator.calibration.head_out_of_picture
+        readings = []
+        for i in range(90):
+            turn = 58.0 if i % 7 in (5, 6) else 48.0
+            image, world = _sides_mixed(*synthetic_pose(side * turn))
+            readings.append(estimator.update(2.0 + i / FPS, _head_cut(image), world, 640, 480).trunk_deg)
+        return float(np.ptp(readings[-30:]))
+
+    settings = EstimatorSettings()
+    assert spread(settings) < 0.5
+    assert spread(dataclasses.replace(settings, hands_only_median_s=0.0)) > 2.0

@@ -64,6 +64,13 @@ class EstimatorSettings:
     # line crossed over at 55-65 deg turns and the world yaw read 87-107, so the turn read 97
     # and a calm one was flagged too fast. Such a person is read from the hands alone.
     head_min_y: float = 0.01
+    # Read from the hands alone (the head out of the picture, a crossed-over shoulder line), the
+    # trunk is the median of this much of its last readings before the filter: there the pose
+    # model flips between two readings of the wrists, 5-10 deg apart from one frame to the next
+    # (t17), which kept the held turns from settling. t17's two right holds (3.2 s) timed 0.9 and
+    # 1.0 s without it; 3.3 and 2.9 s with 0.1 s; 3.9 and 4.0 s with 0.2 s, as the turns the other
+    # way (0.25-0.6 s the same). The price is lag: separation MAE 4.8 -> 5.9, lag 67 -> 133 ms.
+    hands_only_median_s: float = 0.2
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
@@ -208,6 +215,7 @@ class RotationEstimator:
         self._pixels: np.ndarray | None = None
         self._pelvis_picture = PelvisAppearance(s.appearance)
         self.last_features: FrameFeatures | None = None
+        self._hands_alone: deque[tuple[float, float]] = deque()   # (t, the hands' angle) while read alone
 
     @property
     def calibrated(self) -> bool:
@@ -230,6 +238,7 @@ class RotationEstimator:
         self._trunk_filter.reset()
         self._pelvis_filter.reset()
         self._pelvis_picture.reset()
+        self._hands_alone.clear()
 
     def update(self, t: float, image: np.ndarray | None, world: np.ndarray | None,
                width: int, height: int, frame: np.ndarray | None = None) -> RotationSample:
@@ -275,6 +284,7 @@ class RotationEstimator:
     # ------------------------------------------------------------------ internals
     def _lose(self) -> None:
         self._last = None
+        self._hands_alone.clear()
         self._trunk_filter.reset()
         self._pelvis_filter.reset()
         self._still.clear()
@@ -341,7 +351,9 @@ class RotationEstimator:
         # the hands' angle alone (not for a posture whose hands are no trunk cue).
         crossed = m.shoulder_width * self.calibration.neutral.shoulder_width < 0
         hands_only = model.trunk.uses_hands and (self.calibration.head_out_of_picture or crossed)
-        raw_trunk = float(hands_angle(cues.hands, model.trunk.hands_lever)) if hands_only else fuse_trunk(features, model)
+        raw_trunk = self._hands_trunk(t, cues.hands, model) if hands_only else fuse_trunk(features, model)
+        if not hands_only:
+            self._hands_alone.clear()
         trunk = self._trunk_filter(raw_trunk, t)
         # the hip points that place the pelvis picture are as mixed up as the shoulders
         reading = AppearanceReading(None, CueProblem.SIDES_MIXED) if crossed else self._read_pelvis_picture(t, m, trunk)
@@ -372,6 +384,14 @@ class RotationEstimator:
                                                                         reading.trusted, model,
                                                                         self.calibration.hands_high),
                               pelvis_cue=problem, pelvis_transient_s=model.pelvis.transient_s)
+
+    def _hands_trunk(self, t: float, hands: float, model: FusionModel) -> float:
+        """The trunk from the hands alone: the median of their angle (``TrunkModel.hands_lever``)
+        over ``EstimatorSettings.hands_only_median_s``."""
+        self._hands_alone.append((t, float(hands_angle(hands, model.trunk.hands_lever))))
+        while self._hands_alone[0][0] < t - self.settings.hands_only_median_s:
+            self._hands_alone.popleft()
+        return float(np.median([angle for _, angle in self._hands_alone]))
 
     def _picture_not_a_turn(self, t: float, trunk: float) -> bool:
         """The picture reads a turn, but its halves stretch against the trunk's turn past the

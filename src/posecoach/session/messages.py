@@ -274,8 +274,8 @@ HANDS_HIGH = ("the hands are held high, at the chin or the shoulders, or look it
 
 # Measured on a rendered clip whose camera was aimed so low that the nose sat at the picture's
 # top edge (session 18's t17, README "Known limits"): MediaPipe mixed up the shoulders' sides
-# and read 57-66 deg turns as 97-109 (flagged too fast); read from the hands alone they read
-# 48-52, and the 40-47 deg turns the other way read 2-3 deg off.
+# and read 57-66 deg turns as 97-109 (flagged too fast); read from the hands alone their holds
+# read 46-49, and the 38-45 deg turns the other way 3 deg high.
 HEAD_OUT_OF_PICTURE = ("the head is out of the picture: without it the pose model mixes up the shoulders' left and "
                        "right, so the turn is read from the hands alone, less surely (large turns read low); aim the "
                        "camera so that the whole head is in the picture")
