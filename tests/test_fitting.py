@@ -323,3 +323,37 @@ def test_a_clip_is_recorded_as_the_estimator_saw_it(monkeypatch, tmp_path):
     assert clip.width_blind[2] and not clip.width_blind[1]
     assert clip.grip_offset == 0.0 and clip.neutral_yaw == 0.5   # hands_x - hips_x, the neutral's world yaw
     assert clip.read_lever == DEFAULT_MODEL.trunk.hands_lever
+
+
+def test_a_trunk_refit_is_pooled_with_the_model_in_use_by_clip_counts(tmp_path):
+    """The model in use stands for the clips it was fitted on, no longer at hand: the refit's
+    weights and single-cue gains are averaged with its by clip counts; with no prior clips the
+    refit is the least squares itself, and every other number is kept."""
+    import json
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+    from posecoach.errors import PosecoachError
+    from posecoach.tools.fitting import anchored_trunk, refit_trunk
+
+    in_use = DEFAULT_MODEL.trunk
+    fitted = dataclasses.replace(in_use, weights=tuple(w + 1.0 for w in in_use.weights), world_gain=2.0, hands_lever=1.0)
+    pooled = anchored_trunk(fitted, in_use, clips=30, prior_clips=90)    # a quarter is the refit's
+    assert pooled.weights == pytest.approx([w + 0.25 for w in in_use.weights], abs=1e-5)
+    assert pooled.world_gain == pytest.approx(0.25 * 2.0 + 0.75 * in_use.world_gain, abs=1e-5)
+    assert pooled.hands_lever == pytest.approx(0.25 * 1.0 + 0.75 * in_use.hands_lever, abs=1e-5)
+    assert anchored_trunk(fitted, in_use, clips=30, prior_clips=0) == fitted
+
+    clips = [record(k, amplitude=a) for k, a in enumerate((30, 45, 60, 50))]
+    out, saved = io.StringIO(), tmp_path / "t.json"
+    assert refit_trunk(clips, 0, saved, out) == 0
+    text = out.getvalue()
+    assert "trunk=TrunkModel(" in text and "PelvisModel(" not in text and "refit, left out" in text
+    result = json.loads(saved.read_text())
+    # the generated cues follow the true trunk exactly: the refit left out reads it better than the model in use
+    for name in result["clips"]:
+        assert result["scores"][name]["refit_left_out"]["trunk"] < result["scores"][name]["in_use"]["trunk"]
+    anchored = io.StringIO()
+    refit_trunk(clips, 4, None, anchored)
+    assert "share of the refit 0.50" in anchored.getvalue()
+    with pytest.raises(PosecoachError):
+        refit_trunk(clips, -1, None, io.StringIO())

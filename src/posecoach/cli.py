@@ -150,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
             keep.add_argument("--uncertainty-only", action="store_true",
                               help="keep the trunk and the pelvis; fit the uncertainty on the model's own errors "
                                    "over these clips (calibrate the ± on clips the model was not fitted on)")
+            keep.add_argument("--trunk-only", action="store_true",
+                              help="refit the chest grip's trunk only, each clip also scored by a refit without it")
+            clips.add_argument("--prior-clips", type=int, default=0, metavar="N",
+                               help="with --trunk-only: pool the refit with the model in use as the fit of N clips "
+                                    "no longer at hand (weights averaged by clip counts)")
         _add_model_args(clips)
 
     bench = sub.add_parser("bench", help="speed and memory: bare pose model vs analyze pipeline vs live window")
@@ -216,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fit":
             from posecoach.tools.fitting import run_fit
             return run_fit(args.folder, model=args.model, json_out=args.json, cache=args.cache,
-                           posture=args.posture, keep_trunk=args.keep_trunk, uncertainty_only=args.uncertainty_only)
+                           posture=args.posture, keep_trunk=args.keep_trunk, uncertainty_only=args.uncertainty_only,
+                           trunk_only=args.trunk_only, prior_clips=args.prior_clips)
         if args.command == "bench":
             from posecoach.tools.bench import run_bench_command
             return run_bench_command(args)

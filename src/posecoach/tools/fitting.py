@@ -464,10 +464,13 @@ def score(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings,
 
 def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = None,
             json_out: Path | None = None, out=sys.stdout, posture: str | None = None,
-            keep_trunk: bool = False, uncertainty_only: bool = False) -> int:
+            keep_trunk: bool = False, uncertainty_only: bool = False, trunk_only: bool = False,
+            prior_clips: int = 0) -> int:
     """Fit the standing model (or ``posture``'s: its clips run with its drill and settings);
     ``keep_trunk``: keep the model's trunk, fit the pelvis and the uncertainty only;
-    ``uncertainty_only``: keep every other number, fit the uncertainty on the model's own errors."""
+    ``uncertainty_only``: keep every other number, fit the uncertainty on the model's own errors;
+    ``trunk_only``: refit the chest grip's trunk only, anchored to the model in use as the fit of
+    ``prior_clips`` clips no longer at hand (``anchored_trunk``)."""
     from posecoach.models import ensure_model, model_spec
 
     videos = [v for folder in folders for v in clip_paths(Path(folder))]
@@ -488,7 +491,67 @@ def run_fit(folders: list[Path], model: str | None = None, cache: Path | None = 
         print(f"recorded {video.stem}: {int(clips[-1].measured.sum())} measured frames", file=out, flush=True)
     if uncertainty_only:
         return recalibrate_uncertainty(clips, json_out, out, posture)
+    if trunk_only:
+        return refit_trunk(clips, prior_clips, json_out, out, posture)
     return fit_and_report(clips, json_out, out, posture, keep_trunk)
+
+
+def anchored_trunk(fitted: TrunkModel, in_use: TrunkModel, clips: int, prior_clips: int) -> TrunkModel:
+    """``fitted`` (least squares on ``clips`` clips) pooled with ``in_use``, the fit of
+    ``prior_clips`` clips no longer at hand: the weights and single-cue gains averaged by clip
+    counts. Least squares over both sets would weigh each by its frames' moments; with clips of
+    a like length and variety, their counts are the shares. 0 prior clips: ``fitted`` itself."""
+    share = clips / (clips + prior_clips) if clips + prior_clips else 1.0
+
+    def pooled(new, old):
+        return round(float(share * new + (1.0 - share) * old), 5)
+
+    return dataclasses.replace(
+        fitted, weights=tuple(pooled(new, old) for new, old in zip(fitted.weights, in_use.weights)),
+        world_gain=pooled(fitted.world_gain, in_use.world_gain), hands_lever=pooled(fitted.hands_lever, in_use.hands_lever))
+
+
+def refit_trunk(clips: list[ClipRecord], prior_clips: int = 0, json_out: Path | None = None, out=sys.stdout,
+                posture: str | None = None) -> int:
+    """Refit the chest grip's trunk on ``clips`` (the head's state and the grip's offset gain
+    read as in use), anchored to the model in use as the fit of ``prior_clips`` other clips
+    (``anchored_trunk``); keep every other number. Print each clip's trunk and separation MAE
+    under the model in use and under the refit fitted without it (the clips the model in use
+    was fitted on score in-sample under it), and the trunk to paste."""
+    if prior_clips < 0:
+        raise PosecoachError(f"--prior-clips must be 0 or more, not {prior_clips}")
+    setup = posture_setup(posture or Posture.STANDING)
+    model, settings = setup.model, setup.settings
+    chest = [c for c in clips if not c.hands_high]
+    if len(chest) < 3:
+        raise PosecoachError("refitting the trunk needs at least 3 clips with a chest grip and ground truth")
+    if len(chest) < len(clips):
+        print(f"leaving out {len(clips) - len(chest)} clips with the hands held high (their trunk is another)", file=out)
+    uses_hands, read = model.trunk.uses_hands, model.trunk
+
+    def refit(on: list[ClipRecord]) -> FusionModel:
+        fitted = fit_trunk(on, uses_hands, read.head_follow, read.grip_offset_gain)
+        return dataclasses.replace(model, trunk=anchored_trunk(fitted, model.trunk, len(on), prior_clips))
+
+    rows = {}
+    for i, clip in enumerate(chest):
+        held_out = refit(chest[:i] + chest[i + 1:])
+        rows[clip.name] = {"in_use": score(clip, model, settings), "refit_left_out": score(clip, held_out, settings)}
+    fitted = refit(chest)
+    print(f"\n{len(chest)} clips, anchored to the model in use as {prior_clips} clips "
+          f"(share of the refit {len(chest) / (len(chest) + prior_clips):.2f})", file=out)
+    print("clip                            in use (trunk sep)   refit, left out (trunk sep)", file=out)
+    for name, row in rows.items():
+        a, b = row["in_use"], row["refit_left_out"]
+        print(f"{name:30s}  {a['trunk']:6.2f} {a['separation']:6.2f}        {b['trunk']:6.2f} {b['separation']:6.2f}", file=out)
+    for angle in ("trunk", "separation"):
+        print(f"mean {angle:10s} in use {np.mean([r['in_use'][angle] for r in rows.values()]):5.2f}  "
+              f"refit, left out {np.mean([r['refit_left_out'][angle] for r in rows.values()]):5.2f}", file=out)
+    print(f"\nrefitted trunk (paste into analysis/fusion_model.py):\n    trunk={fitted.trunk!r},", file=out)
+    if json_out:
+        json_out.write_text(json.dumps({"clips": list(rows), "prior_clips": prior_clips, "scores": rows,
+                                        "trunk": dataclasses.asdict(fitted.trunk)}, indent=1), encoding="utf-8")
+    return 0
 
 
 def recalibrate_uncertainty(clips: list[ClipRecord], json_out: Path | None = None, out=sys.stdout,
