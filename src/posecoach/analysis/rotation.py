@@ -272,7 +272,7 @@ class RotationEstimator:
             return self._calibrate(t, m)
         neutral = self.calibration.neutral
         # (with the head out of the picture the shoulders' sides are not the body's: the hands read it)
-        if (not self.calibration.head_out_of_picture and m.shoulder_width * neutral.shoulder_width < 0
+        if (not self.calibration.head_out_of_picture and _crossed(m, neutral)
                 and abs(m.shoulder_width) > s.back_turned_width * abs(neutral.shoulder_width)):
             self._lose()
             return RotationSample.untracked(t, reasons.BACK_TO_CAMERA, True)
@@ -349,7 +349,7 @@ class RotationEstimator:
         # shoulder line has crossed over, which no turn of this drill does (60-70 deg turns keep a
         # third of the neutral width; the pose model had mixed up the sides): the trunk is then
         # the hands' angle alone (not for a posture whose hands are no trunk cue).
-        crossed = m.shoulder_width * self.calibration.neutral.shoulder_width < 0
+        crossed = _crossed(m, self.calibration.neutral)
         hands_only = model.trunk.uses_hands and (self.calibration.head_out_of_picture or crossed)
         raw_trunk = self._hands_trunk(t, cues.hands, model) if hands_only else fuse_trunk(features, model)
         if not hands_only:
@@ -426,6 +426,11 @@ def _choose_base(image: np.ndarray, min_visibility: float) -> str:
     if min(vis[25], vis[26]) >= min_visibility and max(image[25, 1], image[26, 1]) < 1.0:
         return "knees"
     return "hips"
+
+
+def _crossed(m: BodyMeasures, neutral: BodyMeasures) -> bool:
+    """The shoulder line has crossed over since neutral (its width changed sign)."""
+    return m.shoulder_width * neutral.shoulder_width < 0
 
 
 def _still(window: list[BodyMeasures], tolerance: float) -> bool:

@@ -527,11 +527,11 @@ def refit_trunk(clips: list[ClipRecord], prior_clips: int = 0, json_out: Path | 
         raise PosecoachError("refitting the trunk needs at least 3 clips with a chest grip and ground truth")
     if len(chest) < len(clips):
         print(f"leaving out {len(clips) - len(chest)} clips with the hands held high (their trunk is another)", file=out)
-    uses_hands, read = model.trunk.uses_hands, model.trunk
+    in_use = model.trunk
 
     def refit(on: list[ClipRecord]) -> FusionModel:
-        fitted = fit_trunk(on, uses_hands, read.head_follow, read.grip_offset_gain)
-        return dataclasses.replace(model, trunk=anchored_trunk(fitted, model.trunk, len(on), prior_clips))
+        fitted = fit_trunk(on, in_use.uses_hands, in_use.head_follow, in_use.grip_offset_gain)
+        return dataclasses.replace(model, trunk=anchored_trunk(fitted, in_use, len(on), prior_clips))
 
     rows = {}
     for i, clip in enumerate(chest):
