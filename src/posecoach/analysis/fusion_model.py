@@ -153,7 +153,16 @@ class FusionModel:
 # leans more on a pelvis read turned (pelvis_weight 0.21, was 0.08), which on heavy bodies can
 # be the picture's, not the pelvis (s20). high_grip_spread is session 12's (one hands-high
 # clip among the 47).
-# trunk: the chest grip's, fitted on the 48 clips without the hands high; the same clips as
+# trunk (since session 20): session 12's chest-grip trunk (below) pooled with a refit on the 32
+# chest-grip clips at hand, the 15 measurable shared ones and 17 renders of session 18 (t00-t16,
+# t18): `posecoach fit ../shared/synth ../shared/synth_hard T-CLIPS --trunk-only --prior-clips 48`
+# (session 19), the two averaged by clip counts (the refit's share 0.40). Each of the 32 left out:
+# trunk 2.81, separation 2.77 (session 12's trunk 2.90, 2.87). On nine renders made afterwards
+# and fitted on by nothing (v00-v08): trunk 3.31 -> 3.05, separation 3.33 -> 3.10, reps within
+# their ± 29/36 -> 34/36, asymmetry error 7.4 -> 7.0 pp. Session 12's trunk was
+# weights=(0.26772, 0.61129, -30.86263, 25.04854, -0.41815, 0.58582), world_gain 1.2233,
+# hands_lever 0.8024 (docs/measurements.md, "Session 19"); head_follow is its.
+# Session 12's trunk: the chest grip's, fitted on the 48 clips without the hands high; the same clips as
 # session 11's, whose fit it repeats with the cues as session 11's model reads them (the hand
 # travel's grip correction and the head's state depend on the lever in use), so its weights
 # moved by up to 0.07. head_follow 0.742 (the nose's shift against the ears per sine of the turn
@@ -201,14 +210,15 @@ class FusionModel:
 # deg), so session 14's lead (2 halved the hands cue's grip dependence) did not carry through
 # the fusion (docs/measurements.md, "Session 15").
 DEFAULT_MODEL = FusionModel(
-    trunk=TrunkModel(weights=(0.26772, 0.61129, -30.86263, 25.04854, -0.41815, 0.58582), world_gain=1.2233,
-                     hands_lever=0.8024, head_follow=0.742),
+    trunk=TrunkModel(weights=(0.21856, 0.65171, -28.37741, 16.10601, -0.40607, 0.61408), world_gain=1.23418,
+                     hands_lever=0.79424, head_follow=0.742),
     pelvis=PelvisModel(gain=72.7, floor=0.003, trunk_allowance=0.002, follows_trunk=0.03, exponent=0.3333,
                        plain_share=2.0, noise_multiple=0.0, transient_s=1.5),
     uncertainty=UncertaintyModel(base=1.4429, per_degree=0.0267, spread_weight=0.0784, pelvis_weight=0.2105,
                                  untrusted_pelvis=0.7282, scale=2.249),
     provenance="posecoach fit, 72 rendered standing clips (synth, synth_hard, 57 real-room variants, 14 with the "
-               "eyes on the screen), 2026-12-02; hem pelvis: posecoach fit, 24 rendered clips, 2026-12-01; "
+               "eyes on the screen), 2026-12-02; chest-grip trunk: pooled with posecoach fit --trunk-only on 32 "
+               "clips (15 shared, 17 renders), 2026-12-03; hem pelvis: posecoach fit, 24 rendered clips, 2026-12-01; "
                "uncertainty: posecoach fit --uncertainty-only, 47 clips (15 shared, 32 renders never fitted on), "
                "2026-12-02; hands-high widening: 11 fresh hands-high renders, 2026-12-02",
     high_grip_spread=0.08,
