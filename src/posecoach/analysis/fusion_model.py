@@ -159,9 +159,8 @@ class FusionModel:
 # (session 19), the two averaged by clip counts (the refit's share 0.40). Each of the 32 left out:
 # trunk 2.81, separation 2.77 (session 12's trunk 2.90, 2.87). On nine renders made afterwards
 # and fitted on by nothing (v00-v08): trunk 3.31 -> 3.05, separation 3.33 -> 3.10, reps within
-# their ± 29/36 -> 34/36, asymmetry error 7.4 -> 7.0 pp. Session 12's trunk was
-# weights=(0.26772, 0.61129, -30.86263, 25.04854, -0.41815, 0.58582), world_gain 1.2233,
-# hands_lever 0.8024 (docs/measurements.md, "Session 19"); head_follow is its.
+# their ± 29/36 -> 34/36, asymmetry error 7.4 -> 7.0 pp (docs/measurements.md, "Session 19").
+# Session 12's trunk (SESSION_12_STANDING_TRUNK, the seated trunk's base) is described next.
 # Session 12's trunk: the chest grip's, fitted on the 48 clips without the hands high; the same clips as
 # session 11's, whose fit it repeats with the cues as session 11's model reads them (the hand
 # travel's grip correction and the head's state depend on the lever in use), so its weights
@@ -209,6 +208,10 @@ class FusionModel:
 # against 5.58 pp; the mirrored grips read worse with 2 (mean |left - right| 6.1 against 5.7
 # deg), so session 14's lead (2 halved the hands cue's grip dependence) did not carry through
 # the fusion (docs/measurements.md, "Session 15").
+SESSION_12_STANDING_TRUNK = TrunkModel(
+    weights=(0.26772, 0.61129, -30.86263, 25.04854, -0.41815, 0.58582), world_gain=1.2233, hands_lever=0.8024,
+    head_follow=0.742)
+
 DEFAULT_MODEL = FusionModel(
     trunk=TrunkModel(weights=(0.21856, 0.65171, -28.37741, 16.10601, -0.40607, 0.61408), world_gain=1.23418,
                      hands_lever=0.79424, head_follow=0.742),
@@ -229,10 +232,11 @@ DEFAULT_MODEL = FusionModel(
 )
 
 
-# Seated, hands together in front (the standing drill's upper body): the standing trunk
-# model times one gain, 1.098 (MediaPipe compresses a seated person's turn more), fitted on
-# 3 rendered clips (s03, s04, s05: README "Drills", kept outside the repository); each clip
-# left out, the gain moved between 1.085 and 1.104 and the trunk MAE was 2.77, 3.62 and 1.27
+# Seated, hands together in front (the standing drill's upper body): session 12's standing
+# trunk (SESSION_12_STANDING_TRUNK; not refitted since on seated clips) times one gain, 1.098
+# (MediaPipe compresses a seated person's turn more), fitted on 3 rendered clips (s03, s04,
+# s05: README "Drills", kept outside the repository); each clip left out, the gain moved
+# between 1.085 and 1.104 and the trunk MAE was 2.77, 3.62 and 1.27
 # (session 12, on the session-12 standing trunk, whose head's state s03, eyes on the screen,
 # shows; session 11: 1.105, and 2.76, 3.57 and 1.29; on session 6's trunk the gain was 1.159
 # and the trunk MAE 2.55 to 3.26). The

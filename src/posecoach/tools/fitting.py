@@ -501,7 +501,9 @@ def anchored_trunk(fitted: TrunkModel, in_use: TrunkModel, clips: int, prior_cli
     ``prior_clips`` clips no longer at hand: the weights and single-cue gains averaged by clip
     counts. Least squares over both sets would weigh each by its frames' moments; with clips of
     a like length and variety, their counts are the shares. 0 prior clips: ``fitted`` itself."""
-    share = clips / (clips + prior_clips) if clips + prior_clips else 1.0
+    if prior_clips == 0:
+        return fitted
+    share = clips / (clips + prior_clips)
 
     def pooled(new, old):
         return round(float(share * new + (1.0 - share) * old), 5)
