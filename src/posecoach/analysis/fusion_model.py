@@ -160,8 +160,8 @@ class FusionModel:
 # trunk 2.81, separation 2.77 (session 12's trunk 2.90, 2.87). On nine renders made afterwards
 # and fitted on by nothing (v00-v08): trunk 3.31 -> 3.05, separation 3.33 -> 3.10, reps within
 # their ± 29/36 -> 34/36, asymmetry error 7.4 -> 7.0 pp (docs/measurements.md, "Session 19").
-# Session 12's trunk (SESSION_12_STANDING_TRUNK, the seated trunk's base) is described next.
-# Session 12's trunk: the chest grip's, fitted on the 48 clips without the hands high; the same clips as
+# Session 12's trunk (SESSION_12_STANDING_TRUNK, the seated trunk's base): the chest grip's,
+# fitted on the 48 clips without the hands high; the same clips as
 # session 11's, whose fit it repeats with the cues as session 11's model reads them (the hand
 # travel's grip correction and the head's state depend on the lever in use), so its weights
 # moved by up to 0.07. head_follow 0.742 (the nose's shift against the ears per sine of the turn
