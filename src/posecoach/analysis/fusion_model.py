@@ -233,7 +233,7 @@ DEFAULT_MODEL = FusionModel(
 
 
 # Seated, hands together in front (the standing drill's upper body): session 12's standing
-# trunk (SESSION_12_STANDING_TRUNK; not refitted since on seated clips) times one gain, 1.098
+# trunk (SESSION_12_STANDING_TRUNK; not refitted since on seated clips) times one gain, 1.098 (SEATED_TRUNK_GAIN)
 # (MediaPipe compresses a seated person's turn more), fitted on 3 rendered clips (s03, s04,
 # s05: README "Drills", kept outside the repository); each clip left out, the gain moved
 # between 1.085 and 1.104 and the trunk MAE was 2.77, 3.62 and 1.27
@@ -248,9 +248,11 @@ DEFAULT_MODEL = FusionModel(
 # refitted 1.140, leave-one-clip-out separation 3.65 against 3.33 without it).
 # Read from the picture alone (two_views False): read with two views, the three clips measured
 # separation MAE 3.53 against 3.13 with these numbers.
+SEATED_TRUNK_GAIN = 1.098
+
 SEATED_MODEL = FusionModel(
-    trunk=TrunkModel(weights=(0.29396, 0.6712, -33.88717, 27.5033, -0.45913, 0.64323), world_gain=1.1932,
-                     hands_lever=0.7694, centres_grip=False, head_follow=0.742),
+    trunk=replace(SESSION_12_STANDING_TRUNK, weights=tuple(round(w * SEATED_TRUNK_GAIN, 5) for w in SESSION_12_STANDING_TRUNK.weights),
+                  world_gain=1.1932, hands_lever=0.7694, centres_grip=False),
     pelvis=PelvisModel(gain=22.5, floor=0.006, trunk_allowance=0.004, follows_trunk=0.03, exponent=0.3333,
                        plain_share=2.0, noise_multiple=0.0),
     uncertainty=UncertaintyModel(base=1.5762, per_degree=0.0, spread_weight=0.0, pelvis_weight=0.3653,
