@@ -147,19 +147,30 @@ def test_a_plain_patch_says_how_much_noise_can_move_it():
 
 
 def test_a_loose_hem_over_the_hips_moves_the_patch_below_it():
-    from posecoach.analysis.pelvis_appearance import hem_below_hips, patch_box
+    from posecoach.analysis.pelvis_appearance import AppearanceSettings, hem_below_hips, patch_box
 
-    shirt_to_hips = body_scene()
-    shirt_to_hips[200:248, 200:440] = (40, 160, 60)       # a green shirt hanging 8 px below the hips
-    hem = hem_below_hips(shirt_to_hips, body_pixels(), 80.0)
-    assert hem is not None and 0.0 < hem < 0.12
+    def shirt_to(bottom: int) -> np.ndarray:
+        scene = body_scene()
+        scene[200:bottom, 200:440] = (40, 160, 60)         # a green shirt over the hip line (y = 240)
+        return scene
+
     tucked_in = body_scene()
-    tucked_in[150:225, 200:440] = (40, 160, 60)            # ends above the hip line (y = 240)
+    tucked_in[150:225, 200:440] = (40, 160, 60)            # ends above the hip line
     default_top = patch_box(body_pixels(), 80.0)[1]
     tucked = make_template(tucked_in, body_pixels(), 80.0)
     assert tucked.y0 == default_top and not tucked.below_hem
-    below_hem = make_template(shirt_to_hips, body_pixels(), 80.0)
-    assert below_hem is not None and below_hem.y0 > default_top and below_hem.below_hem
+    # a hem hanging 8 px (0.1 torso heights) below the hips: found, and the patch's usual top
+    # already lies the clearance below it
+    short = make_template(shirt_to(248), body_pixels(), 80.0)
+    assert 0.0 < hem_below_hips(shirt_to(248), body_pixels(), 80.0) < 0.12
+    assert short.below_hem and short.y0 == default_top
+    # one hanging 16 px below them: the patch starts the clearance below the hem
+    long_shirt = shirt_to(256)
+    hem = hem_below_hips(long_shirt, body_pixels(), 80.0)
+    assert hem is not None and 0.12 < hem < 0.25
+    below_hem = make_template(long_shirt, body_pixels(), 80.0)
+    clearance = AppearanceSettings().hem_clearance
+    assert below_hem.below_hem and below_hem.y0 >= 240 + (hem + clearance) * 80.0 - 1 > default_top
 
 
 def test_a_long_hem_is_found_and_the_crotch_is_not_taken_for_one():

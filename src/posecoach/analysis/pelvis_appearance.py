@@ -86,8 +86,15 @@ class AppearanceSettings:
     """Where the patch lies and when the cue is trusted (lengths in torso heights)."""
 
     band_top: float = 0.12            # below the hip line: under the waistband...
-    hem_clearance: float = 0.08       # ...and this far below a shirt's hem found lower down: a
-                                      # loose hem hangs to the crotch and twists with the chest
+    hem_clearance: float = 0.05       # ...and this far below a shirt's hem found lower down: a
+                                      # loose hem hangs to the crotch and twists with the chest.
+                                      # Chosen: the crotch's turn shows just below the hem, so
+                                      # 0.08 (session 10) hid it. On 8 loose-shirt renders
+                                      # (d02, w01, hm00-hm05; docs/measurements.md "Session 21")
+                                      # 0.05 caught hm01's 15 deg turn that 0.08 missed and read
+                                      # d02's for its whole hold (pelvis MAE 2.49 -> 1.14), with
+                                      # no still rep flagged either way; 0.14-0.20 (session 10)
+                                      # had been worse
     hem_min_step: float = 25.0        # a colour step (0-255, any channel) this large across rows is a hem...
     hem_search_depth: float = 0.30    # ...looked for down to this far below the hip line (a long shirt
                                       # hangs to the crotch or past it: 0.12-0.14 on a render)...
