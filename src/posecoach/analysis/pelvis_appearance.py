@@ -89,8 +89,8 @@ class AppearanceSettings:
     hem_clearance: float = 0.05       # ...and this far below a shirt's hem found lower down: a
                                       # loose hem hangs to the crotch and twists with the chest.
                                       # Chosen: the crotch's turn shows just below the hem, so
-                                      # 0.08 (session 10) hid it. On 8 loose-shirt renders
-                                      # (d02, w01, hm00-hm05; docs/measurements.md "Session 21")
+                                      # 0.08 (session 10) hid it. On 7 loose-shirt renders
+                                      # (d02, w01, hm00-hm04; docs/measurements.md "Session 21")
                                       # 0.05 caught hm01's 15 deg turn that 0.08 missed and read
                                       # d02's for its whole hold (pelvis MAE 2.49 -> 1.14), with
                                       # no still rep flagged either way; 0.14-0.20 (session 10)
