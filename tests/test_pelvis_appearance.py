@@ -161,8 +161,9 @@ def test_a_loose_hem_over_the_hips_moves_the_patch_below_it():
     assert tucked.y0 == default_top and not tucked.below_hem
     # a hem hanging 8 px (0.1 torso heights) below the hips: found, and the patch's usual top
     # already lies the clearance below it
-    short = make_template(shirt_to(248), body_pixels(), 80.0)
-    assert 0.0 < hem_below_hips(shirt_to(248), body_pixels(), 80.0) < 0.12
+    short_shirt = shirt_to(248)
+    short = make_template(short_shirt, body_pixels(), 80.0)
+    assert 0.0 < hem_below_hips(short_shirt, body_pixels(), 80.0) < 0.12
     assert short.below_hem and short.y0 == default_top
     # one hanging 16 px below them: the patch starts the clearance below the hem
     long_shirt = shirt_to(256)
