@@ -74,6 +74,49 @@ def test_foreshortening_follows_the_cosine():
         assert cues.foreshortening == pytest.approx(angle, abs=4.0)
 
 
+def test_the_neutral_yaw_is_taken_less_the_pose_models_noise():
+    from posecoach.analysis.cues import NEUTRAL_YAW_NOISE_DEG, square_on_yaw
+
+    assert square_on_yaw(0.0) == 0.0
+    assert square_on_yaw(NEUTRAL_YAW_NOISE_DEG * 0.9) == 0.0
+    assert square_on_yaw(-NEUTRAL_YAW_NOISE_DEG * 0.9) == 0.0
+    assert square_on_yaw(14.0) == pytest.approx(14.0 - NEUTRAL_YAW_NOISE_DEG)
+    assert square_on_yaw(-14.0) == pytest.approx(-14.0 + NEUTRAL_YAW_NOISE_DEG)
+    assert square_on_yaw(2.0, noise_deg=0.0) == 2.0
+
+
+@pytest.mark.parametrize("angle", [25, 40, 60])
+def test_a_square_body_whose_neutral_yaw_reads_a_little_off_turns_alike_both_ways(angle):
+    """The pose model's shoulder yaw reads a few degrees at a neutral square to the camera (the
+    crossed grip): taken as the body's yaw, it read one side low and the other high by as much."""
+    import dataclasses
+
+    from posecoach.analysis.cues import NEUTRAL_YAW_NOISE_DEG
+
+    square = measure(*synthetic_pose(0.0), 640, 480)
+    noisy = dataclasses.replace(square, world_shoulder_yaw=0.8 * NEUTRAL_YAW_NOISE_DEG)
+    right = compute_cues(measure(*synthetic_pose(angle), 640, 480), noisy)
+    left = compute_cues(measure(*synthetic_pose(-angle), 640, 480), noisy)
+    assert right.foreshortening == pytest.approx(-left.foreshortening, abs=0.5)
+    assert right.hands == pytest.approx(-left.hands, abs=0.005)
+
+
+def test_a_body_turned_to_the_camera_at_neutral_is_still_corrected():
+    """A body stood 15 deg turned to the camera reads its turns from there: the neutral yaw less
+    its noise leaves an error of at most twice the noise (a turn through square to the camera
+    doubles it), where the width read as if square would be 13 deg off one way and blind the other."""
+    from posecoach.analysis.cues import NEUTRAL_YAW_NOISE_DEG
+
+    stance = 15.0
+    neutral = measure(*synthetic_pose(stance), 640, 480)
+    assert neutral.world_shoulder_yaw == pytest.approx(stance, abs=0.5)
+    for turn in (30.0, 45.0):
+        right = compute_cues(measure(*synthetic_pose(stance + turn), 640, 480), neutral).foreshortening
+        left = compute_cues(measure(*synthetic_pose(stance - turn), 640, 480), neutral).foreshortening
+        assert right == pytest.approx(turn, abs=2 * NEUTRAL_YAW_NOISE_DEG)
+        assert left == pytest.approx(-turn, abs=2 * NEUTRAL_YAW_NOISE_DEG)
+
+
 def test_pelvis_cue_sees_hip_narrowing():
     neutral = measure(*synthetic_pose(0.0), 640, 480)
     still = compute_cues(measure(*synthetic_pose(40, 0), 640, 480), neutral)

@@ -66,6 +66,13 @@ def trunk_feature_values(foreshortening, world, hands, head_still) -> np.ndarray
 HANDS_SIGN_DEADBAND = 0.02  # torso heights: below this hand travel, the sign comes from the world yaw
 FORESHORTENING_BLIND_DEG = 12.0  # below this the shoulder-width angle is noise, not signal
 DEFAULT_HANDS_LEVER = 0.77  # torso heights; the fitted value is fusion_model's TrunkModel.hands_lever
+# MediaPipe's shoulder yaw at neutral, as far as it is noise: on 19 renders whose neutral stance is
+# square to the camera within 0.5 deg it read 0.1-4.7 deg (mean 1.5, all one way: the arms' crossed
+# grip). Taken as the body's yaw to the camera it read every turn one way low and the other high by
+# as much (d04: 4.7 deg made the shoulder width read 10 deg more left/right difference than a square
+# reading). A body really turned to the camera reads far more (c10, a camera 8 deg off the body's
+# line and the body turned 6 deg toward it: 14.7 read, 13.9 true).
+NEUTRAL_YAW_NOISE_DEG = 3.0
 
 
 # The head's state is judged once the hands say the trunk has turned this far (a ramp from
@@ -133,6 +140,13 @@ def centred_hand_travel(hands, offset, neutral_yaw_deg, lever: float, offset_gai
     return -lever * np.sin(turn)
 
 
+def square_on_yaw(neutral_yaw_deg: float, noise_deg: float | None = None) -> float:
+    """The neutral's yaw to the camera that the shoulder width and the grip correction take:
+    MediaPipe's reading less its noise (``NEUTRAL_YAW_NOISE_DEG``), toward zero."""
+    noise = NEUTRAL_YAW_NOISE_DEG if noise_deg is None else noise_deg
+    return math.copysign(max(0.0, abs(neutral_yaw_deg) - noise), neutral_yaw_deg)
+
+
 def _wrap(deg: float) -> float:
     return (deg + 180.0) % 360.0 - 180.0
 
@@ -152,17 +166,18 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     (``head_stillness``); None, or no hand cue, or ears not seen apart: ``head_still`` is 0.
     """
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
+    neutral_yaw = square_on_yaw(neutral.world_shoulder_yaw)
     travel = m.hands_x - neutral.hands_x
     hands = travel
     if centre_grip:
-        hands = float(centred_hand_travel(travel, neutral.hands_x - neutral.hips_x, neutral.world_shoulder_yaw,
+        hands = float(centred_hand_travel(travel, neutral.hands_x - neutral.hips_x, neutral_yaw,
                                           hands_lever, grip_offset_gain))
     # A rotation to the right carries the hands toward the image left (negative x).
     if blind_world_gain is None and abs(hands) > HANDS_SIGN_DEADBAND:
         sign = -math.copysign(1.0, hands)
     else:
         sign = math.copysign(1.0, world or 1.0)
-    yaw0 = math.radians(neutral.world_shoulder_yaw)
+    yaw0 = math.radians(neutral_yaw)
     ratio = m.shoulder_width / neutral.shoulder_width if neutral.shoulder_width > 1e-6 else 1.0
     phi = math.acos(max(-1.0, min(1.0, ratio * math.cos(yaw0))))
     width_blind = math.degrees(phi) < FORESHORTENING_BLIND_DEG
