@@ -6,7 +6,7 @@ The cues and their failure modes (DESIGN.md section 3):
 - ``world``: yaw of the shoulder line in MediaPipe's 3D world landmarks, relative to
   neutral. Learned depth: smooth and signed, but compresses large angles.
 - ``foreshortening``: the shoulder width against its neutral width, corrected for the
-  neutral's own yaw to the camera. Blind near 0 degrees and unsigned by itself: the sign
+  neutral's own yaw to the camera (MediaPipe's, less its noise: ``square_on_yaw``). Blind near 0 degrees and unsigned by itself: the sign
   comes from the hand travel.
 - ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
   the feet; grows like sin(angle), with sign. Saturates past ~50 degrees. Hands gripped off
