@@ -6,8 +6,8 @@ The cues and their failure modes (DESIGN.md section 3):
 - ``world``: yaw of the shoulder line in MediaPipe's 3D world landmarks, relative to
   neutral. Learned depth: smooth and signed, but compresses large angles.
 - ``foreshortening``: the shoulder width against its neutral width, corrected for the
-  neutral's own yaw to the camera (MediaPipe's, less its noise: ``square_on_yaw``). Blind near 0 degrees and unsigned by itself: the sign
-  comes from the hand travel.
+  neutral's own yaw to the camera (MediaPipe's, less its noise: ``square_on_yaw``). Blind
+  near 0 degrees and unsigned by itself: the sign comes from the hand travel.
 - ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
   the feet; grows like sin(angle), with sign. Saturates past ~50 degrees. Hands gripped off
   the body's midline (one hand holds the other wrist, so the wrists sit to one side) or a
@@ -140,11 +140,10 @@ def centred_hand_travel(hands, offset, neutral_yaw_deg, lever: float, offset_gai
     return -lever * np.sin(turn)
 
 
-def square_on_yaw(neutral_yaw_deg: float, noise_deg: float | None = None) -> float:
+def square_on_yaw(neutral_yaw_deg: float, noise_deg: float = NEUTRAL_YAW_NOISE_DEG) -> float:
     """The neutral's yaw to the camera that the shoulder width and the grip correction take:
-    MediaPipe's reading less its noise (``NEUTRAL_YAW_NOISE_DEG``), toward zero."""
-    noise = NEUTRAL_YAW_NOISE_DEG if noise_deg is None else noise_deg
-    return math.copysign(max(0.0, abs(neutral_yaw_deg) - noise), neutral_yaw_deg)
+    MediaPipe's reading less its noise, toward zero."""
+    return math.copysign(max(0.0, abs(neutral_yaw_deg) - noise_deg), neutral_yaw_deg)
 
 
 def _wrap(deg: float) -> float:
