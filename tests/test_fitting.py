@@ -91,7 +91,7 @@ def test_the_grips_offset_gain_is_fitted_and_read_as_fitted():
     # each grip's trunk reads the hands with its own gain: a person held to the high-grip trunk
     # fitted with 2 is read with 2, whatever the chest grip's trunk took
     mixed = dataclasses.replace(as_seen, high_grip_trunk=model)
-    high = dataclasses.replace(clips[0], hands_high=True)
+    high = dataclasses.replace(clips[0], high_grip_share=1.0)
     assert np.nanmean(np.abs(replay(high, mixed, EstimatorSettings())["raw_trunk"] - high.true_trunk)) < 0.01
     assert fit_trunk([record(k, amplitude=a) for k, a in enumerate((30, 45, 60))]).grip_offset_gain == 1.0
 
@@ -234,7 +234,7 @@ def test_clips_with_the_hands_held_high_get_their_own_trunk_and_widening():
     for k, a in enumerate((35, 50, 55)):
         clip = record(10 + k, amplitude=a)
         # the same cues, but the true turn is 30% larger than the chest-grip weights read it
-        high.append(dataclasses.replace(clip, name=f"high{k}", true_trunk=1.3 * clip.true_trunk, hands_high=True))
+        high.append(dataclasses.replace(clip, name=f"high{k}", true_trunk=1.3 * clip.true_trunk, high_grip_share=1.0))
     model = fit_model(chest + high, EstimatorSettings())
     assert np.allclose(model.trunk.weights[:4], TRUE_WEIGHTS, rtol=1e-3, atol=1e-3)
     assert model.high_grip_trunk is not None
@@ -298,7 +298,7 @@ def test_a_clip_is_recorded_as_the_estimator_saw_it(monkeypatch, tmp_path):
     n = 40
     truth = {"trunk": np.linspace(0.0, 40.0, n), "pelvis": np.zeros(n)}
     neutral = BodyMeasures(**{name: 0.5 for name in BodyMeasures.__dataclass_fields__} | {"world_shoulder_yaw": 5.0})
-    calibration = Calibration(t=0.0, neutral=neutral, base="ankles", hands_high=True, head_out_of_picture=True)
+    calibration = Calibration(t=0.0, neutral=neutral, base="ankles", high_grip_share=1.0, head_out_of_picture=True)
 
     def run_clip(video, model_path, model_name, cache, on_step, protocol):
         estimator = SimpleNamespace(calibration=calibration, model=DEFAULT_MODEL, last_features=None)

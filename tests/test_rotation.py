@@ -424,6 +424,50 @@ def test_hands_held_high_are_read_with_the_high_grip_trunk():
     assert chest_read.last_features.trunk_deg == pytest.approx(expected[1], abs=0.5)
 
 
+def test_a_grip_between_the_chest_and_the_chin_is_read_with_a_blend_of_the_two_trunks():
+    """The high-grip trunk takes over from the chest grip's as the wrists rise from
+    high_grip_drop to high_grip_alone_drop shoulder widths under the shoulders: halfway, each
+    reads half the turn, and the blended trunk reads the mean of the two trunks' angles."""
+    import dataclasses
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL, blend_trunks
+    from posecoach.analysis.rotation import high_grip_share
+
+    s = EstimatorSettings()
+    start, alone = s.high_grip_drop, s.high_grip_alone_drop
+    assert 0.0 < alone < start
+    halfway = _calibrate_with_wrists(RotationEstimator(), (start + alone) / 2)
+    assert halfway.high_grip_share == pytest.approx(0.5, abs=0.1) and halfway.hands_high
+    assert halfway.to_dict()["high_grip_share"] == pytest.approx(halfway.high_grip_share, abs=1e-3)
+    assert _calibrate_with_wrists(RotationEstimator(), 0.0).high_grip_share == 1.0
+    assert _calibrate_with_wrists(RotationEstimator(), 0.45).high_grip_share == 0.0
+    neutral = halfway.neutral
+    width = abs(neutral.shoulder_width)
+    shares = [high_grip_share(dataclasses.replace(neutral, hands_drop=r * width), s) for r in (0.3, start, 0.15, alone, 0.0)]
+    assert shares == pytest.approx([0.0, 0.0, (start - 0.15) / (start - alone), 1.0, 1.0])
+
+    chest, high = DEFAULT_MODEL.trunk, DEFAULT_MODEL.high_grip_trunk
+    assert high is not None
+    assert blend_trunks(chest, high, 0.0) is chest and blend_trunks(chest, high, 1.0) is high
+    mixed = blend_trunks(chest, high, 0.25)
+    features = np.array([30.0, 25.0, -0.45, -0.09, 2.0, 1.0])
+    angles = [float(features @ np.array(m.weights)) for m in (chest, high, mixed)]
+    assert angles[2] == pytest.approx(0.75 * angles[0] + 0.25 * angles[1])
+    assert mixed.hands_lever == pytest.approx(0.75 * chest.hands_lever + 0.25 * high.hands_lever)
+    assert DEFAULT_MODEL.for_person(0.25).trunk == mixed
+    with pytest.raises(ValueError):
+        blend_trunks(chest, dataclasses.replace(high, centres_grip=False), 0.5)
+
+    # the estimator reads the person halfway up with that blend
+    estimator = RotationEstimator()
+    calibration = _calibrate_with_wrists(estimator, (start + alone) / 2)
+    feed(estimator, [40.0] * 45, t0=2.0)
+    features = np.array(estimator.last_features.trunk_features)
+    share = calibration.high_grip_share
+    expected = (1 - share) * float(features @ np.array(chest.weights)) + share * float(features @ np.array(high.weights))
+    assert estimator.last_features.trunk_deg == pytest.approx(expected, abs=0.5)
+
+
 def test_samples_carry_how_long_the_persons_pelvis_picture_transients_last():
     """The coach judges the pelvis fault on the person's pelvis model: a still pelvis's picture
     can read a turn for up to about a second, but under a shirt's hem a real turn shows only
@@ -522,7 +566,7 @@ def test_a_head_out_of_the_picture_is_seen_at_calibration_and_the_turn_read_from
     assert not refused.tracked and refused.reason == reasons.BACK_TO_CAMERA
     features = cut.last_features
     assert swapped.tracked and features is not None and features.hands_only
-    lever = cut.model.for_person(cut.calibration.hands_high).trunk.hands_lever
+    lever = cut.model.for_person(cut.calibration.high_grip_share).trunk.hands_lever
     assert swapped.trunk_deg == pytest.approx(float(hands_angle(features.hands, lever)), abs=0.5)
     assert 35.0 < side * swapped.trunk_deg < 65.0
 

@@ -42,6 +42,27 @@ class TrunkModel:
     grip_offset_gain: float = 1.0
 
 
+def blend_trunks(chest: TrunkModel, high: TrunkModel, share: float) -> TrunkModel:
+    """The trunk of a grip between the chest and the chin: ``share`` (0..1) of the high grip's
+    numbers and the rest of the chest grip's. The trunk is linear in its weights, so this reads
+    the blend of the two trunks' angles. Both must read the cues alike (the hands, the grip's
+    centring and its offset, the head's state), as the two fits do."""
+    share = min(1.0, max(0.0, share))
+    if share == 0.0:
+        return chest
+    if share == 1.0:
+        return high
+    if (chest.uses_hands, chest.centres_grip, chest.head_follow, chest.grip_offset_gain) != (
+            high.uses_hands, high.centres_grip, high.head_follow, high.grip_offset_gain):
+        raise ValueError("the two trunks read the cues differently and cannot be blended")
+
+    def mix(a: float, b: float) -> float:
+        return (1.0 - share) * a + share * b
+
+    return replace(chest, weights=tuple(mix(a, b) for a, b in zip(chest.weights, high.weights, strict=True)),
+                   world_gain=mix(chest.world_gain, high.world_gain), hands_lever=mix(chest.hands_lever, high.hands_lever))
+
+
 @dataclass(frozen=True)
 class PelvisModel:
     """Pelvis yaw from the change of the pelvis picture, plus a small share of the trunk.
@@ -99,7 +120,8 @@ class FusionModel:
     ``two_views``: the landmarks are read from the picture and its mirror image in turn and
     blended (``pose/mirror_views.py``), as this model was measured; False: the picture alone.
     ``high_grip_trunk``: the trunk model for a person whose calibration saw the hands held
-    at the chin or the shoulders (``Calibration.hands_high``): the raised upper arms pull
+    at the chin or the shoulders (``Calibration.high_grip_share``: 1 at the chin, 0 at the
+    chest, between for a grip between, read with ``blend_trunks``): the raised upper arms pull
     MediaPipe's shoulder points and the hands circle closer to the spine's line, so every cue
     reads the turn differently than with a chest grip. None: ``trunk`` for every grip.
     ``high_grip_spread``: degrees per degree of separation added to the uncertainty's
@@ -120,12 +142,13 @@ class FusionModel:
     high_grip_trunk: TrunkModel | None = None
     hem_pelvis: PelvisModel | None = None
 
-    def for_person(self, hands_high: bool, shirt_over_hips: bool = False) -> FusionModel:
+    def for_person(self, high_grip_share: float, shirt_over_hips: bool = False) -> FusionModel:
         """The model to read a person with, as their calibration saw them: the high-grip trunk
-        when the hands are held high, the hem's pelvis mapping when a shirt hangs over the hips."""
+        for the share of it the grip's height calls for (``Calibration.high_grip_share``; 1 or
+        True: it alone), the hem's pelvis mapping when a shirt hangs over the hips."""
         model = self
-        if hands_high and self.high_grip_trunk is not None:
-            model = replace(model, trunk=self.high_grip_trunk)
+        if high_grip_share > 0 and self.high_grip_trunk is not None:
+            model = replace(model, trunk=blend_trunks(self.trunk, self.high_grip_trunk, float(high_grip_share)))
         if shirt_over_hips and self.hem_pelvis is not None:
             model = replace(model, pelvis=self.hem_pelvis)
         return model

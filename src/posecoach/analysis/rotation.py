@@ -54,6 +54,12 @@ class EstimatorSettings:
     # high-grip trunk (FusionModel.high_grip_trunk; README "Hands held high"). Chest and belly
     # grips sat 0.25-1.2 below; the framing guide asks for chest height by the same measure.
     high_grip_drop: float = 0.2
+    # ... but the grip's height changes the turn's reading gradually, not at a line: from
+    # high_grip_drop up to this the high-grip trunk takes over linearly from the chest grip's,
+    # and reads alone above it (Calibration.high_grip_share). Chosen in session 23 on six renders
+    # with the wrists 0.04-0.10 m under the shoulders or a chest grip seen from a desk (0.03-0.40
+    # shoulder widths in the picture), and checked on six others (README "Hands held high").
+    high_grip_alone_drop: float = 0.1
     # While the pelvis picture reads more than this, the estimator asks whether it stretches
     # as a turned pelvis does (PelvisAppearance.turn_agreement): from below the 10 deg limit,
     # so that a second of it is there when the reading crosses the limit.
@@ -85,12 +91,19 @@ class Calibration:
     # A loose shirt hangs over the hips (its hem below the hip line): the pelvis picture is
     # taken below it, where a turning pelvis shows less and a turning chest more.
     shirt_over_hips: bool = False
-    # The hands are held at the chin or the shoulders (EstimatorSettings.high_grip_drop):
-    # raised upper arms pull MediaPipe's shoulder points and the turn reads wrong.
-    hands_high: bool = False
+    # How far the hands are held up toward the chin or the shoulders, 0 (a chest grip) to 1
+    # (``high_grip_share``): raised upper arms pull MediaPipe's shoulder points and the turn
+    # reads wrong with the chest grip's trunk, so this share is read with the high grip's.
+    high_grip_share: float = 0.0
     # The head is out of the picture (EstimatorSettings.head_min_y): the shoulders' left and
     # right are not to be trusted, and the trunk is read from the hands alone.
     head_out_of_picture: bool = False
+
+    @property
+    def hands_high(self) -> bool:
+        """The hands are held above chest height (EstimatorSettings.high_grip_drop): the user is
+        told, and the high-grip trunk reads some or all of the turn."""
+        return self.high_grip_share > 0.0
 
     @property
     def concerns(self) -> tuple[CalibrationConcern, ...]:
@@ -106,6 +119,7 @@ class Calibration:
                 "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
                 "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips,
                 "hands_drop": round(self.neutral.hands_drop, 3), "hands_high": self.hands_high,
+                "high_grip_share": round(self.high_grip_share, 3),
                 "head_out_of_picture": self.head_out_of_picture}
 
 
@@ -179,6 +193,19 @@ def separation_uncertainty(separation: float, pelvis: float, spread: float, pelv
     return width + model.high_grip_spread * abs(separation) if hands_high else width
 
 
+def high_grip_share(neutral: BodyMeasures, settings: EstimatorSettings) -> float:
+    """The share of the turn the high-grip trunk reads for a neutral stance: 0 with the wrists
+    ``high_grip_drop`` shoulder widths or more under the shoulders, 1 at ``high_grip_alone_drop``
+    or less, linear between."""
+    drop = neutral.hands_drop / max(abs(neutral.shoulder_width), 1e-6)
+    start, alone = settings.high_grip_drop, settings.high_grip_alone_drop
+    if drop >= start:
+        return 0.0
+    if drop <= alone or start <= alone:
+        return 1.0
+    return (start - drop) / (start - alone)
+
+
 def hips_in_view(image: np.ndarray, min_visibility: float, max_y: float = 0.98) -> bool:
     """False when MediaPipe invents the hips: low presence or visibility, or off the frame."""
     hips = image[[L_HIP, R_HIP]]
@@ -198,8 +225,7 @@ class RotationEstimator:
         self.model = model or DEFAULT_MODEL
         # the model each person is read with (FusionModel.for_person), by what the calibration
         # saw: (Calibration.hands_high, Calibration.shirt_over_hips)
-        self._person_models = {(high, hem): self.model.for_person(high, hem)
-                               for high in (False, True) for hem in (False, True)}
+        self._person_models: dict[tuple[float, bool], FusionModel] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -329,8 +355,7 @@ class RotationEstimator:
             self.calibration = Calibration(t=t, neutral=neutral, base=self._base,
                                            pelvis_picture=picture,
                                            shirt_over_hips=bool(picture and template is not None and template.below_hem),
-                                           hands_high=self.model.trunk.uses_hands
-                                           and neutral.hands_drop < s.high_grip_drop * abs(neutral.shoulder_width),
+                                           high_grip_share=high_grip_share(neutral, s) if self.model.trunk.uses_hands else 0.0,
                                            head_out_of_picture=neutral.nose_y < s.head_min_y)
             self._still.clear()
             return self._measured(t, m)
@@ -338,7 +363,7 @@ class RotationEstimator:
 
     def _measured(self, t: float, m: BodyMeasures) -> RotationSample:
         assert self.calibration is not None
-        model = self._person_models[self.calibration.hands_high, self.calibration.shirt_over_hips]
+        model = self._person_model(self.calibration)
         read = self.model.trunk  # the cues are read as every trunk model was fitted on them
         # ... but the grip's offset as the person's trunk was fitted on it (each grip fits its own)
         cues = compute_cues(m, self.calibration.neutral, read.hands_lever,
@@ -384,6 +409,13 @@ class RotationEstimator:
                                                                         reading.trusted, model,
                                                                         self.calibration.hands_high),
                               pelvis_cue=problem, pelvis_transient_s=model.pelvis.transient_s)
+
+    def _person_model(self, calibration: Calibration) -> FusionModel:
+        """The model this person is read with (FusionModel.for_person), made once per stance."""
+        key = (calibration.high_grip_share, calibration.shirt_over_hips)
+        if key not in self._person_models:
+            self._person_models[key] = self.model.for_person(*key)
+        return self._person_models[key]
 
     def _hands_trunk(self, t: float, hands: float, model: FusionModel) -> float:
         """The trunk from the hands alone: the median of their angle (``TrunkModel.hands_lever``)

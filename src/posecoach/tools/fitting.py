@@ -76,7 +76,7 @@ class ClipRecord:
     noise: np.ndarray          # the pelvis change at neutral after the template
     true_trunk: np.ndarray
     true_pelvis: np.ndarray
-    hands_high: bool = False   # the calibration saw the hands held high (the high-grip trunk reads it)
+    high_grip_share: float = 0.0  # the calibration's share of the high-grip trunk (Calibration.high_grip_share)
     shirt_over_hips: bool = False  # the calibration found a shirt's hem over the hips (the hem's pelvis reads it)
     nose_shift: np.ndarray | None = None  # the nose against the ears (Cues.nose_shift); None: not recorded
     read_lever: float = DEFAULT_HANDS_LEVER  # the hands lever the cues were read with (hand travel, head's state)
@@ -93,6 +93,11 @@ class ClipRecord:
     head_out_of_picture: bool = False  # the calibration saw no head: the trunk is the hands' alone (nothing to fit)
 
     @property
+    def hands_high(self) -> bool:
+        """The calibration saw the hands held high: the clip fits the high-grip trunk."""
+        return self.high_grip_share > 0.0
+
+    @property
     def measured(self) -> np.ndarray:
         return np.all(np.isfinite(self.features), axis=1)
 
@@ -106,7 +111,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     meta = load_meta(video)
     truth = load_truth(video.with_suffix(".csv"), meta)
     rows: list[tuple] = []
-    high, hem, headless, lever = [False], [False], [False], [DEFAULT_HANDS_LEVER]
+    high, hem, headless, lever = [0.0], [False], [False], [DEFAULT_HANDS_LEVER]
     read_as: list = [None, DEFAULT_MODEL.trunk.centres_grip, DEFAULT_MODEL.trunk.grip_offset_gain]  # neutral, how the grip was read
     k = len(TRUNK_FEATURES)
     width = k + 10  # t, the trunk features, world, hands, foreshortening, the pelvis picture's three, nose,
@@ -115,7 +120,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     def keep(step, estimator) -> None:
         f = estimator.last_features
         if estimator.calibration is not None:
-            high[0] = estimator.calibration.hands_high
+            high[0] = estimator.calibration.high_grip_share
             hem[0] = estimator.calibration.shirt_over_hips
             headless[0] = estimator.calibration.head_out_of_picture
             lever[0] = estimator.model.trunk.hands_lever
@@ -137,7 +142,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
     seen, centres_grip, offset_gain = read_as
     return ClipRecord(video.stem, list(meta.get("tags", [])) if meta else [], data[:, 0], data[:, 1:k + 1],
                       world, hands, fore, change, plainness, noise, truth["trunk"][:n], truth["pelvis"][:n],
-                      hands_high=high[0], shirt_over_hips=hem[0], nose_shift=nose, read_lever=lever[0],
+                      high_grip_share=high[0], shirt_over_hips=hem[0], nose_shift=nose, read_lever=lever[0],
                       hands_travel=travel, width_blind=blind > 0.5,
                       grip_offset=0.0 if seen is None else seen.hands_x - seen.hips_x,
                       neutral_yaw=0.0 if seen is None else square_on_yaw(seen.world_shoulder_yaw),
@@ -162,7 +167,7 @@ def replay(clip: ClipRecord, model: FusionModel, settings: EstimatorSettings) ->
     """The estimator's published trunk, pelvis and separation for ``clip`` under ``model``
     (read as its calibration saw the person: FusionModel.for_person)."""
     read = model.trunk   # the cues are read with the chest-grip trunk's head_follow, as the estimator does,
-    model = model.for_person(clip.hands_high, clip.shirt_over_hips)   # the grip's offset with the person's trunk's
+    model = model.for_person(clip.high_grip_share, clip.shirt_over_hips)   # the grip's offset with the person's trunk's
     raw_trunk = trunk_features(clip, read.head_follow, model.trunk.grip_offset_gain) @ np.array(model.trunk.weights)
     trunk = _filtered(raw_trunk, clip.t, settings)
     magnitude = np.where(np.isfinite(clip.change),
@@ -328,7 +333,7 @@ def fit_pelvis(clips: list[ClipRecord], trunk_model: TrunkModel, settings: Estim
 
 def _uncertainty_inputs(clip: ClipRecord, out: dict[str, np.ndarray], model: FusionModel) -> np.ndarray:
     """The uncertainty's terms in every frame of ``clip``, replayed as ``out`` under ``model``."""
-    person = model.for_person(clip.hands_high, clip.shirt_over_hips)
+    person = model.for_person(clip.high_grip_share, clip.shirt_over_hips)
     hands, fore = hand_cues(clip, person.trunk.grip_offset_gain)
     spread = cue_spread(clip.world, hands, fore, out["raw_trunk"], person)
     return uncertainty_terms(out["separation"], out["pelvis"], spread, np.isfinite(clip.change))
