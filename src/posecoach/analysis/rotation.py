@@ -50,15 +50,17 @@ class EstimatorSettings:
     # Hands gripped less than this far below the shoulder line (shoulder widths) at neutral:
     # the raised upper arms pull MediaPipe's shoulder points in (h03: 55 px apart for joints
     # 64 px apart), and read with the chest grip's model the turn came out up to a third too
-    # small or too large on rendered clips with such grips, so they are read with the
-    # high-grip trunk (FusionModel.high_grip_trunk; README "Hands held high"). Chest and belly
-    # grips sat 0.25-1.2 below; the framing guide asks for chest height by the same measure.
+    # small or too large on rendered clips with such grips, so they are read, in part or
+    # wholly, with the high-grip trunk (FusionModel.high_grip_trunk; README "Hands held
+    # high"). Chest and belly grips sat 0.25-1.2 below, a chest grip seen from a desk camera
+    # as little as 0.15; the framing guide asks for chest height by the same measure.
     high_grip_drop: float = 0.2
-    # ... but the grip's height changes the turn's reading gradually, not at a line: from
-    # high_grip_drop up to this the high-grip trunk takes over linearly from the chest grip's,
-    # and reads alone above it (Calibration.high_grip_share). Chosen in session 23 on six renders
-    # with the wrists 0.04-0.10 m under the shoulders or a chest grip seen from a desk (0.03-0.40
-    # shoulder widths in the picture), and checked on six others (README "Hands held high").
+    # ... but the grip's height changes the turn's reading gradually, not at a line: from a
+    # drop of high_grip_drop to one of this the high-grip trunk takes over linearly from the
+    # chest grip's, and at this or less it reads alone (Calibration.high_grip_share). Chosen
+    # in session 23 on six renders with the wrists 0.04-0.10 m under the shoulders or a chest
+    # grip seen from a desk (0.03-0.40 shoulder widths in the picture), and checked on six
+    # others (README "Hands held high", docs/measurements.md "Session 23").
     high_grip_alone_drop: float = 0.1
     # While the pelvis picture reads more than this, the estimator asks whether it stretches
     # as a turned pelvis does (PelvisAppearance.turn_agreement): from below the 10 deg limit,
@@ -92,7 +94,7 @@ class Calibration:
     # taken below it, where a turning pelvis shows less and a turning chest more.
     shirt_over_hips: bool = False
     # How far the hands are held up toward the chin or the shoulders, 0 (a chest grip) to 1
-    # (``high_grip_share``): raised upper arms pull MediaPipe's shoulder points and the turn
+    # (the function high_grip_share): raised upper arms pull MediaPipe's shoulder points and the turn
     # reads wrong with the chest grip's trunk, so this share is read with the high grip's.
     high_grip_share: float = 0.0
     # The head is out of the picture (EstimatorSettings.head_min_y): the shoulders' left and
@@ -224,7 +226,7 @@ class RotationEstimator:
         self.settings = settings or EstimatorSettings()
         self.model = model or DEFAULT_MODEL
         # the model each person is read with (FusionModel.for_person), by what the calibration
-        # saw: (Calibration.hands_high, Calibration.shirt_over_hips)
+        # saw: (Calibration.high_grip_share, Calibration.shirt_over_hips)
         self._person_models: dict[tuple[float, bool], FusionModel] = {}
         self.reset()
 
