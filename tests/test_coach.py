@@ -196,7 +196,7 @@ def test_a_pelvis_reading_shorter_than_the_pictures_transients_is_no_fault():
     rep, = coach.reps
     assert rep.faults == [] and rep.completed and rep.max_pelvis_deg == pytest.approx(1.0)
     assert "pelvis" not in alerts and ev.HOLD_PAUSED not in kinds(coach)
-    # The same bursts are a fault for a person whose picture's transients are short (a hem),
+    # The same bursts are a fault for a model whose picture's transients are short (a quarter second),
     # the time they read past the limit does not count towards the hold, and the rep's
     # pelvis is what was judged a turn.
     hem, _ = misread_pelvis(proto, seps, pels, transient_s=0.25)

@@ -470,14 +470,15 @@ def test_a_grip_between_the_chest_and_the_chin_is_read_with_a_blend_of_the_two_t
 
 def test_samples_carry_how_long_the_persons_pelvis_picture_transients_last():
     """The coach judges the pelvis fault on the person's pelvis model: a still pelvis's picture
-    can read a turn for up to about a second, but under a shirt's hem a real turn shows only
-    briefly, so the hem's mapping waits less."""
+    can read a turn for up to about a second, with or without a shirt's hem over the hips (whose
+    turned pelvises read past the limit for 6.7-8 s on renders since the picture is taken below
+    the hem), so the hem's mapping waits as long."""
     import dataclasses
 
     from posecoach.analysis.fusion_model import DEFAULT_MODEL
 
     assert DEFAULT_MODEL.hem_pelvis is not None
-    assert DEFAULT_MODEL.for_person(False, True).pelvis.transient_s < DEFAULT_MODEL.pelvis.transient_s
+    assert DEFAULT_MODEL.for_person(False, True).pelvis.transient_s == DEFAULT_MODEL.pelvis.transient_s >= 1.0
     slow = dataclasses.replace(DEFAULT_MODEL, pelvis=dataclasses.replace(DEFAULT_MODEL.pelvis, transient_s=2.5))
     for model in (DEFAULT_MODEL, slow):
         estimator = RotationEstimator(model=model)
