@@ -225,9 +225,9 @@ class RotationEstimator:
     def __init__(self, settings: EstimatorSettings | None = None, model: FusionModel | None = None) -> None:
         self.settings = settings or EstimatorSettings()
         self.model = model or DEFAULT_MODEL
-        # the model each person is read with (FusionModel.for_person), by what the calibration
-        # saw: (Calibration.high_grip_share, Calibration.shirt_over_hips)
-        self._person_models: dict[tuple[float, bool], FusionModel] = {}
+        # the model the person is read with (FusionModel.for_person), and the calibration it
+        # was made for (each new calibration may see another grip or hem)
+        self._person: tuple[Calibration, FusionModel] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -413,11 +413,10 @@ class RotationEstimator:
                               pelvis_cue=problem, pelvis_transient_s=model.pelvis.transient_s)
 
     def _person_model(self, calibration: Calibration) -> FusionModel:
-        """The model this person is read with (FusionModel.for_person), made once per stance."""
-        key = (calibration.high_grip_share, calibration.shirt_over_hips)
-        if key not in self._person_models:
-            self._person_models[key] = self.model.for_person(*key)
-        return self._person_models[key]
+        """The model this person is read with (FusionModel.for_person), made once per calibration."""
+        if self._person is None or self._person[0] is not calibration:
+            self._person = (calibration, self.model.for_person(calibration.high_grip_share, calibration.shirt_over_hips))
+        return self._person[1]
 
     def _hands_trunk(self, t: float, hands: float, model: FusionModel) -> float:
         """The trunk from the hands alone: the median of their angle (``TrunkModel.hands_lever``)
