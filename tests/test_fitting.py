@@ -292,14 +292,14 @@ def test_a_clip_is_recorded_as_the_estimator_saw_it(monkeypatch, tmp_path):
 
     import posecoach.tools.accuracy as accuracy
     import posecoach.tools.fitting as fitting
-    from posecoach.analysis.cues import NEUTRAL_YAW_NOISE_DEG
+    from posecoach.analysis.cues import NEUTRAL_HIP_YAW_NOISE_DEG
     from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES
     from posecoach.analysis.geometry import BodyMeasures
     from posecoach.analysis.rotation import Calibration, FrameFeatures
 
     n = 40
     truth = {"trunk": np.linspace(0.0, 40.0, n), "pelvis": np.zeros(n)}
-    neutral = BodyMeasures(**{name: 0.5 for name in BodyMeasures.__dataclass_fields__} | {"world_shoulder_yaw": 5.0})
+    neutral = BodyMeasures(**{name: 0.5 for name in BodyMeasures.__dataclass_fields__} | {"world_shoulder_yaw": 5.0, "world_hip_yaw": 4.0})
     calibration = Calibration(t=0.0, neutral=neutral, base="ankles", high_grip_share=1.0, head_out_of_picture=True)
 
     def run_clip(video, model_path, model_name, cache, on_step, protocol):
@@ -324,8 +324,8 @@ def test_a_clip_is_recorded_as_the_estimator_saw_it(monkeypatch, tmp_path):
     assert clip.hands[1] == -0.2 and clip.hands_travel[1] == -0.25 and clip.nose_shift[1] == 0.01
     assert clip.change[1] == 0.004 and clip.plainness[1] == 0.001 and clip.noise[1] == 0.0005
     assert clip.width_blind[2] and not clip.width_blind[1]
-    # hands_x - hips_x; the neutral's world yaw less its noise, as the cues take it
-    assert clip.grip_offset == 0.0 and clip.neutral_yaw == pytest.approx(5.0 - NEUTRAL_YAW_NOISE_DEG)
+    # hands_x - hips_x; the stance the shoulder and hip lines agree on, as the cues take it
+    assert clip.grip_offset == 0.0 and clip.neutral_yaw == pytest.approx(4.0 - NEUTRAL_HIP_YAW_NOISE_DEG)
     assert clip.read_lever == DEFAULT_MODEL.trunk.hands_lever
 
 

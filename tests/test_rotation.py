@@ -85,36 +85,60 @@ def test_the_neutral_yaw_is_taken_less_the_pose_models_noise():
     assert square_on_yaw(2.0, noise_deg=0.0) == 2.0
 
 
+def test_the_stance_is_what_the_shoulder_and_hip_lines_agree_on():
+    """A stance turned from the camera turns both lines; the grip tilts only the shoulders' (and a
+    leg's stance only the hips'), so the body's yaw is the smaller of the two, each less its noise."""
+    from posecoach.analysis.cues import NEUTRAL_HIP_YAW_NOISE_DEG, NEUTRAL_YAW_NOISE_DEG, stance_yaw
+
+    assert stance_yaw(0.0, 0.0) == 0.0
+    # the crossed grip's tilt of the shoulder line, hips square (d04 read 3.5 and 2.4)
+    assert stance_yaw(4.7, 0.4) == 0.0
+    assert stance_yaw(3.5, 2.4) == pytest.approx(2.4 - NEUTRAL_HIP_YAW_NOISE_DEG)
+    # one line one way, the other the other: not a stance
+    assert stance_yaw(12.0, -6.0) == 0.0
+    # a turned stance: the hips' line is the nearer (x03: 14.7 and 9.0 for a true 9.3)...
+    assert stance_yaw(14.7, 9.0) == pytest.approx(9.0 - NEUTRAL_HIP_YAW_NOISE_DEG)
+    assert stance_yaw(-14.7, -9.0) == pytest.approx(-9.0 + NEUTRAL_HIP_YAW_NOISE_DEG)
+    # ...unless the shoulders' is (z35: -6.3 and -5.9 for a true -8.1)
+    assert stance_yaw(-6.3, -5.9) == pytest.approx(-6.3 + NEUTRAL_YAW_NOISE_DEG)
+
+
 @pytest.mark.parametrize("angle", [25, 40, 60])
 def test_a_square_body_whose_neutral_yaw_reads_a_little_off_turns_alike_both_ways(angle):
     """The pose model's shoulder yaw reads a few degrees at a neutral square to the camera (the
-    crossed grip): taken as the body's yaw, it read one side low and the other high by as much."""
+    crossed grip): taken as the body's yaw, it read one side low and the other high by as much.
+    With the hips square it is not taken at all, however large."""
     import dataclasses
 
     from posecoach.analysis.cues import NEUTRAL_YAW_NOISE_DEG
 
     square = measure(*synthetic_pose(0.0), 640, 480)
-    noisy = dataclasses.replace(square, world_shoulder_yaw=0.8 * NEUTRAL_YAW_NOISE_DEG)
-    right = compute_cues(measure(*synthetic_pose(angle), 640, 480), noisy)
-    left = compute_cues(measure(*synthetic_pose(-angle), 640, 480), noisy)
-    assert right.foreshortening == pytest.approx(-left.foreshortening, abs=0.5)
-    assert right.hands == pytest.approx(-left.hands, abs=0.005)
+    for shoulders in (0.8 * NEUTRAL_YAW_NOISE_DEG, 1.6 * NEUTRAL_YAW_NOISE_DEG):
+        noisy = dataclasses.replace(square, world_shoulder_yaw=shoulders)
+        right = compute_cues(measure(*synthetic_pose(angle), 640, 480), noisy)
+        left = compute_cues(measure(*synthetic_pose(-angle), 640, 480), noisy)
+        assert right.foreshortening == pytest.approx(-left.foreshortening, abs=0.5)
+        assert right.hands == pytest.approx(-left.hands, abs=0.005)
 
 
 def test_a_body_turned_to_the_camera_at_neutral_is_still_corrected():
     """A body stood 15 deg turned to the camera reads its turns from there: the neutral yaw less
-    its noise leaves an error of at most twice the noise (a turn through square to the camera
-    doubles it), where the width read as if square would be 13 deg off one way and blind the other."""
-    from posecoach.analysis.cues import NEUTRAL_YAW_NOISE_DEG
+    its noise leaves an error of at most twice the larger noise (a turn through square to the
+    camera doubles it), where the width read as if square would be 13 deg off one way and blind
+    the other."""
+    from posecoach.analysis.cues import NEUTRAL_HIP_YAW_NOISE_DEG, NEUTRAL_YAW_NOISE_DEG
+
+    noise = max(NEUTRAL_YAW_NOISE_DEG, NEUTRAL_HIP_YAW_NOISE_DEG)
 
     stance = 15.0
-    neutral = measure(*synthetic_pose(stance), 640, 480)
+    neutral = measure(*synthetic_pose(stance, stance), 640, 480)
     assert neutral.world_shoulder_yaw == pytest.approx(stance, abs=0.5)
+    assert neutral.world_hip_yaw == pytest.approx(stance, abs=0.5)
     for turn in (30.0, 45.0):
-        right = compute_cues(measure(*synthetic_pose(stance + turn), 640, 480), neutral).foreshortening
-        left = compute_cues(measure(*synthetic_pose(stance - turn), 640, 480), neutral).foreshortening
-        assert right == pytest.approx(turn, abs=2 * NEUTRAL_YAW_NOISE_DEG)
-        assert left == pytest.approx(-turn, abs=2 * NEUTRAL_YAW_NOISE_DEG)
+        right = compute_cues(measure(*synthetic_pose(stance + turn, stance), 640, 480), neutral).foreshortening
+        left = compute_cues(measure(*synthetic_pose(stance - turn, stance), 640, 480), neutral).foreshortening
+        assert right == pytest.approx(turn, abs=2 * noise)
+        assert left == pytest.approx(-turn, abs=2 * noise)
 
 
 def test_pelvis_cue_sees_hip_narrowing():

@@ -6,8 +6,9 @@ The cues and their failure modes (DESIGN.md section 3):
 - ``world``: yaw of the shoulder line in MediaPipe's 3D world landmarks, relative to
   neutral. Learned depth: smooth and signed, but compresses large angles.
 - ``foreshortening``: the shoulder width against its neutral width, corrected for the
-  neutral's own yaw to the camera (MediaPipe's, less its noise: ``square_on_yaw``). Blind
-  near 0 degrees and unsigned by itself: the sign comes from the hand travel.
+  neutral's own yaw to the camera (what MediaPipe's shoulder and hip lines agree on at
+  neutral, less their noise: ``stance_yaw``). Blind near 0 degrees and unsigned by itself:
+  the sign comes from the hand travel.
 - ``hands``: sideways travel of the gripped hands, which sit in front of the chest, against
   the feet; grows like sin(angle), with sign. Saturates past ~50 degrees. Hands gripped off
   the body's midline (one hand holds the other wrist, so the wrists sit to one side) or a
@@ -73,6 +74,13 @@ DEFAULT_HANDS_LEVER = 0.77  # torso heights; the fitted value is fusion_model's 
 # reading). A body really turned to the camera reads far more (c10, a camera 8 deg off the body's
 # line and the body turned 6 deg toward it: 14.7 read, 13.9 true).
 NEUTRAL_YAW_NOISE_DEG = 3.0
+# The hip line's world yaw at neutral, as far as it is noise. The grip does not tilt the hips: on
+# 44 renders square to the camera within 0.5 deg it read -0.6 to +2.4 deg (mean of its size 0.7;
+# the shoulders' 0.2-3.8 on the same clips), and on the turned ones it came nearer the truth than
+# the shoulders' (x00 10.3 and 14.1 for 9.9, x03 9.0 and 14.7 for 9.3, z34 7.0 and 9.5 for 6.8;
+# c10 11.4 and 14.8 for 13.9). Chosen: 2 takes every square render but d04 (2.4) to zero
+# (docs/measurements.md "Session 24").
+NEUTRAL_HIP_YAW_NOISE_DEG = 2.0
 
 
 # The head's state is judged once the hands say the trunk has turned this far (a ramp from
@@ -141,9 +149,24 @@ def centred_hand_travel(hands, offset, neutral_yaw_deg, lever: float, offset_gai
 
 
 def square_on_yaw(neutral_yaw_deg: float, noise_deg: float = NEUTRAL_YAW_NOISE_DEG) -> float:
-    """The neutral's yaw to the camera that the shoulder width and the grip correction take:
-    MediaPipe's reading less its noise, toward zero."""
+    """A neutral world yaw less its noise, toward zero."""
     return math.copysign(max(0.0, abs(neutral_yaw_deg) - noise_deg), neutral_yaw_deg)
+
+
+def stance_yaw(shoulder_yaw_deg: float, hip_yaw_deg: float) -> float:
+    """The body's yaw to the camera at neutral that the shoulder width and the grip correction
+    take: the shoulder line's and the hip line's world yaws, each less its noise, and the
+    smaller of the two when they agree in direction (0 when they do not).
+
+    A stance turned from the camera turns both lines. The crossed grip tilts the pose model's
+    shoulder line, and a stance of the legs can tilt its hip line (a knee forward when
+    half-kneeling, the thighs when seated): what only one line shows is not the body's yaw.
+    """
+    shoulders = square_on_yaw(shoulder_yaw_deg, NEUTRAL_YAW_NOISE_DEG)
+    hips = square_on_yaw(hip_yaw_deg, NEUTRAL_HIP_YAW_NOISE_DEG)
+    if shoulders * hips <= 0.0:
+        return 0.0
+    return math.copysign(min(abs(shoulders), abs(hips)), shoulders)
 
 
 def _wrap(deg: float) -> float:
@@ -165,7 +188,7 @@ def compute_cues(m: BodyMeasures, neutral: BodyMeasures, hands_lever: float = DE
     (``head_stillness``); None, or no hand cue, or ears not seen apart: ``head_still`` is 0.
     """
     world = _wrap(m.world_shoulder_yaw - neutral.world_shoulder_yaw)
-    neutral_yaw = square_on_yaw(neutral.world_shoulder_yaw)
+    neutral_yaw = stance_yaw(neutral.world_shoulder_yaw, neutral.world_hip_yaw)
     travel = m.hands_x - neutral.hands_x
     hands = travel
     if centre_grip:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from posecoach.analysis import sample as reasons
-from posecoach.analysis.cues import FORESHORTENING_BLIND_DEG, compute_cues, hands_angle
+from posecoach.analysis.cues import FORESHORTENING_BLIND_DEG, compute_cues, hands_angle, stance_yaw
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, FusionModel
 from posecoach.analysis.geometry import L_HIP, R_HIP, BodyMeasures, measure, median_measures
 from posecoach.analysis.pelvis_appearance import AppearanceReading, AppearanceSettings, CueProblem, PelvisAppearance
@@ -119,6 +119,7 @@ class Calibration:
                 "shoulder_width": round(self.neutral.shoulder_width, 4),
                 "hip_width": round(self.neutral.hip_width, 4),
                 "neutral_yaw_deg": round(self.neutral.world_shoulder_yaw, 2),
+                "stance_yaw_deg": round(stance_yaw(self.neutral.world_shoulder_yaw, self.neutral.world_hip_yaw), 2),
                 "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips,
                 "hands_drop": round(self.neutral.hands_drop, 3), "hands_high": self.hands_high,
                 "high_grip_share": round(self.high_grip_share, 3),

@@ -32,14 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posecoach.analysis.cues import (
-    DEFAULT_HANDS_LEVER,
-    centred_hand_travel,
-    hands_angle,
-    head_stillness,
-    square_on_yaw,
-    trunk_feature_values,
-)
+from posecoach.analysis.cues import DEFAULT_HANDS_LEVER, centred_hand_travel, hands_angle, head_stillness, stance_yaw, trunk_feature_values
 from posecoach.analysis.fusion_model import DEFAULT_MODEL, TRUNK_FEATURES, FusionModel, PelvisModel, TrunkModel, UncertaintyModel
 from posecoach.analysis.posture import posture_setup
 from posecoach.analysis.rotation import EstimatorSettings, cue_spread, pelvis_magnitude, uncertainty_terms
@@ -145,7 +138,7 @@ def record_clip(video: Path, model_path: Path, model_name: str, cache: Path | No
                       high_grip_share=high[0], shirt_over_hips=hem[0], nose_shift=nose, read_lever=lever[0],
                       hands_travel=travel, width_blind=blind > 0.5,
                       grip_offset=0.0 if seen is None else seen.hands_x - seen.hips_x,
-                      neutral_yaw=0.0 if seen is None else square_on_yaw(seen.world_shoulder_yaw),
+                      neutral_yaw=0.0 if seen is None else stance_yaw(seen.world_shoulder_yaw, seen.world_hip_yaw),
                       read_offset_gain=offset_gain, read_centres_grip=centres_grip,
                       head_out_of_picture=headless[0])
 
