@@ -159,8 +159,8 @@ def stance_yaw(shoulder_yaw_deg: float, hip_yaw_deg: float) -> float:
     smaller of the two when they agree in direction (0 when they do not).
 
     A stance turned from the camera turns both lines. The crossed grip tilts the pose model's
-    shoulder line, and a stance of the legs can tilt its hip line (a knee forward when
-    half-kneeling, the thighs when seated): what only one line shows is not the body's yaw.
+    shoulder line (``NEUTRAL_YAW_NOISE_DEG``), and the legs' stance might tilt its hip line
+    (a knee forward when half-kneeling; not measured): what one line alone shows is not taken.
     """
     shoulders = square_on_yaw(shoulder_yaw_deg, NEUTRAL_YAW_NOISE_DEG)
     hips = square_on_yaw(hip_yaw_deg, NEUTRAL_HIP_YAW_NOISE_DEG)
