@@ -305,7 +305,18 @@ def test_a_cue_jumping_ahead_in_a_turn_is_not_haste():
 
 
 def test_wrong_side_is_flagged_against_the_protocol_order():
-    coach, _ = run([dict(side=-1, amplitude=45, hold_s=7.0)])
+    """Alternating sides: the set may start on either side (the coach asks for the right, and
+    starting on the left is the drill too), but the same side twice breaks the order."""
+    left, right = dict(side=-1, amplitude=45, hold_s=7.0), dict(side=1, amplitude=45, hold_s=7.0)
+    coach, _ = run([left, right, right])
+    assert [(r.side, r.faults) for r in coach.reps] == [("left", []), ("right", []), ("right", ["wrong_side"])]
+    assert [e.side for e in coach.events if e.kind == ev.WRONG_SIDE] == ["right"]
+    coach, _ = run([right, left])
+    assert [r.faults for r in coach.reps] == [[], []] and ev.WRONG_SIDE not in kinds(coach)
+
+
+def test_a_fixed_side_order_flags_the_other_side_first():
+    coach, _ = run([dict(side=-1, amplitude=45, hold_s=7.0)], side_order="right-then-left")
     assert coach.reps[0].side == "left" and "wrong_side" in coach.reps[0].faults
     assert ev.WRONG_SIDE in kinds(coach)
 

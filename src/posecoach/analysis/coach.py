@@ -338,10 +338,12 @@ class Coach:
     def _start_rep(self, t: float, separation: float) -> None:
         side = side_of(separation)
         expected = self.expected_side()
-        if (self.protocol.side_order == SideOrder.FIRST_TURN_THEN_OTHER
+        if (self.protocol.side_order in (SideOrder.ALTERNATE, SideOrder.FIRST_TURN_THEN_OTHER)
                 and not any(r.set_index == self._set_index for r in self.reps)
                 and self._set_counts["right"] == self._set_counts["left"] == 0):
-            expected = side   # the first turn of a set chooses its side
+            # the first turn of a set chooses its side: the coach asks for ``first_side``, but
+            # alternating from the left is the drill too; only a break in the order is a fault
+            expected = side
         self._rep = Rep(side=side, start_s=t, set_index=self._set_index, expected_side=expected)
         self._phase = ROTATING
         self._settled_since = None
