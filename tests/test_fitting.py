@@ -272,8 +272,8 @@ def test_a_shirt_hem_over_the_hips_gets_its_own_pelvis_mapping():
     model = fit_model(clear + hemmed, EstimatorSettings(), hem_pelvis=kept)
     assert model.pelvis == fit_model(clear, EstimatorSettings()).pelvis    # the hem clips did not move it
     assert model.hem_pelvis == kept and len(hemmed) < HEM_MIN_CLIPS
-    assert model.for_person(False, True).pelvis == kept
-    assert model.for_person(False, False).pelvis == model.pelvis
+    assert model.for_person(0.0, True).pelvis == kept
+    assert model.for_person(0.0, False).pelvis == model.pelvis
     many = [dataclasses.replace(hemmed[0], name=f"hem{k}") for k in range(HEM_MIN_CLIPS)]
     refitted = fit_model(clear + many, EstimatorSettings(), hem_pelvis=kept)
     assert refitted.hem_pelvis is not None and refitted.hem_pelvis != kept

@@ -434,8 +434,8 @@ def test_hands_held_high_are_read_with_the_high_grip_trunk():
     from posecoach.analysis.fusion_model import DEFAULT_MODEL
 
     assert DEFAULT_MODEL.high_grip_trunk is not None
-    assert DEFAULT_MODEL.for_person(True).trunk == DEFAULT_MODEL.high_grip_trunk
-    assert DEFAULT_MODEL.for_person(False) is DEFAULT_MODEL
+    assert DEFAULT_MODEL.for_person(1.0).trunk == DEFAULT_MODEL.high_grip_trunk
+    assert DEFAULT_MODEL.for_person(0.0) is DEFAULT_MODEL
     high, chest_read = RotationEstimator(), RotationEstimator(model=dataclasses.replace(DEFAULT_MODEL, high_grip_trunk=None))
     for estimator in (high, chest_read):
         _calibrate_with_wrists(estimator, 0.0)
@@ -502,7 +502,7 @@ def test_samples_carry_how_long_the_persons_pelvis_picture_transients_last():
     from posecoach.analysis.fusion_model import DEFAULT_MODEL
 
     assert DEFAULT_MODEL.hem_pelvis is not None
-    assert DEFAULT_MODEL.for_person(False, True).pelvis.transient_s == DEFAULT_MODEL.pelvis.transient_s >= 1.0
+    assert DEFAULT_MODEL.for_person(0.0, True).pelvis.transient_s == DEFAULT_MODEL.pelvis.transient_s >= 1.0
     slow = dataclasses.replace(DEFAULT_MODEL, pelvis=dataclasses.replace(DEFAULT_MODEL.pelvis, transient_s=2.5))
     for model in (DEFAULT_MODEL, slow):
         estimator = RotationEstimator(model=model)

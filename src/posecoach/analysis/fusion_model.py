@@ -144,8 +144,8 @@ class FusionModel:
 
     def for_person(self, high_grip_share: float, shirt_over_hips: bool = False) -> FusionModel:
         """The model to read a person with, as their calibration saw them: the high-grip trunk
-        for the share of it the grip's height calls for (``Calibration.high_grip_share``; 1 or
-        True: it alone), the hem's pelvis mapping when a shirt hangs over the hips."""
+        for the share of it the grip's height calls for (``Calibration.high_grip_share``; 1: it
+        alone), the hem's pelvis mapping when a shirt hangs over the hips."""
         model = self
         if high_grip_share > 0 and self.high_grip_trunk is not None:
             model = replace(model, trunk=blend_trunks(self.trunk, self.high_grip_trunk, float(high_grip_share)))
