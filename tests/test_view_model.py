@@ -96,3 +96,23 @@ def test_mirroring_pausing_and_switching_sources():
     assert model.play_label == "Resume"
     model.session_reset()
     assert model.play_label == "Resume" and model.reps == []
+
+
+def test_a_toast_about_the_rep_goes_when_the_rep_is_over():
+    """A hold-broken toast must not stay under the next "turn to your right"; a completed hold
+    is no toast at all (the instruction line says it)."""
+    model, told = watched()
+    complete = CoachEvent(t=10.0, kind=EventKind.HOLD_COMPLETE, side="right")
+    assert model.events(EventBatch((complete,)), now=100.0) == [(complete, PROTOCOL.cues.hold_complete)]
+    assert model.toast is None                          # said, not toasted
+    broken = CoachEvent(t=20.0, kind=EventKind.HOLD_BROKEN, side="left", data={"held_s": 4.0})
+    model.events(EventBatch((broken,)), now=110.0)
+    assert model.toast is not None and "7 seconds" in model.toast
+    told.clear()
+    done = CoachEvent(t=21.5, kind=EventKind.REP_DONE, side="left", data={"completed": False, "faults": []})
+    model.events(EventBatch((done,)), now=111.5)
+    assert model.toast is None and vm.VIEW in told
+    # other toasts run their time: a set's end is news after its last rep too
+    model.events(EventBatch((CoachEvent(t=22.0, kind=EventKind.SET_COMPLETE, data={"set": 1}),)), now=112.0)
+    model.events(EventBatch((done,)), now=112.5)
+    assert model.toast == "Set 1 complete"

@@ -25,9 +25,14 @@ from posecoach.session.updates import ControlChanged, EventBatch, SessionEnd
 logger = logging.getLogger(__name__)
 
 TOAST_S = 3.0
-TOAST_KINDS = frozenset({EventKind.CALIBRATED, EventKind.HOLD_COMPLETE, EventKind.HOLD_BROKEN, EventKind.WRONG_SIDE,
+# Events shown as a toast for TOAST_S. Not HOLD_COMPLETE: the overlay's instruction already says
+# "Good. Inhale and return to centre" (and the next hold) while the person returns.
+TOAST_KINDS = frozenset({EventKind.CALIBRATED, EventKind.HOLD_BROKEN, EventKind.WRONG_SIDE,
                          EventKind.TRACKING_LOST, EventKind.SET_COMPLETE, EventKind.REST, EventKind.REST_OVER,
                          EventKind.SESSION_COMPLETE})
+# Toasts about the rep under way: once the person is back at centre the next instruction takes
+# over, and a toast left on the screen for the rest of its TOAST_S would contradict it.
+REP_TOAST_KINDS = frozenset({EventKind.HOLD_BROKEN, EventKind.WRONG_SIDE})
 CAMERA_STOPPED = "The camera stopped sending pictures (unplugged, or taken by another program)."
 
 # The names subscribers are told about.
@@ -100,6 +105,7 @@ class SessionViewModel(Observable):
         self.ended_by_user = False
         self.toast: str | None = None
         self.toast_until = 0.0
+        self.toast_kind: EventKind | None = None  # the event that raised the toast (None: not an event)
         self.mirrored = self.fixed_mirror if self.fixed_mirror is not None else (
             self.mirror_live if request.live else False)
 
@@ -149,13 +155,13 @@ class SessionViewModel(Observable):
             self.mirror_live = mirrored
         self.changed(VIEW)
 
-    def show_toast(self, text: str, now: float, seconds: float = TOAST_S) -> None:
-        self.toast, self.toast_until = text, now + seconds
+    def show_toast(self, text: str, now: float, seconds: float = TOAST_S, kind: EventKind | None = None) -> None:
+        self.toast, self.toast_until, self.toast_kind = text, now + seconds, kind
         self.changed(VIEW)
 
     def expire_toast(self, now: float) -> None:
         if self.toast is not None and now > self.toast_until:
-            self.toast = None
+            self.toast, self.toast_kind = None, None
             self.changed(VIEW)
 
     def play_again(self) -> bool:
@@ -217,7 +223,10 @@ class SessionViewModel(Observable):
             text = messages.event_text(event, self.protocol)
             sounded.append((event, text))
             if event.kind in TOAST_KINDS and text:
-                self.show_toast(text, now)
+                self.show_toast(text, now, kind=event.kind)
+            elif event.kind == EventKind.REP_DONE and self.toast_kind in REP_TOAST_KINDS:
+                self.toast, self.toast_kind = None, None  # the person is back at centre
+                self.changed(VIEW)
             if event.kind == EventKind.SESSION_COMPLETE:
                 self.session_complete = True
                 self.finished = True
@@ -244,7 +253,7 @@ class SessionViewModel(Observable):
         self.reps, self.finished = [], False
         self.session_end = None
         self.session_complete = False
-        self.toast = None
+        self.toast, self.toast_kind = None, None
         self.changed(REPS, VIEW, PLAY)
 
     def ended(self, end: SessionEnd) -> None:
