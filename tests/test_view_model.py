@@ -116,3 +116,16 @@ def test_a_toast_about_the_rep_goes_when_the_rep_is_over():
     model.events(EventBatch((CoachEvent(t=22.0, kind=EventKind.SET_COMPLETE, data={"set": 1}),)), now=112.0)
     model.events(EventBatch((done,)), now=112.5)
     assert model.toast == "Set 1 complete"
+
+
+def test_the_summary_is_called_complete_only_when_the_protocol_is_done():
+    model, _ = watched()
+    assert model.summary_title == "Session so far"
+    model.ended(SessionEnd(reps=({"side": "right", "completed": True},), summary={}, frames=90))
+    assert model.finished and model.summary_title == "End of the recording"   # 1 hold of 7 per side
+    live, _ = watched(CAMERA)
+    live.ended(SessionEnd(reps=(), summary={}, frames=90, by_user=True))
+    assert live.summary_title == "Session ended"
+    live.session_reset()
+    live.events(EventBatch((CoachEvent(t=3.0, kind=EventKind.SESSION_COMPLETE),)), now=105.0)
+    assert live.summary_title == "Session complete"

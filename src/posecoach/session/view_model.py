@@ -123,6 +123,15 @@ class SessionViewModel(Observable):
         return "Resume" if self.shown_paused else "Pause"
 
     @property
+    def summary_title(self) -> str:
+        """The summary's heading: complete only when every hold of the protocol was done."""
+        if self.session_complete:
+            return "Session complete"
+        if self.finished:
+            return "Session ended" if self.ended_by_user or self.request.live else "End of the recording"
+        return "Session so far"
+
+    @property
     def coaching_label(self) -> str:
         return "Resume coaching" if self.coaching_paused else "Pause coaching"
 

@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
             self.status_line.warn(model.warnings[-1])
             self.summary.set_notes(model.warnings)
         elif name == vm.REPS:
-            self.summary.set_reps(model.reps, model.protocol.holds_per_side, finished=model.finished)
+            self.summary.set_reps(model.reps, model.protocol.holds_per_side, title=model.summary_title)
             self._show_range_test()
         elif name == vm.SHOW_SUMMARY:
             self.set_summary_visible(True)

@@ -215,12 +215,12 @@ class SummaryPanel(QWidget):
         self.notes.setVisible(bool(unique))
 
     def set_reps(self, reps: Sequence[dict[str, Any]], holds_per_side: int | None = None,
-                 finished: bool = False) -> None:
+                 title: str = "Session so far") -> None:
         if holds_per_side is not None:
             self.holds_per_side = holds_per_side
         self.reps = list(reps)
         self.summary = summarize_reps(self.reps)
-        self.heading.setText("Session complete" if finished else "Session so far")
+        self.heading.setText(title)
         for side in ("right", "left"):
             s = self.summary.side(side)
             values = {
