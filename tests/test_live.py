@@ -180,7 +180,7 @@ def test_a_loose_shirt_over_the_hips_is_said_once_per_calibration(monkeypatch):
 
     patch = np.eye(6) - 1 / 6
     below_hem = pelvis_appearance.PelvisTemplate(patch / np.linalg.norm(patch), 70, 60, 6, 6, 1, 80.0, 110.0,
-                                                 20.0, below_hem=True)
+                                                 60.0, below_hem=True)
     monkeypatch.setattr(pelvis_appearance, "make_template", lambda *args, **kwargs: below_hem)
     driver = Driver(realtime=False)
     driver.run(stop_at_end)
@@ -206,3 +206,22 @@ def test_hands_held_high_are_said_once_per_calibration(monkeypatch):
     driver.run(stop_at_end)
     assert driver.loop.session.estimator.calibration.hands_high
     assert [p.text for p in driver.of(Problem)] == [HANDS_HIGH]
+
+
+def test_plain_hips_are_said_once_per_calibration(monkeypatch):
+    """A pelvis picture of 20 grey levels' contrast (cream leggings read 21) cannot show a
+    12 deg turn above its allowance for camera noise: the window is told, once."""
+    import numpy as np
+
+    from posecoach.analysis import pelvis_appearance
+    from posecoach.session.messages import PLAIN_PELVIS
+    from posecoach.session.updates import Problem
+
+    patch = np.eye(6) - 1 / 6
+    plain = pelvis_appearance.PelvisTemplate(patch / np.linalg.norm(patch), 70, 60, 6, 6, 1, 80.0, 110.0, 20.0)
+    monkeypatch.setattr(pelvis_appearance, "make_template", lambda *args, **kwargs: plain)
+    driver = Driver(realtime=False)
+    driver.run(stop_at_end)
+    calibration = driver.loop.session.estimator.calibration
+    assert calibration.plain_pelvis and not calibration.shirt_over_hips
+    assert [p.text for p in driver.of(Problem)] == [PLAIN_PELVIS]

@@ -631,3 +631,31 @@ def test_hands_read_alone_hold_steady_through_the_pose_models_flicker(side):
     settings = EstimatorSettings()
     assert spread(settings) < 0.5
     assert spread(dataclasses.replace(settings, hands_only_median_s=0.0)) > 2.0
+
+
+def test_a_pelvis_picture_too_plain_for_a_12_degree_turn_is_named():
+    """The allowance for camera noise on a plain patch against the change a 12 deg turn must
+    make above it: with the fitted mapping, a contrast of 42 grey levels is the line."""
+    import dataclasses
+
+    from posecoach.analysis.fusion_model import DEFAULT_MODEL
+    from posecoach.analysis.rotation import pelvis_magnitude, too_plain_for
+
+    def plainness(contrast: float) -> float:
+        return (2.0 / contrast) ** 2   # AppearanceSettings.nominal_noise over the contrast, squared
+
+    assert too_plain_for(12.0, plainness(21.0)) and too_plain_for(12.0, plainness(41.0))
+    assert not too_plain_for(12.0, plainness(44.0)) and not too_plain_for(12.0, plainness(80.0))
+    # a smaller turn changes the picture less, so a more detailed patch is too plain for it
+    assert too_plain_for(8.0, plainness(60.0)) and not too_plain_for(15.0, plainness(35.0))
+    # the line is where the allowance equals what a 12 deg reading needs above it
+    p = DEFAULT_MODEL.pelvis
+    needed = (12.0 / p.gain) ** (1 / p.exponent)
+    at_line = needed / p.plain_share
+    change = 2 * needed   # the change a 12 deg turn must make on a patch just this plain
+    reading = pelvis_magnitude(change + p.floor, at_line, 0.0, 0.0)
+    assert abs(reading - 12.0) < 1e-6
+    assert too_plain_for(12.0, at_line * 1.001) and not too_plain_for(12.0, at_line * 0.999)
+    # under a shirt's hem the pelvis is read with its own mapping, and the line moves
+    hem = dataclasses.replace(DEFAULT_MODEL, pelvis=DEFAULT_MODEL.hem_pelvis)
+    assert too_plain_for(12.0, plainness(34.0), hem) and not too_plain_for(12.0, plainness(37.0), hem)

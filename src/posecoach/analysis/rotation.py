@@ -79,6 +79,16 @@ class EstimatorSettings:
     # 1.0 s without it; 3.3 and 2.9 s with 0.1 s; 3.9 and 4.0 s with 0.2 s, as the turns the other
     # way (0.25-0.6 s the same). The price is lag: separation MAE 4.8 -> 5.9, lag 67 -> 133 ms.
     hands_only_median_s: float = 0.2
+    # The pelvis turn the picture must show: the issue's promise is that a pelvis turned 12 deg
+    # with the trunk is caught. A pelvis picture so plain that the allowance for camera noise on
+    # it alone (PelvisModel.plain_share * plainness) is as large as the change such a turn must
+    # make (pelvis_magnitude's inverse) is called plain, and the user is told
+    # (Calibration.plain_pelvis). With the fitted pelvis model that is a patch contrast under 42
+    # grey levels (35 under a shirt's hem). On 53 renders it named four: the two whose 12 deg
+    # turns went unseen (x01 cream leggings, contrast 21; z35 light grey trousers, 34) and two
+    # with no turn to see (y00 13, y01 35); not hm00 (light khaki under a hem, 41), whose 13 deg
+    # turn read 17 (docs/measurements.md "Session 25").
+    plain_pelvis_turn_deg: float = 12.0
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
@@ -100,6 +110,9 @@ class Calibration:
     # The head is out of the picture (EstimatorSettings.head_min_y): the shoulders' left and
     # right are not to be trusted, and the trunk is read from the hands alone.
     head_out_of_picture: bool = False
+    # The pelvis picture is too plain to show a turn of EstimatorSettings.plain_pelvis_turn_deg
+    # (plain one-coloured trousers, a dim room): a turning pelvis can go unseen.
+    plain_pelvis: bool = False
 
     @property
     def hands_high(self) -> bool:
@@ -111,7 +124,8 @@ class Calibration:
     def concerns(self) -> tuple[CalibrationConcern, ...]:
         """What this neutral stance showed that the user should be told about."""
         flags = {CalibrationConcern.SHIRT_OVER_HIPS: self.shirt_over_hips, CalibrationConcern.HANDS_HIGH: self.hands_high,
-                 CalibrationConcern.HEAD_OUT_OF_PICTURE: self.head_out_of_picture}
+                 CalibrationConcern.HEAD_OUT_OF_PICTURE: self.head_out_of_picture,
+                 CalibrationConcern.PLAIN_PELVIS: self.plain_pelvis}
         return tuple(concern for concern, flagged in flags.items() if flagged)
 
     def to_dict(self) -> dict:
@@ -123,7 +137,7 @@ class Calibration:
                 "pelvis_appearance": self.pelvis_picture, "shirt_over_hips": self.shirt_over_hips,
                 "hands_drop": round(self.neutral.hands_drop, 3), "hands_high": self.hands_high,
                 "high_grip_share": round(self.high_grip_share, 3),
-                "head_out_of_picture": self.head_out_of_picture}
+                "head_out_of_picture": self.head_out_of_picture, "plain_pelvis": self.plain_pelvis}
 
 
 @dataclass(frozen=True)
@@ -163,6 +177,14 @@ def cue_spread(world, hands, foreshortening, trunk, model: FusionModel = DEFAULT
     squares = ((world_alone - trunk) ** 2 + (hands_alone - trunk) ** 2
                + np.where(sighted, (np.asarray(foreshortening) - trunk) ** 2, 0.0))
     return np.sqrt(squares / (1 + int(model.trunk.uses_hands) + sighted))
+
+
+def too_plain_for(turn_deg: float, plainness: float, model: FusionModel = DEFAULT_MODEL) -> bool:
+    """The pelvis picture's allowance for camera noise alone (``plain_share * plainness``) is as
+    large as the change a pelvis turn of ``turn_deg`` must make above it to read that turn
+    (``pelvis_magnitude`` inverted): such a turn can go unseen."""
+    p = model.pelvis
+    return p.plain_share * plainness >= (turn_deg / p.gain) ** (1.0 / p.exponent)
 
 
 def pelvis_magnitude(change, plainness, noise, trunk, model: FusionModel = DEFAULT_MODEL):
@@ -355,11 +377,15 @@ class RotationEstimator:
                 picture = self._pelvis_picture.rebase(t, self._frame, self._pixels, m.torso_px)
             template = self._pelvis_picture.template
             neutral = median_measures(window)
+            hem = bool(picture and template is not None and template.below_hem)
+            pelvis_model = self.model.for_person(0.0, hem)  # the pelvis mapping this person is read with
             self.calibration = Calibration(t=t, neutral=neutral, base=self._base,
                                            pelvis_picture=picture,
-                                           shirt_over_hips=bool(picture and template is not None and template.below_hem),
+                                           shirt_over_hips=hem,
                                            high_grip_share=high_grip_share(neutral, s) if self.model.trunk.uses_hands else 0.0,
-                                           head_out_of_picture=neutral.nose_y < s.head_min_y)
+                                           head_out_of_picture=neutral.nose_y < s.head_min_y,
+                                           plain_pelvis=picture and too_plain_for(
+                                               s.plain_pelvis_turn_deg, self._pelvis_picture.plainness, pelvis_model))
             self._still.clear()
             return self._measured(t, m)
         return RotationSample.untracked(t, reasons.CALIBRATING, False)

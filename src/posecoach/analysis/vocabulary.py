@@ -118,6 +118,7 @@ class CalibrationConcern(StrEnum):
     SHIRT_OVER_HIPS = "shirt_over_hips"   # a loose hem hides the pelvis picture
     HANDS_HIGH = "hands_high"             # wrists at the chin or shoulders: the turn's gain is unknown
     HEAD_OUT_OF_PICTURE = "head_out_of_picture"  # the pose model loses the shoulders' left and right
+    PLAIN_PELVIS = "plain_pelvis"         # the hips show too little detail for the pelvis picture
 
 
 class Pause(StrEnum):

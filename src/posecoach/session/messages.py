@@ -279,8 +279,15 @@ HANDS_HIGH = ("the hands are held high, at the chin or the shoulders, or look it
 HEAD_OUT_OF_PICTURE = ("the head is out of the picture: without it the pose model mixes up the shoulders' left and "
                        "right, so the turn is read from the hands alone, less surely (large turns read low); aim the "
                        "camera so that the whole head is in the picture")
+
+
+# Measured on rendered clips (docs/measurements.md "Session 25"): in cream leggings (x01) and
+# light grey trousers (z35) a 12 deg pelvis turn read 1.3-1.4 deg, and the rep counted.
+PLAIN_PELVIS = ("the hips show too little detail (plain one-coloured trousers, or too little light): the pelvis "
+                "check sees little in them and a turning pelvis can go unnoticed; trousers with seams, pockets or "
+                "a pattern, or more light, help")
 CONCERN_TEXT = {CalibrationConcern.SHIRT_OVER_HIPS: SHIRT_OVER_HIPS, CalibrationConcern.HANDS_HIGH: HANDS_HIGH,
-                CalibrationConcern.HEAD_OUT_OF_PICTURE: HEAD_OUT_OF_PICTURE}
+                CalibrationConcern.HEAD_OUT_OF_PICTURE: HEAD_OUT_OF_PICTURE, CalibrationConcern.PLAIN_PELVIS: PLAIN_PELVIS}
 
 
 def calibration_warnings(calibration: Calibration | None) -> list[str]:
