@@ -282,10 +282,12 @@ HEAD_OUT_OF_PICTURE = ("the head is out of the picture: without it the pose mode
 
 
 # Measured on rendered clips (docs/measurements.md "Session 25"): in cream leggings (x01) and
-# light grey trousers (z35) a 12 deg pelvis turn read 1.3-1.4 deg, and the rep counted.
+# light grey trousers (z35) a 12 deg pelvis turn read 1.3-1.4 deg, and the rep counted; in
+# off-white trousers (s50) a still pelvis read 14-15 deg at 52-58 deg turns, and two clean reps
+# were flagged.
 PLAIN_PELVIS = ("the hips show too little detail (plain one-coloured trousers, or too little light): the pelvis "
-                "check sees little in them and a turning pelvis can go unnoticed; trousers with seams, pockets or "
-                "a pattern, or more light, help")
+                "check is unreliable on them (a turning pelvis can be missed, a still one flagged); trousers with "
+                "seams, pockets or a pattern, or more light, help")
 CONCERN_TEXT = {CalibrationConcern.SHIRT_OVER_HIPS: SHIRT_OVER_HIPS, CalibrationConcern.HANDS_HIGH: HANDS_HIGH,
                 CalibrationConcern.HEAD_OUT_OF_PICTURE: HEAD_OUT_OF_PICTURE, CalibrationConcern.PLAIN_PELVIS: PLAIN_PELVIS}
 
