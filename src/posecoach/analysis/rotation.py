@@ -378,7 +378,7 @@ class RotationEstimator:
             template = self._pelvis_picture.template
             neutral = median_measures(window)
             hem = bool(picture and template is not None and template.below_hem)
-            pelvis_model = self.model.for_person(0.0, hem)  # the pelvis mapping this person is read with
+            pelvis_model = self.model.for_person(high_grip_share=0.0, shirt_over_hips=hem)  # their pelvis mapping
             self.calibration = Calibration(t=t, neutral=neutral, base=self._base,
                                            pelvis_picture=picture,
                                            shirt_over_hips=hem,

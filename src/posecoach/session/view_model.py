@@ -170,8 +170,11 @@ class SessionViewModel(Observable):
 
     def expire_toast(self, now: float) -> None:
         if self.toast is not None and now > self.toast_until:
-            self.toast, self.toast_kind = None, None
+            self._forget_toast()
             self.changed(VIEW)
+
+    def _forget_toast(self) -> None:
+        self.toast, self.toast_kind = None, None
 
     def play_again(self) -> bool:
         """Play pressed after the end: True when that starts the session over."""
@@ -234,7 +237,7 @@ class SessionViewModel(Observable):
             if event.kind in TOAST_KINDS and text:
                 self.show_toast(text, now, kind=event.kind)
             elif event.kind == EventKind.REP_DONE and self.toast_kind in REP_TOAST_KINDS:
-                self.toast, self.toast_kind = None, None  # the person is back at centre
+                self._forget_toast()  # the person is back at centre
                 self.changed(VIEW)
             if event.kind == EventKind.SESSION_COMPLETE:
                 self.session_complete = True
@@ -262,7 +265,7 @@ class SessionViewModel(Observable):
         self.reps, self.finished = [], False
         self.session_end = None
         self.session_complete = False
-        self.toast, self.toast_kind = None, None
+        self._forget_toast()
         self.changed(REPS, VIEW, PLAY)
 
     def ended(self, end: SessionEnd) -> None:
